@@ -1,0 +1,47 @@
+// swift-tools-version: 6.2
+// Retrace: a replayable, event-sourced simulation and backtest engine.
+// Module boundaries follow DESIGN.md; no third-party Swift packages.
+import PackageDescription
+
+let package = Package(
+    name: "Retrace",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "retrace", targets: ["retrace"]),
+    ],
+    targets: [
+        // C libraries from Debian packages.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CURing", pkgConfig: "liburing", providers: [.apt(["liburing-dev"])]),
+        .systemLibrary(name: "CNuma", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
+        // Our own small C shims: CRC32C instruction, GNU-only thread calls.
+        .target(name: "CRetraceShims"),
+
+        .target(name: "RetraceCore"),
+        .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims"]),
+        .target(name: "RetraceStore", dependencies: ["RetraceCore", "CSQLite"]),
+        .target(name: "RetraceMarket", dependencies: ["RetraceCore"]),
+        .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
+        .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore"]),
+        .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine"]),
+        .target(name: "RetraceReports", dependencies: ["RetraceCore", "RetraceStore", "RetraceJournal"]),
+        .target(
+            name: "RetraceCLI",
+            dependencies: [
+                "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket", "RetraceEngine",
+                "RetraceStrategies", "RetraceFeeds", "RetraceReports", "CZstd", "CURing", "CNuma", "CSQLite",
+            ]
+        ),
+        .executableTarget(name: "retrace", dependencies: ["RetraceCLI"]),
+
+        .testTarget(name: "RetraceCoreTests", dependencies: ["RetraceCore"]),
+        .testTarget(name: "RetraceJournalTests", dependencies: ["RetraceJournal", "RetraceCore"]),
+        .testTarget(name: "RetraceStoreTests", dependencies: ["RetraceStore", "RetraceCore"]),
+        .testTarget(name: "RetraceMarketTests", dependencies: ["RetraceMarket", "RetraceCore"]),
+        .testTarget(name: "RetraceEngineTests", dependencies: ["RetraceEngine", "RetraceStrategies", "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
+        .testTarget(name: "RetraceFeedsTests", dependencies: ["RetraceFeeds", "RetraceCore"]),
+        .testTarget(name: "RetraceCLITests", dependencies: ["RetraceCLI", "RetraceCore", "RetraceReports"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,82 @@
+// CRC32C (Castagnoli, reflected polynomial 0x82F63B78).
+// Hardware path: the SSE4.2 crc32 instruction, 8 bytes per step.
+// Fallback: slicing-by-8 tables, built once on first use.
+#include "retrace_shims.h"
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+static uint32_t table[8][256];
+static int table_ready = 0;
+
+static void build_table(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : (c >> 1);
+        table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++) {
+        for (int s = 1; s < 8; s++) table[s][i] = (table[s - 1][i] >> 8) ^ table[0][table[s - 1][i] & 0xFF];
+    }
+    __atomic_store_n(&table_ready, 1, __ATOMIC_RELEASE);
+}
+
+uint32_t retrace_crc32c_table(uint32_t crc, const void *data, size_t length) {
+    if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE)) build_table();  // idempotent, same result on a race
+    const uint8_t *p = (const uint8_t *)data;
+    uint32_t c = ~crc;
+    while (length >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w ^= c;
+        c = table[7][w & 0xFF] ^ table[6][(w >> 8) & 0xFF] ^ table[5][(w >> 16) & 0xFF] ^
+            table[4][(w >> 24) & 0xFF] ^ table[3][(w >> 32) & 0xFF] ^ table[2][(w >> 40) & 0xFF] ^
+            table[1][(w >> 48) & 0xFF] ^ table[0][(w >> 56) & 0xFF];
+        p += 8;
+        length -= 8;
+    }
+    while (length--) c = (c >> 8) ^ table[0][(c ^ *p++) & 0xFF];
+    return ~c;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
+    const uint8_t *p = (const uint8_t *)data;
+    uint64_t c = ~crc;
+    while (length >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        c = __builtin_ia32_crc32di(c, w);
+        p += 8;
+        length -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (length--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return ~c32;
+}
+
+static int hardware_state = -1;
+
+int retrace_crc32c_hardware_available(void) {
+    int s = __atomic_load_n(&hardware_state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        unsigned a, b, c, d;
+        s = (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2)) ? 1 : 0;
+        __atomic_store_n(&hardware_state, s, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+uint32_t retrace_crc32c(uint32_t crc, const void *data, size_t length) {
+    if (retrace_crc32c_hardware_available()) return crc32c_sse42(crc, data, length);
+    return retrace_crc32c_table(crc, data, length);
+}
+#else
+int retrace_crc32c_hardware_available(void) { return 0; }
+uint32_t retrace_crc32c(uint32_t crc, const void *data, size_t length) {
+    return retrace_crc32c_table(crc, data, length);
+}
+#endif

@@ -1,0 +1,275 @@
+/// One journaled event: its sequence number, its two timestamps and what happened.
+///
+/// `eventTime` is when it happened at the source (exchange time, or the bar's label);
+/// `receiveTime` is when Retrace saw it, and is what the simulated clock follows.
+@frozen
+public struct Event: Equatable, Sendable {
+    /// Journal sequence number: the run's total order.
+    public var sequence: UInt64
+    public var eventTime: Timestamp
+    public var receiveTime: Timestamp
+    public var body: EventBody
+
+    @inlinable
+    public init(sequence: UInt64 = 0, eventTime: Timestamp, receiveTime: Timestamp, body: EventBody) {
+        self.sequence = sequence
+        self.eventTime = eventTime
+        self.receiveTime = receiveTime
+        self.body = body
+    }
+}
+
+/// Every kind of event Retrace records. Market and session events are inputs; order,
+/// fill, state and timer events are outputs (they enter the run fingerprint).
+public enum EventBody: Equatable, Sendable {
+    // Reference data
+    case instrumentDefined(InstrumentDefined)
+    // Market data
+    case tradeReceived(TradeReceived)
+    case quoteReceived(QuoteReceived)
+    case barReceived(BarReceived)
+    case l2LevelUpdated(L2LevelUpdated)
+    // Orders
+    case orderSubmitted(OrderSubmitted)
+    case orderAccepted(OrderAccepted)
+    case orderRejected(OrderRejected)
+    case orderCanceled(OrderCanceled)
+    case orderFilled(OrderFilled)
+    // State
+    case positionChanged(PositionChanged)
+    case balanceChanged(BalanceChanged)
+    // Timers and session
+    case timerFired(TimerFired)
+    case sessionStarted(SessionStarted)
+    case sessionEnded(SessionEnded)
+
+    /// The codec's kind byte.
+    @inlinable public var kind: EventKind {
+        switch self {
+        case .instrumentDefined: .instrumentDefined
+        case .tradeReceived: .tradeReceived
+        case .quoteReceived: .quoteReceived
+        case .barReceived: .barReceived
+        case .l2LevelUpdated: .l2LevelUpdated
+        case .orderSubmitted: .orderSubmitted
+        case .orderAccepted: .orderAccepted
+        case .orderRejected: .orderRejected
+        case .orderCanceled: .orderCanceled
+        case .orderFilled: .orderFilled
+        case .positionChanged: .positionChanged
+        case .balanceChanged: .balanceChanged
+        case .timerFired: .timerFired
+        case .sessionStarted: .sessionStarted
+        case .sessionEnded: .sessionEnded
+        }
+    }
+}
+
+/// The stable numbering of event kinds in the binary codec.
+public enum EventKind: UInt8, Sendable, CaseIterable {
+    case instrumentDefined = 1
+    case tradeReceived = 10
+    case quoteReceived = 11
+    case barReceived = 12
+    case l2LevelUpdated = 13
+    case orderSubmitted = 20
+    case orderAccepted = 21
+    case orderRejected = 22
+    case orderCanceled = 23
+    case orderFilled = 24
+    case positionChanged = 30
+    case balanceChanged = 31
+    case timerFired = 40
+    case sessionStarted = 50
+    case sessionEnded = 51
+
+    /// True for events the engine produces (they enter the fingerprint).
+    @inlinable public var isOutput: Bool { rawValue >= 20 && rawValue < 50 }
+    /// A stable name for listings (`journal inspect`, diffs).
+    public var name: String {
+        switch self {
+        case .instrumentDefined: "InstrumentDefined"
+        case .tradeReceived: "TradeReceived"
+        case .quoteReceived: "QuoteReceived"
+        case .barReceived: "BarReceived"
+        case .l2LevelUpdated: "L2LevelUpdated"
+        case .orderSubmitted: "OrderSubmitted"
+        case .orderAccepted: "OrderAccepted"
+        case .orderRejected: "OrderRejected"
+        case .orderCanceled: "OrderCanceled"
+        case .orderFilled: "OrderFilled"
+        case .positionChanged: "PositionChanged"
+        case .balanceChanged: "BalanceChanged"
+        case .timerFired: "TimerFired"
+        case .sessionStarted: "SessionStarted"
+        case .sessionEnded: "SessionEnded"
+        }
+    }
+}
+
+/// An instrument enters the run (always before its first market event).
+public struct InstrumentDefined: Equatable, Sendable {
+    public var instrument: Instrument
+    public init(instrument: Instrument) { self.instrument = instrument }
+}
+
+/// A trade printed on the venue.
+public struct TradeReceived: Equatable, Sendable {
+    public var instrument: InstrumentID
+    public var price: Price
+    public var quantity: Quantity
+    public var aggressor: AggressorSide
+    /// The venue's trade id, 0 when the feed has none.
+    public var tradeID: UInt64
+    public init(instrument: InstrumentID, price: Price, quantity: Quantity, aggressor: AggressorSide, tradeID: UInt64) {
+        (self.instrument, self.price, self.quantity, self.aggressor, self.tradeID) = (instrument, price, quantity, aggressor, tradeID)
+    }
+}
+
+/// A new best bid and offer.
+public struct QuoteReceived: Equatable, Sendable {
+    public var instrument: InstrumentID
+    public var bidPrice: Price
+    public var bidQuantity: Quantity
+    public var askPrice: Price
+    public var askQuantity: Quantity
+    public init(instrument: InstrumentID, bidPrice: Price, bidQuantity: Quantity, askPrice: Price, askQuantity: Quantity) {
+        (self.instrument, self.bidPrice, self.bidQuantity, self.askPrice, self.askQuantity) = (instrument, bidPrice, bidQuantity, askPrice, askQuantity)
+    }
+}
+
+/// An OHLCV bar; its `eventTime` is the bar's label.
+public struct BarReceived: Equatable, Sendable {
+    public var instrument: InstrumentID
+    public var open: Price
+    public var high: Price
+    public var low: Price
+    public var close: Price
+    public var volume: Quantity
+    public init(instrument: InstrumentID, open: Price, high: Price, low: Price, close: Price, volume: Quantity) {
+        (self.instrument, self.open, self.high, self.low, self.close, self.volume) = (instrument, open, high, low, close, volume)
+    }
+}
+
+/// One price level of an aggregated book changed; quantity 0 removes the level.
+public struct L2LevelUpdated: Equatable, Sendable {
+    public var instrument: InstrumentID
+    public var side: Side
+    public var price: Price
+    public var quantity: Quantity
+    public init(instrument: InstrumentID, side: Side, price: Price, quantity: Quantity) {
+        (self.instrument, self.side, self.price, self.quantity) = (instrument, side, price, quantity)
+    }
+}
+
+/// The strategy sent an order.
+public struct OrderSubmitted: Equatable, Sendable {
+    public var orderID: ClientOrderID
+    public var instrument: InstrumentID
+    public var side: Side
+    public var type: OrderType
+    public var sizing: OrderSizing
+    /// The order's size (0 when `sizing` decides it at fill time).
+    public var quantity: Quantity
+    /// The limit price (zero for market orders).
+    public var limitPrice: Price
+    public init(orderID: ClientOrderID, instrument: InstrumentID, side: Side, type: OrderType, sizing: OrderSizing, quantity: Quantity, limitPrice: Price) {
+        (self.orderID, self.instrument, self.side, self.type, self.sizing, self.quantity, self.limitPrice) = (orderID, instrument, side, type, sizing, quantity, limitPrice)
+    }
+}
+
+/// The venue accepted an order.
+public struct OrderAccepted: Equatable, Sendable {
+    public var orderID: ClientOrderID
+    public var instrument: InstrumentID
+    public init(orderID: ClientOrderID, instrument: InstrumentID) { (self.orderID, self.instrument) = (orderID, instrument) }
+}
+
+/// The order was refused.
+public struct OrderRejected: Equatable, Sendable {
+    public var orderID: ClientOrderID
+    public var instrument: InstrumentID
+    public var reason: RejectReason
+    public init(orderID: ClientOrderID, instrument: InstrumentID, reason: RejectReason) { (self.orderID, self.instrument, self.reason) = (orderID, instrument, reason) }
+}
+
+/// A working order was cancelled with `leavesQuantity` unfilled.
+public struct OrderCanceled: Equatable, Sendable {
+    public var orderID: ClientOrderID
+    public var instrument: InstrumentID
+    public var leavesQuantity: Quantity
+    public init(orderID: ClientOrderID, instrument: InstrumentID, leavesQuantity: Quantity) { (self.orderID, self.instrument, self.leavesQuantity) = (orderID, instrument, leavesQuantity) }
+}
+
+/// An order (partly) executed.
+public struct OrderFilled: Equatable, Sendable {
+    public var orderID: ClientOrderID
+    public var instrument: InstrumentID
+    public var side: Side
+    public var price: Price
+    public var quantity: Quantity
+    public var fee: Money
+    public var liquidity: Liquidity
+    /// Quantity still working after this fill.
+    public var leavesQuantity: Quantity
+    public init(orderID: ClientOrderID, instrument: InstrumentID, side: Side, price: Price, quantity: Quantity, fee: Money, liquidity: Liquidity, leavesQuantity: Quantity) {
+        (self.orderID, self.instrument, self.side, self.price, self.quantity, self.fee, self.liquidity, self.leavesQuantity) = (orderID, instrument, side, price, quantity, fee, liquidity, leavesQuantity)
+    }
+}
+
+/// A position after a fill: signed quantity, the cost of the open quantity, and running totals.
+public struct PositionChanged: Equatable, Sendable {
+    public var instrument: InstrumentID
+    /// Signed: negative is short.
+    public var quantity: Quantity
+    /// Signed cost of the open quantity at its entry prices (average price = cost / quantity).
+    public var costBasis: Money
+    /// Realized PnL of this instrument before fees, cumulative.
+    public var realizedPnL: Money
+    /// Fees paid on this instrument, cumulative.
+    public var fees: Money
+    public init(instrument: InstrumentID, quantity: Quantity, costBasis: Money, realizedPnL: Money, fees: Money) {
+        (self.instrument, self.quantity, self.costBasis, self.realizedPnL, self.fees) = (instrument, quantity, costBasis, realizedPnL, fees)
+    }
+}
+
+/// The account's balances: the equity curve is the sequence of these.
+public struct BalanceChanged: Equatable, Sendable {
+    public var cash: Money
+    /// Cash plus open positions marked to market.
+    public var equity: Money
+    public var realizedPnL: Money
+    public var unrealizedPnL: Money
+    public var fees: Money
+    public init(cash: Money, equity: Money, realizedPnL: Money, unrealizedPnL: Money, fees: Money) {
+        (self.cash, self.equity, self.realizedPnL, self.unrealizedPnL, self.fees) = (cash, equity, realizedPnL, unrealizedPnL, fees)
+    }
+}
+
+/// A strategy timer came due.
+public struct TimerFired: Equatable, Sendable {
+    public var timerID: UInt64
+    public init(timerID: UInt64) { self.timerID = timerID }
+}
+
+/// The run's mode, journaled at session start.
+public enum RunMode: UInt8, Sendable {
+    case `import` = 0
+    case backtest = 1
+    case replay = 2
+    case live = 3
+}
+
+/// A session begins.
+public struct SessionStarted: Equatable, Sendable {
+    public var mode: RunMode
+    public var seed: UInt64
+    public init(mode: RunMode, seed: UInt64) { (self.mode, self.seed) = (mode, seed) }
+}
+
+/// A session ends.
+public struct SessionEnded: Equatable, Sendable {
+    /// Input events the session processed.
+    public var inputEvents: UInt64
+    public init(inputEvents: UInt64) { self.inputEvents = inputEvents }
+}

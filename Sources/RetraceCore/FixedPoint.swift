@@ -1,0 +1,138 @@
+/// Exact decimal text ⇄ scaled integers, used by every fixed-point type.
+///
+/// A value with scale `s` is stored as `raw = value × 10^s`. Parsing never rounds: text
+/// with more significant fractional digits than the scale is refused.
+public enum FixedPoint {
+    /// Powers of ten that fit in Int64 (index = exponent, 0...18).
+    public static let powersOfTen: [Int64] = (0...18).map { e in (0..<e).reduce(Int64(1)) { p, _ in p * 10 } }
+
+    /// Number of fractional digits in decimal text, ignoring trailing zeros
+    /// (`"1.50"` → 1, `"7"` → 0). Returns nil when the text is not a plain decimal.
+    public static func fractionalDigits<S: StringProtocol>(_ text: S) -> Int? {
+        var seenDot = false, seenDigit = false
+        var digits = 0, pendingZeros = 0
+        for (index, c) in text.utf8.enumerated() {
+            switch c {
+            case UInt8(ascii: "-"), UInt8(ascii: "+"):
+                if index != 0 { return nil }
+            case UInt8(ascii: "."):
+                if seenDot { return nil }
+                seenDot = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                seenDigit = true
+                if seenDot {
+                    if c == UInt8(ascii: "0") { pendingZeros += 1 } else { digits += pendingZeros + 1; pendingZeros = 0 }
+                }
+            default:
+                return nil
+            }
+        }
+        return seenDigit ? digits : nil
+    }
+
+    /// Parses decimal text into `value × 10^scale`. Returns nil for text that is not a
+    /// decimal, that has more significant fractional digits than `scale`, or that overflows.
+    public static func parse<S: StringProtocol>(_ text: S, scale: Int) -> Int64? {
+        precondition(scale >= 0 && scale <= 18, "scale \(scale) outside 0...18")
+        var negative = false
+        var value: Int64 = 0
+        var fractional = -1  // -1: before the dot
+        var sawDigit = false
+        for (index, c) in text.utf8.enumerated() {
+            switch c {
+            case UInt8(ascii: "-") where index == 0: negative = true
+            case UInt8(ascii: "+") where index == 0: break
+            case UInt8(ascii: "."):
+                if fractional >= 0 { return nil }
+                fractional = 0
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                sawDigit = true
+                let d = Int64(c - UInt8(ascii: "0"))
+                if fractional >= 0 {
+                    if fractional == scale {
+                        if d != 0 { return nil }  // a significant digit beyond the scale
+                        continue
+                    }
+                    fractional += 1
+                }
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(d)
+                if o1 || o2 { return nil }
+                value = a
+            default:
+                return nil
+            }
+        }
+        guard sawDigit else { return nil }
+        let missing = scale - max(fractional, 0)
+        let (scaled, overflow) = value.multipliedReportingOverflow(by: powersOfTen[missing])
+        if overflow { return nil }
+        return negative ? -scaled : scaled
+    }
+
+    /// Exact decimal text of `raw / 10^scale` with exactly `scale` fractional digits.
+    public static func format(_ raw: Int64, scale: Int) -> String {
+        formatWide(Int128(raw), scale: scale, trimTrailingZeros: false)
+    }
+
+    /// Exact decimal text of a 128-bit scaled integer.
+    public static func formatWide(_ raw: Int128, scale: Int, trimTrailingZeros: Bool) -> String {
+        let negative = raw < 0
+        let magnitude = raw.magnitude
+        var digits = Array(String(magnitude).utf8)
+        if digits.count <= scale { digits = Array(repeating: UInt8(ascii: "0"), count: scale - digits.count + 1) + digits }
+        var integerPart = digits[..<(digits.count - scale)]
+        var fractionPart = digits[(digits.count - scale)...]
+        if trimTrailingZeros { while fractionPart.last == UInt8(ascii: "0") { fractionPart = fractionPart.dropLast() } }
+        if integerPart.isEmpty { integerPart = [UInt8(ascii: "0")] }
+        var out = negative && magnitude != 0 ? "-" : ""
+        out += String(decoding: integerPart, as: UTF8.self)
+        if !fractionPart.isEmpty { out += "." + String(decoding: fractionPart, as: UTF8.self) }
+        return out
+    }
+}
+
+/// A price as an integer count of `10^-scale` units; the scale belongs to the instrument.
+@frozen
+public struct Price: Hashable, Comparable, Sendable {
+    /// The scaled integer.
+    public var raw: Int64
+    @inlinable public init(raw: Int64) { self.raw = raw }
+    @inlinable public static func < (a: Price, b: Price) -> Bool { a.raw < b.raw }
+    /// Zero, also used for "no price" on market orders.
+    public static let zero = Price(raw: 0)
+}
+
+/// A quantity as an integer count of `10^-scale` lots; signed where it is a position.
+@frozen
+public struct Quantity: Hashable, Comparable, Sendable {
+    /// The scaled integer.
+    public var raw: Int64
+    @inlinable public init(raw: Int64) { self.raw = raw }
+    @inlinable public static func < (a: Quantity, b: Quantity) -> Bool { a.raw < b.raw }
+    /// Zero lots.
+    public static let zero = Quantity(raw: 0)
+    @inlinable public var magnitude: Quantity { Quantity(raw: raw < 0 ? -raw : raw) }
+    @inlinable public static prefix func - (q: Quantity) -> Quantity { Quantity(raw: -q.raw) }
+    @inlinable public static func + (a: Quantity, b: Quantity) -> Quantity { Quantity(raw: a.raw + b.raw) }
+    @inlinable public static func - (a: Quantity, b: Quantity) -> Quantity { Quantity(raw: a.raw - b.raw) }
+}
+
+/// A fee or commission rate as an integer count of 10^-8 (so 0.2 % = 200_000).
+@frozen
+public struct Rate: Hashable, Sendable {
+    /// Digits after the point a rate may carry.
+    public static let scale = 8
+    /// Parts per 10^8.
+    public var raw: Int64
+    @inlinable public init(raw: Int64) { self.raw = raw }
+    /// No fee.
+    public static let zero = Rate(raw: 0)
+    /// Parses decimal text such as `0.002`; nil when it has more than 8 decimals.
+    public init?<S: StringProtocol>(parsing text: S) {
+        guard let raw = FixedPoint.parse(text, scale: Rate.scale) else { return nil }
+        self.raw = raw
+    }
+    /// Decimal text of the rate.
+    public var text: String { FixedPoint.formatWide(Int128(raw), scale: Rate.scale, trimTrailingZeros: true) }
+}

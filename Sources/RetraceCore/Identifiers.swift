@@ -1,0 +1,130 @@
+/// Index of an instrument within a run, assigned at import in order of first appearance.
+@frozen
+public struct InstrumentID: Hashable, Comparable, Sendable {
+    public var raw: UInt32
+    @inlinable public init(_ raw: UInt32) { self.raw = raw }
+    @inlinable public static func < (a: InstrumentID, b: InstrumentID) -> Bool { a.raw < b.raw }
+}
+
+/// A client order id: unique and monotonically assigned within a run.
+@frozen
+public struct ClientOrderID: Hashable, Comparable, Sendable {
+    public var raw: UInt64
+    @inlinable public init(_ raw: UInt64) { self.raw = raw }
+    @inlinable public static func < (a: ClientOrderID, b: ClientOrderID) -> Bool { a.raw < b.raw }
+}
+
+/// Buy or sell.
+public enum Side: UInt8, Sendable {
+    case buy = 1
+    case sell = 2
+
+    /// +1 for buy, −1 for sell.
+    @inlinable public var sign: Int64 { self == .buy ? 1 : -1 }
+    /// The other side.
+    @inlinable public var opposite: Side { self == .buy ? .sell : .buy }
+}
+
+/// Who initiated a trade print, when the feed says.
+public enum AggressorSide: UInt8, Sendable {
+    case unknown = 0
+    case buyer = 1
+    case seller = 2
+}
+
+/// Order types of the simulated venue.
+public enum OrderType: UInt8, Sendable {
+    case market = 1
+    case limit = 2
+}
+
+/// How the quantity of an order is decided.
+public enum OrderSizing: UInt8, Sendable {
+    /// The order's quantity field.
+    case fixed = 0
+    /// As many whole units as the account's equity buys at the fill price, fees included
+    /// (`u × price × (1 + fee) < equity`), decided at fill time.
+    case allEquity = 1
+}
+
+/// Whether a fill added liquidity (maker) or took it (taker).
+public enum Liquidity: UInt8, Sendable {
+    case maker = 1
+    case taker = 2
+}
+
+/// Why an order was rejected.
+public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
+    case invalidQuantity = 1
+    case insufficientFunds = 2
+    case unknownInstrument = 3
+    case noMarket = 4
+    case invalidPrice = 5
+
+    public var description: String {
+        switch self {
+        case .invalidQuantity: "invalid quantity"
+        case .insufficientFunds: "insufficient funds for one unit"
+        case .unknownInstrument: "unknown instrument"
+        case .noMarket: "no market data for the instrument yet"
+        case .invalidPrice: "invalid limit price"
+        }
+    }
+}
+
+/// A short instrument symbol stored inline (no heap), at most 16 UTF-8 bytes.
+@frozen
+public struct Symbol: Hashable, Sendable, CustomStringConvertible {
+    /// Longest symbol in bytes.
+    public static let capacity = 16
+    public var low: UInt64
+    public var high: UInt64
+    public var count: UInt8
+
+    /// Creates a symbol; nil when the text is empty or longer than 16 bytes.
+    public init?(_ text: String) {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= Symbol.capacity else { return nil }
+        var lo: UInt64 = 0, hi: UInt64 = 0
+        for (i, b) in bytes.enumerated() {
+            if i < 8 { lo |= UInt64(b) << (8 * UInt64(i)) } else { hi |= UInt64(b) << (8 * UInt64(i - 8)) }
+        }
+        (low, high, count) = (lo, hi, UInt8(bytes.count))
+    }
+
+    /// Rebuilds a symbol from its stored words.
+    public init(low: UInt64, high: UInt64, count: UInt8) { (self.low, self.high, self.count) = (low, high, count) }
+
+    public var description: String {
+        var bytes: [UInt8] = []
+        for i in 0..<Int(count) { bytes.append(UInt8(truncatingIfNeeded: (i < 8 ? low >> (8 * UInt64(i)) : high >> (8 * UInt64(i - 8))))) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// An instrument's definition: its symbol and the scales of its prices and quantities.
+@frozen
+public struct Instrument: Hashable, Sendable {
+    public var id: InstrumentID
+    public var symbol: Symbol
+    /// Fractional digits of prices (2 → cents).
+    public var priceScale: Int
+    /// Fractional digits of quantities (0 → whole units).
+    public var quantityScale: Int
+
+    public init(id: InstrumentID, symbol: Symbol, priceScale: Int, quantityScale: Int) {
+        precondition((0...12).contains(priceScale), "price scale \(priceScale) outside 0...12")
+        precondition((0...12).contains(quantityScale), "quantity scale \(quantityScale) outside 0...12")
+        self.id = id
+        self.symbol = symbol
+        self.priceScale = priceScale
+        self.quantityScale = quantityScale
+    }
+
+    /// Decimal text of a price at this instrument's precision.
+    public func text(_ price: Price) -> String { FixedPoint.format(price.raw, scale: priceScale) }
+    /// Decimal text of a quantity at this instrument's precision.
+    public func text(_ quantity: Quantity) -> String { FixedPoint.format(quantity.raw, scale: quantityScale) }
+    /// One whole unit in quantity lots.
+    public var unitLots: Int64 { FixedPoint.powersOfTen[quantityScale] }
+}

@@ -1,0 +1,2 @@
+import RetraceCLI
+RetraceCommandLine.main()
