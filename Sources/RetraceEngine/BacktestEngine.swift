@@ -1,0 +1,173 @@
+import RetraceCore
+import RetraceMarket
+
+/// What a finished run reports.
+public struct RunResult: Sendable {
+    public var inputEvents: UInt64
+    public var orders: UInt64
+    public var fills: UInt64
+    public var startingCash: Money
+    public var finalEquity: Money
+    public var fees: Money
+    public var fingerprint: String
+    /// Final equity minus starting cash.
+    public var pnl: Money { finalEquity - startingCash }
+}
+
+/// The single-threaded core loop: input events in journal order → simulated clock →
+/// venue matching → marks → strategy → commands → venue, with every input and output
+/// journaled and every output fingerprinted and projected.
+public final class BacktestEngine<S: Strategy> {
+    public private(set) var strategy: S
+    public let ledger: Ledger
+    public private(set) var venue: SimulatedVenue
+    public private(set) var clock = SimulatedClock()
+    private let account: AccountConfig
+    private var commands: [StrategyCommand] = []
+    private var timers = TimerQueue()
+
+    public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
+        self.strategy = strategy
+        self.account = account
+        ledger = Ledger(account: account, recorder: recorder)
+        venue = SimulatedVenue(fees: account.fees)
+        commands.reserveCapacity(16)
+    }
+
+    /// Runs every event of `source` and closes the session. Returns the summary.
+    public func run<Source: InputSource>(_ source: inout Source, seed: UInt64 = 0) throws(EngineError) -> RunResult {
+        let recorder = ledger.recorder
+        try recorder.recordControl(.sessionStarted(SessionStarted(mode: .backtest, seed: seed)), at: .zero)
+        var started = false
+        while let input = try source.next() {
+            if !started, input.event.body.kind != .instrumentDefined {
+                try start(at: input.event.receiveTime)
+                started = true
+            }
+            try process(input)
+        }
+        if !started { try start(at: clock.now) }
+        try finish()
+        return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: recorder.fingerprint.hex)
+    }
+
+    private func start(at time: Timestamp) throws(EngineError) {
+        if time > clock.now { clock.advance(to: time) }
+        ledger.now = clock.now
+        var buffer: [StrategyCommand] = []
+        swap(&buffer, &commands)
+        var context = StrategyContext(now: clock.now, ledger: ledger, commands: buffer)
+        try strategy.onStart(&context)
+        commands = context.commands
+        try drain()
+    }
+
+    private func process(_ input: InputEvent) throws(EngineError) {
+        var event = input.event
+        let recorder = ledger.recorder
+        guard event.receiveTime >= clock.now else {
+            throw EngineError(.badInput, "input event #\(input.event.sequence) (\(event.body.kind.name)) at \(event.receiveTime) is earlier than the previous event at \(clock.now)")
+        }
+        if let bytes = input.encoded {
+            do { event.sequence = try recorder.recordInput(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+        } else {
+            event = try recorder.recordInput(event)
+        }
+        try fireTimers(upTo: event.receiveTime)
+        clock.advance(to: event.receiveTime)
+        ledger.now = clock.now
+        if case .instrumentDefined(let d) = event.body {
+            venue.define(d.instrument)
+            ledger.define(d.instrument)
+            if input.encoded != nil, let projector = recorder.projector { try projector.project(event) }
+            return
+        }
+        var listener = ledger
+        venue.onMarket(event.body, listener: &listener)
+        try deliverVenueAnswers()
+        ledger.mark(event)
+        callStrategy { s, c in s.onMarket(event, &c) }
+        try drain()
+    }
+
+    @inline(__always)
+    private func callStrategy(_ body: (inout S, inout StrategyContext) -> Void) {
+        var buffer: [StrategyCommand] = []
+        swap(&buffer, &commands)
+        var context = StrategyContext(now: clock.now, ledger: ledger, commands: buffer)
+        body(&strategy, &context)
+        commands = context.commands
+    }
+
+    /// Carries out the strategy's commands until no new fills or commands appear.
+    private func drain() throws(EngineError) {
+        while !commands.isEmpty {
+            var listener = ledger
+            for command in commands {
+                switch command {
+                case .submit(let order):
+                    ledger.record(.orderSubmitted(order))
+                    venue.submit(order, listener: &listener)
+                case .cancel(let id):
+                    venue.cancel(id, listener: &listener)
+                case .schedule(let time, let id):
+                    timers.schedule(at: time, id: id)
+                }
+            }
+            commands.removeAll(keepingCapacity: true)
+            try deliverVenueAnswers()
+        }
+        if let failure = ledger.failure { throw failure }
+    }
+
+    /// Shows fills and rejects to the strategy (which may send more commands).
+    private func deliverVenueAnswers() throws(EngineError) {
+        if let failure = ledger.failure { throw failure }
+        while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty {
+            let fills = ledger.pendingFills
+            let rejects = ledger.pendingRejects
+            ledger.pendingFills.removeAll(keepingCapacity: true)
+            ledger.pendingRejects.removeAll(keepingCapacity: true)
+            for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
+            for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
+            if !commands.isEmpty { try drain() }
+        }
+    }
+
+    private func fireTimers(upTo time: Timestamp) throws(EngineError) {
+        while let due = timers.popDue(upTo: time) {
+            clock.advance(to: due.time)
+            ledger.now = clock.now
+            ledger.record(.timerFired(TimerFired(timerID: due.id)))
+            callStrategy { s, c in s.onTimer(due.id, &c) }
+            try drain()
+        }
+    }
+
+    /// Stops the strategy, cancels working orders, closes positions (if configured) and
+    /// records the final balance and the session end.
+    private func finish() throws(EngineError) {
+        callStrategy { s, c in s.onStop(&c) }
+        try drain()
+        var listener = ledger
+        for w in venue.working { venue.cancel(w.order.orderID, listener: &listener) }
+        if account.closeAtEnd {
+            for (i, p) in ledger.portfolio.positions.enumerated() where p.quantity.raw != 0 {
+                let id = InstrumentID(UInt32(i))
+                let side: Side = p.quantity.raw > 0 ? .sell : .buy
+                guard let price = venue.closeOutPrice(id, side: side) else { continue }
+                let order = OrderSubmitted(orderID: ledger.allocateOrderID(), instrument: id, side: side, type: .market, sizing: .fixed,
+                                           quantity: p.quantity.magnitude, limitPrice: .zero)
+                ledger.record(.orderSubmitted(order))
+                venue.closeOut(order, at: price, listener: &listener)
+            }
+        }
+        ledger.pendingFills.removeAll()
+        ledger.pendingRejects.removeAll()
+        ledger.recordBalance()
+        if let failure = ledger.failure { throw failure }
+        let recorder = ledger.recorder
+        try recorder.recordControl(.sessionEnded(SessionEnded(inputEvents: recorder.inputEvents)), at: clock.now)
+    }
+}

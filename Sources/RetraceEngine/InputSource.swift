@@ -1,0 +1,59 @@
+import RetraceCore
+import RetraceJournal
+
+/// One input event, with its encoded bytes when the source has them (so the engine can
+/// journal it without encoding again).
+public struct InputEvent {
+    public var event: Event
+    public var encoded: UnsafeRawBufferPointer?
+    public init(event: Event, encoded: UnsafeRawBufferPointer?) { (self.event, self.encoded) = (event, encoded) }
+}
+
+/// A stream of input events in journal order.
+public protocol InputSource {
+    /// The next event, or nil at the end.
+    mutating func next() throws(EngineError) -> InputEvent?
+}
+
+/// Reads the input events of another run's journal (an imported dataset or a run),
+/// skipping that run's session markers and outputs.
+public struct JournalInput: InputSource {
+    public let reader: JournalReader
+    public let source: String
+
+    /// Opens `RUN/journal`.
+    public init(runDirectory: String) throws(EngineError) {
+        do { reader = try JournalReader(directory: runDirectory + "/journal") } catch { throw EngineError(.journal, error.message) }
+        source = runDirectory
+    }
+
+    public mutating func next() throws(EngineError) -> InputEvent? {
+        while true {
+            let record: JournalRecord?
+            do { record = try reader.next() } catch { throw EngineError(.journal, error.message) }
+            guard let record else {
+                if let torn = reader.tornTail { throw EngineError(.journal, "\(source): input journal ends in a \(torn)") }
+                return nil
+            }
+            let event: Event
+            do { event = try EventCodec.decode(record.payload, sequence: record.sequence) } catch {
+                throw EngineError(.journal, "\(reader.path) at byte \(record.offset): \(error.message)")
+            }
+            let kind = event.body.kind
+            if kind.isOutput || kind == .sessionStarted || kind == .sessionEnded { continue }
+            return InputEvent(event: event, encoded: record.payload)
+        }
+    }
+}
+
+/// Input events held in memory (tests, datasets imported on the fly).
+public struct ArrayInput: InputSource {
+    private let events: [Event]
+    private var index = 0
+    public init(_ events: [Event]) { self.events = events }
+    public mutating func next() throws(EngineError) -> InputEvent? {
+        guard index < events.count else { return nil }
+        defer { index += 1 }
+        return InputEvent(event: events[index], encoded: nil)
+    }
+}

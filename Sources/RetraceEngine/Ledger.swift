@@ -1,0 +1,75 @@
+import RetraceCore
+import RetraceMarket
+
+/// The account side of the engine: hears the venue, updates the portfolio, and records
+/// every order, fill, position and balance event through the recorder.
+///
+/// Venue callbacks cannot throw, so the first recording failure is kept in `failure`
+/// and the engine stops at its next check.
+public final class Ledger: VenueListener {
+    public private(set) var portfolio: Portfolio
+    public let recorder: OutputRecorder
+    /// Engine time for stamping outputs.
+    public var now = Timestamp.zero
+    /// The first error met while recording.
+    public private(set) var failure: EngineError?
+    /// Fills and rejects not yet shown to the strategy, in order.
+    var pendingFills: [OrderFilled] = []
+    var pendingRejects: [OrderRejected] = []
+    private var nextOrderID: UInt64 = 1
+    private let equityIntervalNanos: Int64
+    private var lastEquityTime = Timestamp(nanos: Int64.min)
+
+    init(account: AccountConfig, recorder: OutputRecorder) {
+        portfolio = Portfolio(cash: account.cash)
+        self.recorder = recorder
+        equityIntervalNanos = account.equityIntervalNanos
+        pendingFills.reserveCapacity(64)
+        pendingRejects.reserveCapacity(16)
+    }
+
+    func define(_ instrument: Instrument) { portfolio.define(instrument) }
+
+    func allocateOrderID() -> ClientOrderID {
+        defer { nextOrderID += 1 }
+        return ClientOrderID(nextOrderID)
+    }
+
+    func record(_ body: EventBody) {
+        guard failure == nil else { return }
+        do { try recorder.record(body, at: now) } catch { failure = error }
+    }
+
+    public func venueAccepted(_ event: OrderAccepted) { record(.orderAccepted(event)) }
+    public func venueCanceled(_ event: OrderCanceled) { record(.orderCanceled(event)) }
+
+    public func venueRejected(_ event: OrderRejected) {
+        record(.orderRejected(event))
+        pendingRejects.append(event)
+    }
+
+    public func venueFilled(_ event: OrderFilled) {
+        record(.orderFilled(event))
+        let position = portfolio.apply(event)
+        record(.positionChanged(position))
+        recordBalance()
+        pendingFills.append(event)
+    }
+
+    public func allInQuantity(instrument: Instrument, price: Price, feeRate: Rate) -> Quantity {
+        portfolio.allInQuantity(instrument: instrument, price: price, feeRate: feeRate)
+    }
+
+    /// Updates marks from a market event and records an equity point when due: every
+    /// bar, and for tick feeds at most once per equity interval of event time.
+    func mark(_ event: Event) {
+        guard portfolio.mark(event.body) else { return }
+        if case .barReceived = event.body { recordBalance(); return }
+        if event.receiveTime.nanos &- lastEquityTime.nanos >= equityIntervalNanos { recordBalance() }
+    }
+
+    func recordBalance() {
+        lastEquityTime = now
+        record(.balanceChanged(portfolio.balance))
+    }
+}

@@ -1,0 +1,61 @@
+import RetraceCore
+import RetraceJournal
+
+/// Where every event of a run goes: the journal (inputs and outputs, one sequence),
+/// the fingerprint (outputs), and the store projection (via `StoreProjector`).
+public final class OutputRecorder {
+    public let journal: JournalWriter
+    public private(set) var fingerprint = RunFingerprint()
+    public let projector: StoreProjector?
+    /// Counters for the summary.
+    public private(set) var inputEvents: UInt64 = 0
+    public private(set) var orders: UInt64 = 0
+    public private(set) var fills: UInt64 = 0
+
+    public init(journal: JournalWriter, projector: StoreProjector?) {
+        self.journal = journal
+        self.projector = projector
+    }
+
+    /// Journals an input event given as encoded bytes; returns its sequence.
+    @inlinable @discardableResult
+    public func recordInput(encoded payload: UnsafeRawBufferPointer) throws(JournalError) -> UInt64 {
+        inputEventCount()
+        return try journal.append(encoded: payload)
+    }
+
+    /// Journals an input event; returns it with its sequence.
+    @discardableResult
+    public func recordInput(_ event: Event) throws(EngineError) -> Event {
+        inputEventCount()
+        var e = event
+        do { e.sequence = try journal.append(event) } catch { throw EngineError(.journal, error.message) }
+        if let projector { try projector.project(e) }
+        return e
+    }
+
+    @usableFromInline func inputEventCount() { inputEvents += 1 }
+
+    /// Journals, fingerprints and projects an output event stamped at `time`.
+    @discardableResult
+    public func record(_ body: EventBody, at time: Timestamp) throws(EngineError) -> Event {
+        var e = Event(eventTime: time, receiveTime: time, body: body)
+        let size = EventCodec.encodedSize(body)
+        do { e.sequence = try journal.append(e) } catch { throw EngineError(.journal, error.message) }
+        fingerprint.add(encoded: journal.lastPayload(size))
+        switch body {
+        case .orderSubmitted: orders += 1
+        case .orderFilled: fills += 1
+        default: break
+        }
+        if let projector { try projector.project(e) }
+        return e
+    }
+}
+
+extension OutputRecorder {
+    /// Journals a session marker (neither input data nor an output).
+    public func recordControl(_ body: EventBody, at time: Timestamp) throws(EngineError) {
+        do { try journal.append(Event(eventTime: time, receiveTime: time, body: body)) } catch { throw EngineError(.journal, error.message) }
+    }
+}

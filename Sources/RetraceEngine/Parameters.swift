@@ -1,0 +1,98 @@
+import RetraceCore
+
+/// One documented parameter: its name, default value (as text) and meaning.
+public struct ParameterSpec: Sendable {
+    public var name: String
+    public var defaultValue: String
+    public var help: String
+    public init(_ name: String, _ defaultValue: String, _ help: String) { (self.name, self.defaultValue, self.help) = (name, defaultValue, help) }
+}
+
+/// Parameter values after defaults are applied, with typed accessors that name the
+/// parameter in their errors.
+public struct ParameterValues: Sendable {
+    /// Every known parameter's value, sorted by name.
+    public private(set) var values: [(name: String, value: String)]
+
+    /// Applies `overrides` (`key=value` pairs, in order) on top of the specs' defaults.
+    /// - Throws: `.unknownParameter` naming the key and listing the valid ones.
+    public init(specs: [ParameterSpec], overrides: [(String, String)]) throws(EngineError) {
+        var table = specs.map { (name: $0.name, value: $0.defaultValue) }
+        for (key, value) in overrides {
+            guard let i = table.firstIndex(where: { $0.name == key }) else {
+                let known = specs.map(\.name).sorted().joined(separator: ", ")
+                throw EngineError(.unknownParameter, "unknown parameter '\(key)'; valid parameters: \(known)")
+            }
+            table[i].value = value
+        }
+        values = table.sorted { $0.name < $1.name }
+    }
+
+    /// The text value of `name` (which must be a declared parameter).
+    public func text(_ name: String) -> String {
+        guard let v = values.first(where: { $0.name == name }) else { preconditionFailure("parameter \(name) was not declared") }
+        return v.value
+    }
+
+    /// A positive integer parameter.
+    public func positiveInt(_ name: String) throws(EngineError) -> Int {
+        guard let v = Int(text(name)), v > 0 else { throw EngineError(.invalidParameter, "parameter \(name)=\(text(name)): expected a positive integer") }
+        return v
+    }
+
+    /// A boolean parameter (`true`/`false`).
+    public func bool(_ name: String) throws(EngineError) -> Bool {
+        switch text(name) {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw EngineError(.invalidParameter, "parameter \(name)=\(text(name)): expected true or false")
+        }
+    }
+
+    /// A fee rate (`0.002` = 0.2 %).
+    public func rate(_ name: String) throws(EngineError) -> Rate {
+        guard let r = Rate(parsing: text(name)), r.raw >= 0, r.raw < 100_000_000 else {
+            throw EngineError(.invalidParameter, "parameter \(name)=\(text(name)): expected a rate between 0 and 1 with at most 8 decimals")
+        }
+        return r
+    }
+
+    /// An amount of money.
+    public func money(_ name: String) throws(EngineError) -> Money {
+        guard let m = Money(parsing: text(name)) else { throw EngineError(.invalidParameter, "parameter \(name)=\(text(name)): expected a decimal amount") }
+        return m
+    }
+
+    /// A duration: `250ms`, `60s`, `5m`, `1h`, `1d`, or plain nanoseconds.
+    public func durationNanos(_ name: String) throws(EngineError) -> Int64 {
+        let t = text(name)
+        let units: [(String, Int64)] = [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            if let n = Int64(t.dropLast(suffix.count)), n >= 0 { return n * factor }
+        }
+        if let n = Int64(t), n >= 0 { return n }
+        throw EngineError(.invalidParameter, "parameter \(name)=\(t): expected a duration such as 60s, 500ms, 5m")
+    }
+
+    /// The values as a JSON object text, keys sorted.
+    public var json: String {
+        "{" + values.map { "\"\($0.name)\":\"\(jsonEscape($0.value))\"" }.joined(separator: ",") + "}"
+    }
+}
+
+/// Escapes text for a JSON string literal.
+public func jsonEscape(_ s: String) -> String {
+    var out = ""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        default:
+            if c.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
+        }
+    }
+    return out
+}

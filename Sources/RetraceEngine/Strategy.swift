@@ -1,0 +1,101 @@
+import RetraceCore
+
+/// A trading strategy: reacts to market events, fills and timers by sending commands
+/// through its context. Strategies are value types the engine owns; they must be
+/// deterministic (no clock, no randomness, no hash-order iteration — DESIGN.md).
+public protocol Strategy {
+    /// The name used on the command line (`--strategy NAME`).
+    static var name: String { get }
+    /// One-line description for `--help`.
+    static var summary: String { get }
+    /// Every parameter with its default (run with none and the defaults apply).
+    static var parameters: [ParameterSpec] { get }
+    /// Builds the strategy from its parameter values.
+    init(parameters: ParameterValues) throws(EngineError)
+
+    /// Called once, after the run's instruments are defined and before the first market
+    /// event. Throw to refuse parameters that do not fit the data (e.g. a size finer than
+    /// the instrument's lot).
+    mutating func onStart(_ context: inout StrategyContext) throws(EngineError)
+    /// A market event (trade, quote, bar, L2 update), after the venue matched on it.
+    mutating func onMarket(_ event: Event, _ context: inout StrategyContext)
+    /// One of our orders filled.
+    mutating func onFill(_ fill: OrderFilled, _ context: inout StrategyContext)
+    /// One of our orders was rejected.
+    mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext)
+    /// A timer set with `context.schedule` came due.
+    mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext)
+    /// Called once after the last event, before positions are closed out.
+    mutating func onStop(_ context: inout StrategyContext)
+}
+
+extension Strategy {
+    public mutating func onStart(_ context: inout StrategyContext) throws(EngineError) {}
+    public mutating func onFill(_ fill: OrderFilled, _ context: inout StrategyContext) {}
+    public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) {}
+    public mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext) {}
+    public mutating func onStop(_ context: inout StrategyContext) {}
+}
+
+/// What a strategy asked for during one callback; the engine carries it out afterwards.
+public enum StrategyCommand: Sendable {
+    case submit(OrderSubmitted)
+    case cancel(ClientOrderID)
+    case schedule(Timestamp, UInt64)
+}
+
+/// The strategy's view of the engine during a callback: time, account, instruments,
+/// and the commands it sends.
+public struct StrategyContext {
+    /// Engine time (the simulated clock in backtests).
+    public let now: Timestamp
+    @usableFromInline unowned(unsafe) let ledger: Ledger
+    @usableFromInline var commands: [StrategyCommand]
+
+    init(now: Timestamp, ledger: Ledger, commands: [StrategyCommand]) {
+        self.now = now
+        self.ledger = ledger
+        self.commands = commands
+    }
+
+    /// The position in an instrument.
+    @inlinable public func position(_ id: InstrumentID) -> Quantity { ledger.portfolio.position(id).quantity }
+    /// Cash in the account.
+    public var cash: Money { ledger.portfolio.cash }
+    /// Account equity at current marks.
+    public var equity: Money { ledger.portfolio.equity }
+    /// Every instrument of the run, by id.
+    public var instruments: [Instrument] { ledger.portfolio.instruments.compactMap { $0 } }
+    /// An instrument's definition (nil if the run has no such instrument).
+    public func instrument(_ id: InstrumentID) -> Instrument? {
+        Int(id.raw) < ledger.portfolio.instruments.count ? ledger.portfolio.instruments[Int(id.raw)] : nil
+    }
+
+    /// Sends a market order of `quantity` lots, or an all-in order when `sizing` is `.allEquity`.
+    @discardableResult
+    public mutating func submitMarket(_ instrument: InstrumentID, _ side: Side, quantity: Quantity, sizing: OrderSizing = .fixed) -> ClientOrderID {
+        submit(instrument, side, .market, quantity, .zero, sizing)
+    }
+
+    /// Sends a limit order.
+    @discardableResult
+    public mutating func submitLimit(_ instrument: InstrumentID, _ side: Side, quantity: Quantity, price: Price) -> ClientOrderID {
+        submit(instrument, side, .limit, quantity, price, .fixed)
+    }
+
+    private mutating func submit(_ instrument: InstrumentID, _ side: Side, _ type: OrderType, _ quantity: Quantity, _ price: Price, _ sizing: OrderSizing) -> ClientOrderID {
+        let id = ledger.allocateOrderID()
+        commands.append(.submit(OrderSubmitted(orderID: id, instrument: instrument, side: side, type: type, sizing: sizing, quantity: quantity, limitPrice: price)))
+        return id
+    }
+
+    /// Cancels a working order (ignored if it already finished).
+    public mutating func cancel(_ id: ClientOrderID) { commands.append(.cancel(id)) }
+
+    /// Asks for `onTimer(timerID)` at `time` (not before now). Timers due at the same
+    /// time fire in the order they were scheduled.
+    public mutating func schedule(at time: Timestamp, timerID: UInt64) {
+        precondition(time >= now, "timer \(timerID) scheduled in the past (\(time.nanos) < \(now.nanos))")
+        commands.append(.schedule(time, timerID))
+    }
+}
