@@ -9,9 +9,14 @@ public enum FixedPoint {
     /// Number of fractional digits in decimal text, ignoring trailing zeros
     /// (`"1.50"` → 1, `"7"` → 0). Returns nil when the text is not a plain decimal.
     public static func fractionalDigits<S: StringProtocol>(_ text: S) -> Int? {
+        fractionalDigits(bytes: text.utf8)
+    }
+
+    /// `fractionalDigits` over UTF-8 bytes.
+    public static func fractionalDigits<C: Collection>(bytes text: C) -> Int? where C.Element == UInt8 {
         var seenDot = false, seenDigit = false
         var digits = 0, pendingZeros = 0
-        for (index, c) in text.utf8.enumerated() {
+        for (index, c) in text.enumerated() {
             switch c {
             case UInt8(ascii: "-"), UInt8(ascii: "+"):
                 if index != 0 { return nil }
@@ -33,12 +38,17 @@ public enum FixedPoint {
     /// Parses decimal text into `value × 10^scale`. Returns nil for text that is not a
     /// decimal, that has more significant fractional digits than `scale`, or that overflows.
     public static func parse<S: StringProtocol>(_ text: S, scale: Int) -> Int64? {
+        parse(bytes: text.utf8, scale: scale)
+    }
+
+    /// `parse` over UTF-8 bytes.
+    public static func parse<C: Collection>(bytes text: C, scale: Int) -> Int64? where C.Element == UInt8 {
         precondition(scale >= 0 && scale <= 18, "scale \(scale) outside 0...18")
         var negative = false
         var value: Int64 = 0
         var fractional = -1  // -1: before the dot
         var sawDigit = false
-        for (index, c) in text.utf8.enumerated() {
+        for (index, c) in text.enumerated() {
             switch c {
             case UInt8(ascii: "-") where index == 0: negative = true
             case UInt8(ascii: "+") where index == 0: break

@@ -1,0 +1,97 @@
+import Foundation
+import RetraceCore
+import RetraceJournal
+import RetraceStore
+
+/// The backtest mode driver: builds a run folder, runs the engine over an input source,
+/// and leaves a completed run (or a failed one that says why).
+public enum BacktestDriver {
+    /// Settings of one backtest.
+    public struct Settings: Sendable {
+        public var overrides: [(String, String)]
+        public var dataset: String
+        public var inputs: [String]
+        public var out: String
+        public var syncMode: SyncMode
+        public var replace: Bool
+        public var seed: UInt64
+        public init(overrides: [(String, String)], dataset: String, inputs: [String], out: String, syncMode: SyncMode = .none, replace: Bool = false, seed: UInt64 = 0) {
+            (self.overrides, self.dataset, self.inputs, self.out, self.syncMode, self.replace, self.seed) = (overrides, dataset, inputs, out, syncMode, replace, seed)
+        }
+    }
+
+    /// Checks parameters and builds the strategy and account before anything is created.
+    public static func prepare<S: Strategy>(_ type: S.Type, _ overrides: [(String, String)]) throws(EngineError) -> (S, AccountConfig, ParameterValues) {
+        let values = try ParameterValues(specs: S.parameters + AccountConfig.parameters, overrides: overrides)
+        return (try S(parameters: values), try AccountConfig(values), values)
+    }
+
+    /// Runs a backtest of strategy `S` over `source`. Returns the completed manifest.
+    public static func run<S: Strategy, Source: InputSource>(_ type: S.Type, source: inout Source, settings: Settings) throws(EngineError) -> RunManifest {
+        let (strategy, account, values) = try prepare(type, settings.overrides)
+        let folder = try RunFolder(path: settings.out, replace: settings.replace)
+        let (runIDBytes, runID) = RunFolder.newRunID(for: settings.out)
+        var manifest = RunManifest(runID: runID, mode: "backtest", status: "running", codeVersion: retraceVersion, startedAt: RunFolder.wallClockNow())
+        manifest.strategy = S.name
+        manifest.parameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
+        manifest.dataset = settings.dataset
+        manifest.inputs = settings.inputs
+        manifest.seed = settings.seed
+        manifest.syncMode = settings.syncMode.rawValue
+        try folder.write(manifest)
+        let clock = ContinuousClock()  // determinism-ok: wall time of the run, reported only
+        let started = clock.now
+        var store: RunStore?
+        do throws(EngineError) {
+            let s = try openStore(folder.stagingPath)
+            store = s
+            try saveCatalog(s, manifest, values)
+            let journal: JournalWriter
+            do { journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, syncMode: settings.syncMode) } catch {
+                throw EngineError(.journal, error.message)
+            }
+            let projector = StoreProjector(store: s)
+            let recorder = OutputRecorder(journal: journal, projector: projector)
+            let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder)
+            let result = try engine.run(&source, seed: settings.seed)
+            try projector.finish()
+            do { try journal.finish() } catch { throw EngineError(.journal, error.message) }
+            let elapsed = clock.now - started
+            manifest.status = "completed"
+            manifest.fingerprint = result.fingerprint
+            manifest.events = result.inputEvents
+            manifest.orders = result.orders
+            manifest.fills = result.fills
+            manifest.pnl = result.pnl.text
+            manifest.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            manifest.endedAt = RunFolder.wallClockNow()
+            try saveCatalog(s, manifest, values)
+            try folder.write(manifest)
+            try folder.commit()
+            return manifest
+        } catch {
+            manifest.status = "failed"
+            manifest.reason = error.message
+            manifest.endedAt = RunFolder.wallClockNow()
+            if let store {
+                do { try saveCatalog(store, manifest, values) } catch {
+                    FileHandle.standardError.write(Data("warning: could not record the failure in the store: \(error.message)\n".utf8))
+                }
+            }
+            try folder.write(manifest)
+            try folder.commit()
+            throw error
+        }
+    }
+
+    static func openStore(_ folder: String) throws(EngineError) -> RunStore {
+        do { return try RunStore(path: RunFolder.storePath(folder)) } catch { throw EngineError(.store, error.message) }
+    }
+
+    static func saveCatalog(_ store: RunStore, _ m: RunManifest, _ values: ParameterValues) throws(EngineError) {
+        let record = RunRecord(runID: m.runID, mode: m.mode, strategy: m.strategy, parameters: values.json, dataset: m.dataset, seed: m.seed,
+                               startedAt: m.startedAt, endedAt: m.endedAt, status: m.status, fingerprint: m.fingerprint, events: Int64(m.events),
+                               orders: Int64(m.orders), fills: Int64(m.fills), pnl: Money(parsing: m.pnl) ?? .zero, error: m.reason)
+        do { try store.saveRun(record) } catch { throw EngineError(.store, error.message) }
+    }
+}

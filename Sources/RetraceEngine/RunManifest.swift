@@ -1,0 +1,45 @@
+/// `manifest.json` of a run folder: what ran, on what, with which settings, and how it
+/// ended. Written when the run starts (`running`) and rewritten when it ends
+/// (`completed` or `failed` with the reason).
+public struct RunManifest: Codable, Equatable, Sendable {
+    public var formatVersion = 1
+    public var runID: String
+    /// `import`, `backtest`, `replay` or `live`.
+    public var mode: String
+    /// `running`, `completed` or `failed`.
+    public var status: String
+    /// Why the run failed (empty otherwise).
+    public var reason: String = ""
+    public var strategy: String = ""
+    public var parameters: [String: String] = [:]
+    /// The data run or files the run read.
+    public var dataset: String = ""
+    public var inputs: [String] = []
+    public var seed: UInt64 = 0
+    public var syncMode: String = "none"
+    public var codeVersion: String
+    public var startedAt: String
+    public var endedAt: String = ""
+    public var fingerprint: String = ""
+    public var events: UInt64 = 0
+    public var orders: UInt64 = 0
+    public var fills: UInt64 = 0
+    /// Exact decimal text.
+    public var pnl: String = "0"
+    public var wallSeconds: Double = 0
+    /// Instruments by symbol, for imports.
+    public var instruments: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
+        case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
+        case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments
+    }
+
+    public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {
+        (self.runID, self.mode, self.status, self.codeVersion, self.startedAt) = (runID, mode, status, codeVersion, startedAt)
+    }
+}
+
+/// The version of this build, recorded in every manifest.
+public let retraceVersion = "0.1.0"

@@ -1,0 +1,112 @@
+import Foundation
+import RetraceCore
+
+/// Deterministic synthetic market data from a seeded random walk (`retrace generate`).
+///
+/// Quotes: the mid follows a random walk in ticks whose step size depends on a volatility
+/// regime that switches now and then; the spread (1–6 ticks) widens with volatility;
+/// sizes are drawn around a level that mean-reverts. Arrivals are exponential with a rate
+/// that rises with volatility. Trades arrive between quotes at the touch, buyer- or
+/// seller-initiated, with sizes skewed small and occasional blocks.
+public struct SyntheticFeed {
+    public struct Settings: Sendable {
+        public var seed: UInt64 = 7
+        public var quotes: Int = 20_000
+        public var symbol: String = "DEMO"
+        public var start = Timestamp(nanos: 1_704_096_000_000_000_000)  // 2024-01-01T08:00:00Z
+        public var startPriceTicks: Int64 = 10_000  // 100.00 at 2 decimals
+        public var meanGapNanos: Double = 50_000_000  // 50 ms between quotes on average
+        public init() {}
+    }
+
+    /// One generated row.
+    public enum Row: Equatable {
+        case quote(time: Timestamp, bid: Int64, bidSize: Int64, ask: Int64, askSize: Int64)
+        case trade(time: Timestamp, price: Int64, size: Int64, buyerMaker: Bool, id: UInt64)
+    }
+
+    public let settings: Settings
+    public init(_ settings: Settings) { self.settings = settings }
+
+    /// Generates the rows in time order (prices in cents, sizes in whole units).
+    public func rows() -> [Row] {
+        var rng = SplitMix64(seed: settings.seed)
+        var out: [Row] = []
+        out.reserveCapacity(settings.quotes * 13 / 10)
+        var t = settings.start.nanos
+        var mid2 = 2 * settings.startPriceTicks + 1  // twice the mid, so half ticks are exact
+        var volatility = 1.0
+        var depth = 300.0
+        var tradeID: UInt64 = 1
+        for _ in 0..<settings.quotes {
+            if rng.next(modulo: 500) == 0 { volatility = [0.5, 1.0, 1.0, 2.0, 3.5][Int(rng.next(modulo: 5))] }
+            let gap = -settings.meanGapNanos / volatility * log(1.0 - rng.nextUnitDouble())
+            t += max(1_000, Int64(gap))
+            let step = Int64((rng.nextUnitDouble() - 0.5) * 4.0 * volatility)
+            mid2 = max(200, mid2 + 2 * step)
+            let spread = min(6, 1 + Int64(rng.next(modulo: UInt64(1 + Int(volatility * 1.5)))))
+            let bid = (mid2 - spread) / 2
+            let ask = bid + spread
+            depth += (300.0 - depth) * 0.05 + (rng.nextUnitDouble() - 0.5) * 60.0
+            let bidSize = max(1, Int64(depth * (0.5 + rng.nextUnitDouble())))
+            let askSize = max(1, Int64(depth * (0.5 + rng.nextUnitDouble())))
+            out.append(.quote(time: Timestamp(nanos: t), bid: bid, bidSize: bidSize, ask: ask, askSize: askSize))
+            if rng.nextUnitDouble() < 0.3 * min(volatility, 2.0) {
+                t += 1_000 + Int64(rng.next(modulo: 5_000_000))
+                let sellerInitiated = rng.next(modulo: 2) == 0
+                let block = rng.next(modulo: 40) == 0
+                let size = block ? 500 + Int64(rng.next(modulo: 2_000)) : 1 + Int64(-40.0 * log(1.0 - rng.nextUnitDouble()))
+                out.append(.trade(time: Timestamp(nanos: t), price: sellerInitiated ? bid : ask, size: size, buyerMaker: sellerInitiated, id: tradeID))
+                tradeID += 1
+            }
+        }
+        return out
+    }
+
+    /// `quotes.csv` text: `timestamp_ns,symbol,bid_price,bid_size,ask_price,ask_size`.
+    public func quotesCSV(_ rows: [Row]) -> String {
+        var s = "timestamp_ns,symbol,bid_price,bid_size,ask_price,ask_size\n"
+        for case let .quote(t, bid, bs, ask, asz) in rows {
+            s += "\(t.nanos),\(settings.symbol),\(FixedPoint.format(bid, scale: 2)),\(bs),\(FixedPoint.format(ask, scale: 2)),\(asz)\n"
+        }
+        return s
+    }
+
+    /// `trades.csv` text: `timestamp_ns,symbol,trade_id,price,quantity,is_buyer_maker`.
+    public func tradesCSV(_ rows: [Row]) -> String {
+        var s = "timestamp_ns,symbol,trade_id,price,quantity,is_buyer_maker\n"
+        for case let .trade(t, price, size, buyerMaker, id) in rows {
+            s += "\(t.nanos),\(settings.symbol),\(id),\(FixedPoint.format(price, scale: 2)),\(size),\(buyerMaker)\n"
+        }
+        return s
+    }
+}
+
+/// The peer benchmarks' synthetic quotes (`common.gen_quote_ticks` in ../shared/peers),
+/// regenerated exactly: per tick i, four SplitMix64 draws give the bid step (−2…+2
+/// ticks of 0.1), the spread (1–3 ticks) and the two sizes (0.500–5.000); one quote every
+/// 100 ms from 2024-01-01T00:00:00Z.
+public enum PeerQuoteWorkload {
+    /// The instrument: price scale 1 (0.1 ticks), quantity scale 3.
+    public static let instrument = Instrument(id: InstrumentID(0), symbol: Symbol("BTCUSDT")!, priceScale: 1, quantityScale: 3)
+
+    /// `n` quotes for `seed`, preceded by the instrument definition.
+    public static func events(count n: Int, seed: UInt64 = 42) -> [Event] {
+        var rng = SplitMix64(seed: seed)
+        let t0: Int64 = 1_704_067_200_000_000_000
+        var events = [Event(eventTime: Timestamp(nanos: t0), receiveTime: Timestamp(nanos: t0), body: .instrumentDefined(InstrumentDefined(instrument: instrument)))]
+        events.reserveCapacity(n + 1)
+        var bid: Int64 = 500_000
+        for i in 0..<n {
+            let step = Int64(rng.next() % 5) - 2
+            bid += step
+            let spread = 1 + Int64(rng.next() % 3)
+            let bidSize = 500 + Int64(rng.next() % 4501)
+            let askSize = 500 + Int64(rng.next() % 4501)
+            let t = Timestamp(nanos: t0 + Int64(i) * 100_000_000)
+            events.append(Event(eventTime: t, receiveTime: t, body: .quoteReceived(QuoteReceived(
+                instrument: instrument.id, bidPrice: Price(raw: bid), bidQuantity: Quantity(raw: bidSize), askPrice: Price(raw: bid + spread), askQuantity: Quantity(raw: askSize)))))
+        }
+        return events
+    }
+}

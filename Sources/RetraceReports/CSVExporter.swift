@@ -1,0 +1,144 @@
+import Foundation
+import RetraceCore
+import RetraceStore
+
+/// `retrace export RUN --csv DIR`: the run's store as CSV files.
+///
+/// Every file has a header row; times appear twice, as ISO-8601 UTC with nanoseconds and
+/// as integer nanoseconds (`*_ns`); prices and quantities are exact decimal text at the
+/// instrument's precision; money is exact decimal text.
+public enum CSVExporter {
+    /// Files written, in order.
+    public static let files = ["trades.csv", "orders.csv", "fills.csv", "positions.csv", "equity.csv", "summary.csv"]
+
+    /// Writes the CSV files for `run` into `directory` (created if needed).
+    public static func export(run: String, to directory: String) throws(ReportError) -> [String] {
+        let storePath = run + "/store.sqlite"
+        guard FileManager.default.fileExists(atPath: storePath) else { throw ReportError(.notARun, "\(run) is not a run folder (no store.sqlite)") }
+        do {
+            let store = try RunStore(path: storePath)
+            guard let record = try store.run() else { throw ReportError(.store, "\(storePath): the run catalog is empty") }
+            let instruments = try store.instruments()
+            func instrument(_ id: InstrumentID) -> Instrument {
+                instruments.first { $0.id == id } ?? Instrument(id: id, symbol: Symbol("?")!, priceScale: 0, quantityScale: 0)
+            }
+            let trades = try store.trades()
+            let equity = try store.equity()
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let contents = [
+                tradesCSV(trades, instrument),
+                ordersCSV(try store.orders(), instrument),
+                fillsCSV(try store.fills(), instrument),
+                positionsCSV(try store.positions(), instrument),
+                equityCSV(equity),
+                summaryCSV(record, statistics(record, trades, equity)),
+            ]
+            var written: [String] = []
+            for (name, text) in zip(files, contents) {
+                let path = directory + "/" + name
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+                written.append(path)
+            }
+            return written
+        } catch let e as ReportError {
+            throw e
+        } catch let e as StoreError {
+            throw ReportError(.store, e.message)
+        } catch {
+            throw ReportError(.io, "cannot write CSV files to \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    static func statistics(_ record: RunRecord, _ trades: [TradeRow], _ equity: [EquityRow]) -> RunStatistics {
+        let start = parseStartingCash(record.parameters) ?? (equity.first.map { $0.balance.equity } ?? .zero)
+        return RunStatistics(startingCash: start, trades: trades, equity: equity)
+    }
+
+    /// The `cash` parameter from the catalog's parameter JSON (written by the engine as
+    /// a flat object of strings).
+    static func parseStartingCash(_ json: String) -> Money? {
+        guard let start = json.range(of: "\"cash\":\"") else { return nil }
+        let rest = json[start.upperBound...]
+        guard let end = rest.firstIndex(of: "\"") else { return nil }
+        return Money(parsing: rest[..<end])
+    }
+
+    /// Money per unit (a price) from a value and a quantity, exact when it terminates
+    /// within 18 decimals.
+    static func perUnit(_ value: Money, _ quantity: Quantity, _ i: Instrument) -> String {
+        guard quantity.raw != 0 else { return "" }
+        let scaled = value.raw * Money.power(i.quantityScale) / Int128(quantity.magnitude.raw)
+        return Money(raw: scaled < 0 ? -scaled : scaled).text
+    }
+
+    static func tradesCSV(_ trades: [TradeRow], _ instrument: (InstrumentID) -> Instrument) -> String {
+        var w = CSVWriter(header: ["trade_id", "instrument", "side", "size", "entry_time", "entry_time_ns", "exit_time", "exit_time_ns",
+                                   "entry_price", "exit_price", "pnl", "commission", "return_pct"])
+        for t in trades {
+            let i = instrument(t.instrument)
+            let invested = t.entryValue.approximateDouble
+            let returnPct = invested == 0 ? 0 : t.pnl.approximateDouble / abs(invested) * 100
+            w.row([String(t.tradeID), i.symbol.description, t.size.raw > 0 ? "long" : "short", i.text(t.size), t.entryTime.iso8601, String(t.entryTime.nanos),
+                   t.exitTime.iso8601, String(t.exitTime.nanos), perUnit(t.entryValue, t.size, i), perUnit(t.exitValue, t.size, i),
+                   t.pnl.text, t.commission.text, String(format: "%.6f", returnPct)])
+        }
+        return w.text
+    }
+
+    static func ordersCSV(_ orders: [OrderRow], _ instrument: (InstrumentID) -> Instrument) -> String {
+        var w = CSVWriter(header: ["order_id", "instrument", "side", "type", "sizing", "quantity", "limit_price", "status", "filled_quantity",
+                                   "avg_fill_price", "fees", "submit_time", "submit_time_ns", "last_update_time", "last_update_time_ns", "reject_reason"])
+        for o in orders {
+            let i = instrument(o.instrument)
+            w.row([String(o.orderID.raw), i.symbol.description, o.side == .buy ? "buy" : "sell", o.type == .market ? "market" : "limit",
+                   o.sizing == .fixed ? "fixed" : "all", o.sizing == .fixed ? i.text(o.quantity) : "", o.type == .limit ? i.text(o.limitPrice) : "",
+                   o.status, i.text(o.filledQuantity), perUnit(o.filledNotional, o.filledQuantity, i), o.fees.text, o.submitTime.iso8601,
+                   String(o.submitTime.nanos), o.lastUpdateTime.iso8601, String(o.lastUpdateTime.nanos), o.rejectReason])
+        }
+        return w.text
+    }
+
+    static func fillsCSV(_ fills: [FillRow], _ instrument: (InstrumentID) -> Instrument) -> String {
+        var w = CSVWriter(header: ["sequence", "time", "time_ns", "order_id", "instrument", "side", "price", "quantity", "fee", "liquidity"])
+        for r in fills {
+            let f = r.fill, i = instrument(f.instrument)
+            w.row([String(r.sequence), r.time.iso8601, String(r.time.nanos), String(f.orderID.raw), i.symbol.description, f.side == .buy ? "buy" : "sell",
+                   i.text(f.price), i.text(f.quantity), f.fee.text, f.liquidity == .maker ? "maker" : "taker"])
+        }
+        return w.text
+    }
+
+    static func positionsCSV(_ rows: [PositionRow], _ instrument: (InstrumentID) -> Instrument) -> String {
+        var w = CSVWriter(header: ["sequence", "time", "time_ns", "instrument", "quantity", "avg_price", "cost_basis", "realized_pnl", "fees"])
+        for r in rows {
+            let p = r.position, i = instrument(p.instrument)
+            w.row([String(r.sequence), r.time.iso8601, String(r.time.nanos), i.symbol.description, i.text(p.quantity),
+                   perUnit(p.costBasis, p.quantity, i), p.costBasis.text, p.realizedPnL.text, p.fees.text])
+        }
+        return w.text
+    }
+
+    static func equityCSV(_ rows: [EquityRow]) -> String {
+        var w = CSVWriter(header: ["sequence", "time", "time_ns", "cash", "equity", "realized_pnl", "unrealized_pnl", "fees"])
+        for r in rows {
+            let b = r.balance
+            w.row([String(r.sequence), r.time.iso8601, String(r.time.nanos), b.cash.text, b.equity.text, b.realizedPnL.text, b.unrealizedPnL.text, b.fees.text])
+        }
+        return w.text
+    }
+
+    static func summaryCSV(_ r: RunRecord, _ s: RunStatistics) -> String {
+        var w = CSVWriter(header: ["metric", "value"])
+        let rows: [(String, String)] = [
+            ("run_id", r.runID), ("mode", r.mode), ("strategy", r.strategy), ("parameters", r.parameters), ("dataset", r.dataset),
+            ("status", r.status), ("fingerprint", r.fingerprint), ("events", String(r.events)), ("orders", String(r.orders)),
+            ("fills", String(r.fills)), ("trades", String(s.trades)), ("starting_cash", s.startingCash.text), ("final_equity", s.finalEquity.text),
+            ("pnl", s.pnl.text), ("fees", s.fees.text), ("total_return_pct", String(format: "%.6f", s.totalReturn * 100)),
+            ("max_drawdown_pct", String(format: "%.6f", s.maxDrawdown * 100)), ("win_rate_pct", String(format: "%.6f", s.winRate * 100)),
+            ("profit_factor", s.profitFactor.isFinite ? String(format: "%.6f", s.profitFactor) : "inf"),
+            ("started_at", r.startedAt), ("ended_at", r.endedAt),
+        ]
+        for (k, v) in rows { w.row([k, v]) }
+        return w.text
+    }
+}
