@@ -1,0 +1,112 @@
+import Foundation
+import RetraceCore
+import RetraceEngine
+import RetraceFeeds
+import RetraceJournal
+import RetraceStrategies
+
+enum BacktestCommand {
+    static var help: String {
+        var s = """
+        usage: retrace backtest --data RUN|FILE --strategy NAME [--param key=value]... --out RUN
+                                [--sync none|fsync] [--seed N] [--force] [--json]
+
+          --data      a data run made by 'retrace import', or a CSV file (format read from its header)
+          --strategy  a built-in strategy (below)
+          --param     strategy or account parameter; unknown keys are errors
+          --sync      journal sync mode: none (default, page cache) or fsync (each input durable first)
+          --force     replace an existing run at --out
+          --json      print the summary as one JSON object on stdout
+
+        strategies:
+        """
+        for t in StrategyCatalog.all {
+            s += "\n  \(t.name): \(t.summary)\n"
+            for p in t.parameters { s += "      \(p.name)=\(p.defaultValue.isEmpty ? "\"\"" : p.defaultValue)  \(p.help)\n" }
+        }
+        s += "\naccount parameters (every strategy):\n"
+        for p in AccountConfig.parameters { s += "      \(p.name)=\(p.defaultValue.isEmpty ? "\"\"" : p.defaultValue)  \(p.help)\n" }
+        return s
+    }
+
+    static func run(_ args: ArraySlice<String>) throws -> Int32 {
+        let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed"], flags: ["json", "force", "quiet"])
+        if a.has("help") { Output.out(help); return 0 }
+        guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'") }
+        let data = try a.require("data")
+        let name = try a.require("strategy")
+        let out = try a.require("out")
+        var overrides: [(String, String)] = []
+        for p in a.values("param") {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param expects key=value, got '\(p)'") }
+            overrides.append((String(p[..<eq]), String(p[p.index(after: eq)...])))
+        }
+        guard let sync = SyncMode(rawValue: a.value("sync") ?? "none") else { throw UsageError("--sync must be none or fsync") }
+        guard let seed = UInt64(a.value("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
+        let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: out, syncMode: sync, replace: a.has("force"), seed: seed)
+        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings)
+        Summary.print(manifest, run: out, json: a.has("json"))
+        return 0
+    }
+
+    /// Runs strategy `S` over the data named in `settings` (a run folder or a CSV file).
+    static func backtest<S: Strategy>(_ type: S.Type, settings: BacktestDriver.Settings) throws -> RunManifest {
+        _ = try BacktestDriver.prepare(type, settings.overrides)  // parameter errors before any file is read
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: settings.dataset, isDirectory: &isDirectory) else {
+            throw EngineError(.badInput, "--data \(settings.dataset): no such run folder or file")
+        }
+        if isDirectory.boolValue {
+            _ = try RunFolder.readManifest(settings.dataset)
+            var source = try JournalInput(runDirectory: settings.dataset)
+            return try BacktestDriver.run(type, source: &source, settings: settings)
+        }
+        let format = try sniffFormat(settings.dataset)
+        let feed = try CSVImporter.load([ImportInput(format: format, path: settings.dataset)], options: ImportOptions())
+        var source = ArrayInput(feed.events)
+        return try BacktestDriver.run(type, source: &source, settings: settings)
+    }
+
+    /// Guesses a CSV file's format from its header.
+    static func sniffFormat(_ path: String) throws -> FeedFormat {
+        let file = try CSVFile(path: path)
+        guard let header = file.firstLines(1).first else { throw FeedError(.malformedRow, "\(path): the file is empty") }
+        let names = Set(header.map { file.text($0).lowercased() })
+        if names.isSuperset(of: ["open", "high", "low", "close"]) { return .barsCSV }
+        if !names.isDisjoint(with: ["bid", "bid_price", "best_bid"]) { return .quotesCSV }
+        if !names.isDisjoint(with: ["price", "px", "last"]) { return .tradesCSV }
+        throw FeedError(.missingColumn, "\(path):1: cannot tell the format from the header (\(names.sorted().joined(separator: ","))); import it with 'retrace import FORMAT' first")
+    }
+}
+
+/// Prints a run's summary, human-readable or as the JSON contract of DESIGN.md.
+enum Summary {
+    static func print(_ m: RunManifest, run: String, json: Bool) {
+        let rate = m.wallSeconds > 0 ? Double(m.events) / m.wallSeconds : 0
+        if json {
+            var o = JSONObject()
+            o.add("run", run)
+            o.add("mode", m.mode)
+            o.add("status", m.status)
+            o.add("strategy", m.strategy)
+            o.add("events", m.events)
+            o.add("orders", m.orders)
+            o.add("fills", m.fills)
+            o.add("pnl", number: m.pnl)
+            o.add("fingerprint", m.fingerprint)
+            o.add("wall_seconds", m.wallSeconds)
+            o.add("events_per_second", rate)
+            Output.out(o.text)
+            return
+        }
+        Output.out("""
+        \(m.mode) \(m.strategy) → \(run)  [\(m.status)]
+          events       \(m.events)
+          orders       \(m.orders)
+          fills        \(m.fills)
+          pnl          \(m.pnl)
+          fingerprint  \(m.fingerprint)
+          wall         \(String(format: "%.3f", m.wallSeconds)) s  (\(String(format: "%.0f", rate)) events/s)
+        """)
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import RetraceCore
+import RetraceEngine
+import RetraceFeeds
+import RetraceJournal
+import RetraceReports
+import RetraceStore
+
+/// The `retrace` command: parses arguments, runs one command, maps errors to exit codes
+/// (0 success, 1 failure, 2 usage).
+public enum RetraceCommandLine {
+    static let commands: [(String, String)] = [
+        ("demo", "backtest ema-cross on the bundled dataset and print a summary"),
+        ("generate", "write a synthetic quotes + trades dataset from a seed"),
+        ("import", "read CSV feeds into a data run"),
+        ("backtest", "run a strategy over a data run or a CSV file"),
+        ("export", "write a run's trades, orders, fills, positions, equity and summary as CSV"),
+        ("journal", "verify or inspect a run's journal"),
+        ("bench", "component and end-to-end benchmarks"),
+    ]
+
+    /// Entry point of the executable.
+    public static func main() -> Never {
+        exit(run(Array(CommandLine.arguments.dropFirst())))
+    }
+
+    /// Runs a command line (without the program name) and returns the exit status.
+    public static func run(_ args: [String]) -> Int32 {
+        guard let command = args.first else {
+            Output.err(usage)
+            return 2
+        }
+        let rest = args.dropFirst()
+        do {
+            switch command {
+            case "demo": return try DemoCommand.run(rest)
+            case "generate": return try GenerateCommand.run(rest)
+            case "import": return try ImportCommand.run(rest)
+            case "backtest": return try BacktestCommand.run(rest)
+            case "export": return try ExportCommand.run(rest)
+            case "journal": return try JournalCommand.run(rest)
+            case "bench": return try BenchCommand.run(rest)
+            case "--version", "version": Output.out("retrace \(retraceVersion)"); return 0
+            case "--help", "-h", "help": Output.out(usage); return 0
+            default:
+                Output.err("retrace: unknown command '\(command)'\n\n\(usage)")
+                return 2
+            }
+        } catch let e as UsageError {
+            Output.err("retrace \(command): \(e.message)\n\n\(help(for: command))")
+            return 2
+        } catch {
+            Output.err("retrace \(command): error: \(describe(error))")
+            return 1
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let e as EngineError: e.message
+        case let e as FeedError: e.message
+        case let e as JournalError: e.message
+        case let e as StoreError: e.message
+        case let e as ReportError: e.message
+        case let e as CoreError: e.message
+        default: "\(error)"
+        }
+    }
+
+    static var usage: String {
+        var s = "usage: retrace <command> [options]   (retrace <command> --help for details)\n\ncommands:\n"
+        for (name, text) in commands { s += "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(text)\n" }
+        return s
+    }
+
+    static func help(for command: String) -> String {
+        switch command {
+        case "demo": DemoCommand.help
+        case "generate": GenerateCommand.help
+        case "import": ImportCommand.help
+        case "backtest": BacktestCommand.help
+        case "export": ExportCommand.help
+        case "journal": JournalCommand.help
+        case "bench": BenchCommand.help
+        default: usage
+        }
+    }
+}
