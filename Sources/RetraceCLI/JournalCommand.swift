@@ -1,20 +1,34 @@
+import Foundation
 import RetraceCore
+import RetraceEngine
 import RetraceJournal
 
 enum JournalCommand {
     static let help = """
     usage: retrace journal verify RUN
            retrace journal inspect RUN [--limit N]
+           retrace journal rebuild-store RUN --out FILE
 
       verify   reads every record, checks each CRC, the sequence chain and the encoding;
                reports a torn tail (byte offset) and exits 1 on corruption
+               and recomputes the fingerprint over the output events, which must
+               match the manifest's
       inspect  prints records: sequence, byte offset, kind, times
+      rebuild-store  projects the journal into a new SQLite store at FILE
     """
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["limit"], flags: ["json"])
+        let a = try Arguments(args, valued: ["limit", "out"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
-        guard a.positionals.count == 2, ["verify", "inspect"].contains(a.positionals[0]) else { throw UsageError("expected verify|inspect RUN") }
+        guard a.positionals.count == 2, ["verify", "inspect", "rebuild-store"].contains(a.positionals[0]) else {
+            throw UsageError("expected verify|inspect|rebuild-store RUN")
+        }
+        if a.positionals[0] == "rebuild-store" {
+            let out = try a.require("out")
+            let r = try StoreRebuild.rebuild(run: a.positionals[1], into: out)
+            Output.out("rebuilt \(out) from \(r.events) journal events (\(r.outputs) outputs), fingerprint \(r.fingerprint)")
+            return 0
+        }
         let reader = try JournalReader(directory: a.positionals[1] + "/journal")
         let limit = Int(a.value("limit") ?? "") ?? Int.max
         var counts = [Int](repeating: 0, count: 256)
@@ -37,6 +51,13 @@ enum JournalCommand {
         if let torn = reader.tornTail {
             Output.err("warning: \(torn)")
             return 1
+        }
+        if a.positionals[0] == "verify", let manifest = try? RunFolder.readManifest(a.positionals[1]), !manifest.fingerprint.isEmpty {  // data runs have no fingerprint
+            let replayed = try StoreRebuild.replay(run: a.positionals[1])
+            guard replayed.fingerprint == manifest.fingerprint else {
+                throw EngineError(.journal, "fingerprint mismatch: journal outputs hash to \(replayed.fingerprint), manifest says \(manifest.fingerprint)")
+            }
+            Output.out("  fingerprint \(replayed.fingerprint) over \(replayed.outputs) outputs matches the manifest")
         }
         return 0
     }
