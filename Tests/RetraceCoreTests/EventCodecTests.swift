@@ -1,0 +1,95 @@
+import Testing
+@testable import RetraceCore
+
+/// Seeded random events of every kind.
+func randomEvent(_ rng: inout SplitMix64) -> Event {
+    func i64() -> Int64 { Int64(bitPattern: rng.next()) }
+    func money() -> Money { Money(raw: Int128(i64()) * Int128(i64() % 1_000_000)) }
+    let id = InstrumentID(UInt32(rng.next(modulo: 100)))
+    let oid = ClientOrderID(rng.next())
+    let side: Side = rng.next(modulo: 2) == 0 ? .buy : .sell
+    let body: EventBody
+    switch rng.next(modulo: 15) {
+    case 0: body = .instrumentDefined(InstrumentDefined(instrument: Instrument(id: id, symbol: Symbol("SYM\(rng.next(modulo: 1000))")!, priceScale: Int(rng.next(modulo: 13)), quantityScale: Int(rng.next(modulo: 13)))))
+    case 1: body = .tradeReceived(TradeReceived(instrument: id, price: Price(raw: i64()), quantity: Quantity(raw: i64()), aggressor: AggressorSide(rawValue: UInt8(rng.next(modulo: 3)))!, tradeID: rng.next()))
+    case 2: body = .quoteReceived(QuoteReceived(instrument: id, bidPrice: Price(raw: i64()), bidQuantity: Quantity(raw: i64()), askPrice: Price(raw: i64()), askQuantity: Quantity(raw: i64())))
+    case 3: body = .barReceived(BarReceived(instrument: id, open: Price(raw: i64()), high: Price(raw: i64()), low: Price(raw: i64()), close: Price(raw: i64()), volume: Quantity(raw: i64())))
+    case 4: body = .l2LevelUpdated(L2LevelUpdated(instrument: id, side: side, price: Price(raw: i64()), quantity: Quantity(raw: i64())))
+    case 5: body = .orderSubmitted(OrderSubmitted(orderID: oid, instrument: id, side: side, type: rng.next(modulo: 2) == 0 ? .market : .limit, sizing: rng.next(modulo: 2) == 0 ? .fixed : .allEquity, quantity: Quantity(raw: i64()), limitPrice: Price(raw: i64())))
+    case 6: body = .orderAccepted(OrderAccepted(orderID: oid, instrument: id))
+    case 7: body = .orderRejected(OrderRejected(orderID: oid, instrument: id, reason: .insufficientFunds))
+    case 8: body = .orderCanceled(OrderCanceled(orderID: oid, instrument: id, leavesQuantity: Quantity(raw: i64())))
+    case 9: body = .orderFilled(OrderFilled(orderID: oid, instrument: id, side: side, price: Price(raw: i64()), quantity: Quantity(raw: i64()), fee: money(), liquidity: .maker, leavesQuantity: Quantity(raw: i64())))
+    case 10: body = .positionChanged(PositionChanged(instrument: id, quantity: Quantity(raw: i64()), costBasis: money(), realizedPnL: money(), fees: money()))
+    case 11: body = .balanceChanged(BalanceChanged(cash: money(), equity: money(), realizedPnL: money(), unrealizedPnL: money(), fees: money()))
+    case 12: body = .timerFired(TimerFired(timerID: rng.next()))
+    case 13: body = .sessionStarted(SessionStarted(mode: .backtest, seed: rng.next()))
+    default: body = .sessionEnded(SessionEnded(inputEvents: rng.next()))
+    }
+    return Event(sequence: rng.next(), eventTime: Timestamp(nanos: i64()), receiveTime: Timestamp(nanos: i64()), body: body)
+}
+
+@Suite("Event codec")
+struct EventCodecTests {
+    @Test("every kind round-trips exactly over seeded random events")
+    func roundTrip() throws {
+        var rng = SplitMix64(seed: 20_261_121)
+        var kinds = Set<UInt8>()
+        for _ in 0..<20_000 {
+            let e = randomEvent(&rng)
+            let bytes = EventCodec.encode(e)
+            #expect(bytes.count == EventCodec.encodedSize(e.body))
+            let back = try bytes.withUnsafeBytes { try EventCodec.decode($0, sequence: e.sequence) }
+            #expect(back == e)
+            kinds.insert(e.body.kind.rawValue)
+        }
+        #expect(kinds.count == EventKind.allCases.count)
+    }
+
+    @Test("short, unknown-version and unknown-kind bytes are refused with the sequence named")
+    func refusesBadBytes() {
+        let e = Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: 9)))
+        var bytes = EventCodec.encode(e)
+        #expect(throws: CoreError.self) { try bytes.dropLast().withUnsafeBytes { try EventCodec.decode($0, sequence: 7) } }
+        bytes[0] = 99
+        let error = #expect(throws: CoreError.self) { try bytes.withUnsafeBytes { try EventCodec.decode($0, sequence: 7) } }
+        #expect(error?.code == .unknownCodecVersion)
+        #expect(error?.message.contains("#7") == true)
+        bytes[0] = EventCodec.version
+        bytes[1] = 200
+        #expect(throws: CoreError.self) { try bytes.withUnsafeBytes { try EventCodec.decode($0, sequence: 7) } }
+    }
+}
+
+@Suite("RNG and hashing")
+struct DeterminismPrimitivesTests {
+    @Test("SplitMix64 gives the reference sequence")
+    func splitMix() {
+        var rng = SplitMix64(seed: 0)
+        #expect(rng.next() == 0xE220_A839_7B1D_CDAF)
+        #expect(rng.next() == 0x6E78_9E6A_A1B9_65F4)
+    }
+
+    @Test("SHA-256 matches FIPS 180 vectors")
+    func sha256() {
+        #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var s = SHA256()
+        for _ in 0..<1000 { s.update(Array(repeating: UInt8(ascii: "a"), count: 1000)) }
+        #expect(SHA256.hexString(s.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    @Test("the fingerprint depends on every output and its order")
+    func fingerprint() {
+        let a = Event(eventTime: .zero, receiveTime: .zero, body: .orderAccepted(OrderAccepted(orderID: ClientOrderID(1), instrument: InstrumentID(0))))
+        let b = Event(eventTime: .zero, receiveTime: .zero, body: .orderAccepted(OrderAccepted(orderID: ClientOrderID(2), instrument: InstrumentID(0))))
+        var f1 = RunFingerprint(), f2 = RunFingerprint(), f3 = RunFingerprint()
+        f1.add(a); f1.add(b)
+        f2.add(a); f2.add(b)
+        f3.add(b); f3.add(a)
+        #expect(f1.hex == f2.hex)
+        #expect(f1.hex != f3.hex)
+        #expect(f1.count == 2)
+    }
+}

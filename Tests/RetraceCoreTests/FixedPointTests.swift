@@ -1,0 +1,59 @@
+import Testing
+@testable import RetraceCore
+
+@Suite("Fixed point")
+struct FixedPointTests {
+    @Test("decimal text parses exactly at a scale", arguments: [
+        ("169.02", 2, Int64(16902)), ("182", 2, 18200), ("-0.5", 3, -500), ("0.000", 0, 0), ("1.50", 1, 15), ("+7", 0, 7),
+    ])
+    func parses(text: String, scale: Int, raw: Int64) {
+        #expect(FixedPoint.parse(text, scale: scale) == raw)
+    }
+
+    @Test("text that would need rounding or is not a number is refused", arguments: ["1.234", "abc", "", "1.2.3", "--1", "1e5"])
+    func refuses(text: String) {
+        #expect(FixedPoint.parse(text, scale: 2) == nil)
+    }
+
+    @Test("fractional digits ignore trailing zeros")
+    func digits() {
+        #expect(FixedPoint.fractionalDigits("1.50") == 1)
+        #expect(FixedPoint.fractionalDigits("100") == 0)
+        #expect(FixedPoint.fractionalDigits("0.00012") == 5)
+        #expect(FixedPoint.fractionalDigits("x") == nil)
+    }
+
+    @Test("formatting keeps the instrument's precision")
+    func formats() {
+        #expect(FixedPoint.format(18200, scale: 2) == "182.00")
+        #expect(FixedPoint.format(-5, scale: 3) == "-0.005")
+        #expect(FixedPoint.format(0, scale: 0) == "0")
+    }
+
+    @Test("price × quantity × rate is exact in money")
+    func exactFee() {
+        // 59 × 169.02 × 0.002 = 19.94436
+        let fee = Money.fee(price: Price(raw: 16902), quantity: Quantity(raw: 59), rate: Rate(parsing: "0.002")!, priceScale: 2, quantityScale: 0)
+        #expect(fee.text == "19.94436")
+        // 0.123 BTC × 61800.3 × 0.00018 = 7601.4369 × 0.00018 = 1.368258642
+        let btc = Money.fee(price: Price(raw: 618003), quantity: Quantity(raw: 123), rate: Rate(parsing: "0.00018")!, priceScale: 1, quantityScale: 3)
+        #expect(btc.text == "1.368258642")
+    }
+
+    @Test("beyond 18 digits money rounds half to even, symmetrically")
+    func rounding() {
+        #expect(Money.rescale(25, from: 19) == 2)
+        #expect(Money.rescale(35, from: 19) == 4)
+        #expect(Money.rescale(-25, from: 19) == -2)
+        #expect(Money.rescale(-36, from: 19) == -4)
+    }
+
+    @Test("money parses and prints exactly")
+    func moneyText() {
+        #expect(Money(parsing: "10000")?.text == "10000")
+        #expect(Money(parsing: "-637.5717")?.text == "-637.5717")
+        #expect(Money(parsing: "0.000000000000000001")?.raw == 1)
+        #expect(Money(parsing: "1.0000000000000000001") == nil)
+        #expect(Money(parsing: "12a") == nil)
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+@testable import RetraceCore
+@testable import RetraceJournal
+
+func temporaryDirectory(_ name: String) -> String {
+    let path = NSTemporaryDirectory() + "retrace-test-\(name)-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite("CRC32C")
+struct CRC32CTests {
+    @Test("known vectors, hardware and table paths")
+    func vectors() {
+        let cases: [(String, UInt32)] = [("123456789", 0xE306_9283), ("", 0), ("a", 0xC1D0_4330)]
+        for (text, crc) in cases {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { b in
+                #expect(CRC32C.checksum(b) == crc, "\(text)")
+                #expect(CRC32C.tableChecksum(b) == crc, "\(text)")
+            }
+        }
+        // RFC 3720 B.4: 32 bytes of zeros
+        [UInt8](repeating: 0, count: 32).withUnsafeBytes { #expect(CRC32C.checksum($0) == 0x8A91_36AA) }
+        [UInt8](repeating: 0xFF, count: 32).withUnsafeBytes { #expect(CRC32C.tableChecksum($0) == 0x62A8_AB43) }
+    }
+
+    @Test("both paths agree on random buffers of every alignment and length")
+    func agree() {
+        var rng = SplitMix64(seed: 11)
+        let data = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        data.withUnsafeBytes { b in
+            for _ in 0..<300 {
+                let start = Int(rng.next(modulo: 64)), length = Int(rng.next(modulo: 3000))
+                let slice = UnsafeRawBufferPointer(rebasing: b[start..<(start + length)])
+                #expect(CRC32C.checksum(slice) == CRC32C.tableChecksum(slice))
+                // continuing over two halves equals one pass
+                let half = length / 2
+                let first = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: slice[0..<half]))
+                #expect(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: slice[half...]), continuing: first) == CRC32C.checksum(slice))
+            }
+        }
+    }
+}
+
+@Suite("Journal")
+struct JournalTests {
+    static let runID = [UInt8](repeating: 7, count: 16)
+
+    func write(_ dir: String, count: Int, sync: SyncMode = .none) throws -> [Event] {
+        var rng = SplitMix64(seed: 5)
+        let writer = try JournalWriter(directory: dir, runID: JournalTests.runID, syncMode: sync, bufferBytes: 4096)
+        var events: [Event] = []
+        for _ in 0..<count {
+            var e = Event(eventTime: Timestamp(nanos: Int64(rng.next(modulo: 1 << 40))), receiveTime: Timestamp(nanos: 5), body: .tradeReceived(TradeReceived(instrument: InstrumentID(1), price: Price(raw: Int64(rng.next(modulo: 100_000))), quantity: Quantity(raw: 3), aggressor: .buyer, tradeID: rng.next())))
+            e.sequence = try writer.append(e)
+            events.append(e)
+            if sync == .fsync { try writer.commit() }
+        }
+        try writer.finish()
+        return events
+    }
+
+    func readAll(_ dir: String) throws -> (JournalReader, [Event]) {
+        let reader = try JournalReader(directory: dir)
+        var out: [Event] = []
+        while let e = try reader.nextEvent() { out.append(e) }
+        return (reader, out)
+    }
+
+    @Test("records written are read back in order with sequences 1…n, across buffer flushes")
+    func roundTrip() throws {
+        let dir = temporaryDirectory("journal")
+        let written = try write(dir, count: 500)
+        let (reader, read) = try readAll(dir)
+        #expect(read == written)
+        #expect(written.map(\.sequence) == Array(1...500))
+        #expect(reader.tornTail == nil)
+        #expect(reader.runID == JournalTests.runID)
+    }
+
+    @Test("fsync mode syncs on every commit")
+    func fsyncMode() throws {
+        let dir = temporaryDirectory("journal-fsync")
+        let writer = try JournalWriter(directory: dir, runID: JournalTests.runID, syncMode: .fsync)
+        for i in 0..<5 {
+            try writer.append(Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: UInt64(i)))))
+            try writer.commit()
+        }
+        #expect(writer.syncCount == 5)
+        let (_, read) = try readAll(dir)
+        #expect(read.count == 5)
+    }
+
+    @Test("a journal cut mid-record stops at the torn tail and names its byte offset")
+    func tornTail() throws {
+        let dir = temporaryDirectory("journal-torn")
+        _ = try write(dir, count: 10)
+        let path = dir + "/00000000.wal"
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
+        let recordSize = JournalFormat.recordSize(payloadBytes: EventCodec.headerSize + EventCodec.bodySize(.tradeReceived))
+        let handle = FileHandle(forWritingAtPath: path)!
+        try handle.truncate(atOffset: UInt64(size - recordSize / 2))
+        try handle.close()
+        let (reader, read) = try readAll(dir)
+        #expect(read.count == 9)
+        let torn = try #require(reader.tornTail)
+        #expect(torn.offset == JournalFormat.headerSize + 9 * recordSize)
+        #expect(torn.lastSequence == 9)
+        #expect(torn.description.contains("at byte \(torn.offset)"))
+    }
+
+    @Test("a flipped byte in the final record is a torn tail; in an earlier record it is corruption")
+    func flippedBytes() throws {
+        let dir = temporaryDirectory("journal-flip")
+        _ = try write(dir, count: 10)
+        let path = dir + "/00000000.wal"
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let recordSize = JournalFormat.recordSize(payloadBytes: EventCodec.headerSize + EventCodec.bodySize(.tradeReceived))
+        var tail = original
+        tail[original.count - 10] ^= 0x40
+        try tail.write(to: URL(fileURLWithPath: path))
+        let (reader, read) = try readAll(dir)
+        #expect(read.count == 9)
+        #expect(reader.tornTail != nil)
+
+        var middle = original
+        let third = JournalFormat.headerSize + 2 * recordSize
+        middle[third + 20] ^= 0x01
+        try middle.write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: JournalError.self) { _ = try readAll(dir) }
+        #expect(error?.code == .corrupt)
+        #expect(error?.message.contains("at byte \(third)") == true)
+    }
+
+    @Test("a file that is not a journal is refused at its header")
+    func badHeader() throws {
+        let dir = temporaryDirectory("journal-bad")
+        try Data(repeating: 0x41, count: 100).write(to: URL(fileURLWithPath: dir + "/00000000.wal"))
+        let error = #expect(throws: JournalError.self) { _ = try JournalReader(directory: dir) }
+        #expect(error?.code == .badHeader)
+        #expect(throws: JournalError.self) { _ = try JournalWriter(directory: dir, runID: JournalTests.runID, syncMode: .none) }
+    }
+}

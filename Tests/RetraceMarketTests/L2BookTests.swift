@@ -1,0 +1,40 @@
+import Testing
+@testable import RetraceCore
+@testable import RetraceMarket
+
+@Suite("L2 book")
+struct L2BookTests {
+    @Test("matches a naive dictionary book over seeded random updates")
+    func againstReference() {
+        for seed in [1, 2, 3] as [UInt64] {
+            var rng = SplitMix64(seed: seed)
+            var book = L2Book()
+            var bids: [Int64: Int64] = [:], asks: [Int64: Int64] = [:]
+            for _ in 0..<5_000 {
+                let side: Side = rng.next(modulo: 2) == 0 ? .buy : .sell
+                let price = side == .buy ? 900 + Int64(rng.next(modulo: 100)) : 1_001 + Int64(rng.next(modulo: 100))
+                let quantity = rng.next(modulo: 4) == 0 ? 0 : Int64(rng.next(modulo: 500)) + 1
+                book.apply(L2LevelUpdated(instrument: InstrumentID(0), side: side, price: Price(raw: price), quantity: Quantity(raw: quantity)))
+                if side == .buy { bids[price] = quantity == 0 ? nil : quantity } else { asks[price] = quantity == 0 ? nil : quantity }
+                book.checkInvariants()
+                #expect(book.bestBid?.price.raw == bids.keys.max(), "seed \(seed)")
+                #expect(book.bestAsk?.price.raw == asks.keys.min(), "seed \(seed)")
+                let probe = 900 + Int64(rng.next(modulo: 200))
+                let side2: Side = probe <= 1000 ? .buy : .sell
+                #expect(book.depth(side: side2, price: Price(raw: probe)).raw == ((side2 == .buy ? bids : asks)[probe] ?? 0))
+            }
+            #expect(book.bids.map(\.price.raw) == bids.keys.sorted(by: >))
+            #expect(book.asks.map(\.price.raw) == asks.keys.sorted())
+        }
+    }
+
+    @Test("a quote replaces the top of book")
+    func quote() {
+        var book = L2Book()
+        book.apply(QuoteReceived(instrument: InstrumentID(0), bidPrice: Price(raw: 99), bidQuantity: Quantity(raw: 5), askPrice: Price(raw: 101), askQuantity: Quantity(raw: 7)))
+        book.apply(QuoteReceived(instrument: InstrumentID(0), bidPrice: Price(raw: 100), bidQuantity: Quantity(raw: 1), askPrice: Price(raw: 102), askQuantity: Quantity(raw: 2)))
+        #expect(book.bids == [L2Book.Level(price: Price(raw: 100), quantity: Quantity(raw: 1))])
+        #expect(book.asks == [L2Book.Level(price: Price(raw: 102), quantity: Quantity(raw: 2))])
+        #expect(book.top(5).asks.count == 1)
+    }
+}
