@@ -117,17 +117,20 @@ enum BenchCommand {
     static func engine(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         let events = PeerQuoteWorkload.events(count: 1_000_000)
         var rates: [Double] = []
+        var fills: UInt64 = 0
         for k in 0..<iterations {
             let out = scratch + "/engine-\(k)"
             var source = ArrayInput(events)
             let settings = BacktestDriver.Settings(overrides: [("size", "0.1"), ("close_at_end", "false")], dataset: "peer-quotes", inputs: [], out: out, replace: true)
             let clock = ContinuousClock()
             let start = clock.now
-            _ = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
+            fills = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings).fills
             let d = clock.now - start
             rates.append(Double(events.count) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
             try FileManager.default.removeItem(atPath: out)
         }
-        return [Figure(name: "engine.backtest.ema_cross.events_per_second", value: median(rates), unit: "events/s")]
+        // The fill count is the cross-check against the peer engines on the same workload.
+        return [Figure(name: "engine.backtest.ema_cross.events_per_second", value: median(rates), unit: "events/s"),
+                Figure(name: "engine.backtest.ema_cross.fills", value: Double(fills), unit: "fills")]
     }
 }
