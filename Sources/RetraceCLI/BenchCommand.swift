@@ -26,12 +26,14 @@ enum BenchCommand {
         guard iterations > 0 else { throw UsageError("--iterations must be positive") }
         let scratch = NSTemporaryDirectory() + "retrace-bench-\(ProcessInfo.processInfo.processIdentifier)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }  // scratch files; a leftover is harmless
+        defer {
+            do { try FileManager.default.removeItem(atPath: scratch) } catch { Output.err("warning: could not remove \(scratch): \(error.localizedDescription)") }
+        }
         var figures: [Figure] = []
         for g in selected {
             if !a.has("json") { Output.err("bench \(g)…") }
             switch g {
-            case "codec": figures += codec(iterations)
+            case "codec": figures += try codec(iterations)
             case "journal": figures += try journal(iterations, scratch)
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
@@ -60,7 +62,7 @@ enum BenchCommand {
         return Double(items) / seconds
     }
 
-    static func codec(_ iterations: Int) -> [Figure] {
+    static func codec(_ iterations: Int) throws -> [Figure] {
         let events = Array(PeerQuoteWorkload.events(count: 1_000_000).dropFirst())
         let size = EventCodec.encodedSize(events[0].body)
         var buffer = [UInt8](repeating: 0, count: size * events.count)
@@ -73,12 +75,12 @@ enum BenchCommand {
                     for e in events { offset += EventCodec.encode(e, to: b.baseAddress! + offset) }
                 }
             })
-            decode.append(rate(events.count) {
-                buffer.withUnsafeBytes { b in
+            decode.append(try rate(events.count) {
+                try buffer.withUnsafeBytes { b in
                     var offset = 0
                     while offset < b.count {
                         let slice = UnsafeRawBufferPointer(rebasing: b[offset..<(offset + size)])
-                        if let e = try? EventCodec.decode(slice, sequence: 0), case .quoteReceived(let q) = e.body { checksum &+= q.bidPrice.raw }  // bench input is valid by construction
+                        if case .quoteReceived(let q) = try EventCodec.decode(slice, sequence: 0).body { checksum &+= q.bidPrice.raw }
                         offset += size
                     }
                 }

@@ -52,7 +52,9 @@ enum JournalCommand {
             Output.err("warning: \(torn)")
             return 1
         }
-        if a.positionals[0] == "verify", let manifest = try? RunFolder.readManifest(a.positionals[1]), !manifest.fingerprint.isEmpty {  // data runs have no fingerprint
+        let manifestPath = RunFolder.manifestPath(a.positionals[1])
+        let manifest = FileManager.default.fileExists(atPath: manifestPath) ? try RunFolder.readManifest(a.positionals[1]) : nil
+        if a.positionals[0] == "verify", let manifest, !manifest.fingerprint.isEmpty {  // data runs have no fingerprint
             let replayed = try StoreRebuild.replay(run: a.positionals[1])
             guard replayed.fingerprint == manifest.fingerprint else {
                 throw EngineError(.journal, "fingerprint mismatch: journal outputs hash to \(replayed.fingerprint), manifest says \(manifest.fingerprint)")

@@ -35,8 +35,9 @@ enum MachineInfo {
     }
 
     static func cpuModel() -> String {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),  // not Linux: reported as unknown
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+        guard let data = FileManager.default.contents(atPath: "/proc/cpuinfo") else { return "unknown" }
+        let text = String(decoding: data, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
               let colon = line.firstIndex(of: ":") else { return "unknown" }
         return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
     }

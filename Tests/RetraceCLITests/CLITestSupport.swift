@@ -43,6 +43,10 @@ func scratch(_ name: String) -> String {
     return path
 }
 
+func removeScratch(_ path: String) {
+    do { try FileManager.default.removeItem(atPath: path) } catch { print("could not remove \(path): \(error)") }
+}
+
 /// Parses the JSON summary on stdout.
 func summary(_ r: CommandResult) throws -> [String: Any] {
     guard let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] else { throw CLITestError("stdout is not one JSON object: \(r.stdout)") }

@@ -7,6 +7,7 @@ struct CommandLineTests {
     @Test("a malformed row fails the import with file:line, and no run folder is created")
     func malformedImport() throws {
         let dir = scratch("bad")
+        defer { removeScratch(dir) }
         let csv = dir + "/bad.csv"
         try Data("timestamp_ns,price,quantity\n1,10.5,1\n2,10.6,1\n3,oops,1\n".utf8).write(to: URL(fileURLWithPath: csv))
         let r = try retrace(["import", "trades-csv", csv, "--out", dir + "/run"])
@@ -20,6 +21,7 @@ struct CommandLineTests {
     @Test("a non-monotone timestamp fails a backtest over a CSV with the line named")
     func outOfOrderBacktest() throws {
         let dir = scratch("order")
+        defer { removeScratch(dir) }
         let csv = dir + "/q.csv"
         try Data("timestamp_ns,bid,ask\n10,1.0,1.1\n30,1.0,1.1\n20,1.0,1.1\n".utf8).write(to: URL(fileURLWithPath: csv))
         let r = try retrace(["backtest", "--data", csv, "--strategy", "ema-cross", "--out", dir + "/run"])
@@ -34,6 +36,7 @@ struct CommandLineTests {
     ])
     func badParameters(extra: [String], message: String) throws {
         let dir = scratch("param")
+        defer { removeScratch(dir) }
         let r = try retrace(["backtest", "--data", packageRoot + "/Datasets/demo/quotes.csv", "--out", dir + "/run"] + extra)
         #expect(r.status != 0)
         #expect(r.stderr.contains(message), "\(r.stderr)")
@@ -43,6 +46,7 @@ struct CommandLineTests {
     @Test("the same backtest in two processes gives the same fingerprint; the journal verifies")
     func crossProcessDeterminism() throws {
         let dir = scratch("det")
+        defer { removeScratch(dir) }
         var fingerprints: [String] = []
         for k in 0..<2 {
             let r = try retrace(["backtest", "--data", packageRoot + "/Datasets/demo/quotes.csv", "--strategy", "ema-cross", "--param", "fast=5",
@@ -62,6 +66,7 @@ struct CommandLineTests {
     @Test("journal verify reports corruption with its byte offset and exits non-zero")
     func corruptJournal() throws {
         let dir = scratch("corrupt")
+        defer { removeScratch(dir) }
         let r = try retrace(["backtest", "--data", packageRoot + "/Datasets/demo/quotes.csv", "--strategy", "ema-cross", "--out", dir + "/run"])
         #expect(r.status == 0, "\(r.stderr)")
         let path = dir + "/run/journal/00000000.wal"

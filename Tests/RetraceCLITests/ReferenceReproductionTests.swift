@@ -7,6 +7,7 @@ import Testing
 struct ReferenceReproductionTests {
     func runGOOG(sizing: String) throws -> (pnl: Decimal, trades: [[String: String]]) {
         let r = scratch("goog-\(sizing)")
+        defer { removeScratch(r) }
         var res = try retrace(["import", "bars-csv", sharedDatasets + "/bars/backtestingpy_GOOG_daily.csv", "--instrument", "GOOG", "--out", r + "/goog-data"])
         #expect(res.status == 0, "\(res.stderr)")
         res = try retrace(["backtest", "--data", r + "/goog-data", "--strategy", "sma-cross", "--param", "fast=10", "--param", "slow=20",
@@ -45,6 +46,7 @@ struct ReferenceReproductionTests {
     @Test("the same commands work on the other bar files", arguments: ["backtestingpy_EURUSD_hourly.csv", "backtestingpy_BTCUSD_monthly.csv"])
     func otherBars(file: String) throws {
         let r = scratch("bars")
+        defer { removeScratch(r) }
         var res = try retrace(["import", "bars-csv", sharedDatasets + "/bars/" + file, "--out", r + "/data"])
         #expect(res.status == 0, "\(res.stderr)")
         res = try retrace(["backtest", "--data", r + "/data", "--strategy", "sma-cross", "--param", "commission=0.002", "--param", "cash=10000", "--out", r + "/run", "--json"])

@@ -44,6 +44,7 @@ struct BacktestEngineTests {
     @Test("a hand-computed bar backtest gives the worked fills, trades and PnL")
     func handComputed() throws {
         let out = temporaryDirectory("hand")
+        defer { try? FileManager.default.removeItem(atPath: out) }
         let (m, store) = try runHand(out)
         #expect(m.status == "completed")
         #expect(m.pnl == "-20.46")
@@ -60,6 +61,8 @@ struct BacktestEngineTests {
     @Test("the same input twice gives the same fingerprint, and the journal replays to it")
     func determinism() throws {
         let a = temporaryDirectory("det-a"), b = temporaryDirectory("det-b")
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        defer { try? FileManager.default.removeItem(atPath: a) }
         let (ma, _) = try runHand(a)
         let (mb, _) = try runHand(b)
         #expect(ma.fingerprint == mb.fingerprint, "seedless hand run; reproduce with swift test --filter BacktestEngineTests")
@@ -69,6 +72,7 @@ struct BacktestEngineTests {
     @Test("a store rebuilt from the journal equals the one written during the run")
     func rebuild() throws {
         let out = temporaryDirectory("rebuild")
+        defer { try? FileManager.default.removeItem(atPath: out) }
         let (_, live) = try runHand(out)
         let rebuilt = try RunStore(path: { let p = out + "/rebuilt.sqlite"; _ = try StoreRebuild.rebuild(run: out, into: p); return p }())
         #expect(try live.fills() == rebuilt.fills())
@@ -81,6 +85,7 @@ struct BacktestEngineTests {
     @Test("unknown parameters and bad values are refused before anything is written")
     func parameters() throws {
         let out = temporaryDirectory("params")
+        defer { try? FileManager.default.removeItem(atPath: out) }
         var source = ArrayInput(handBars())
         let bad = BacktestDriver.Settings(overrides: [("fsat", "2")], dataset: "hand", inputs: [], out: out)
         let e = #expect(throws: EngineError.self) { _ = try BacktestDriver.run(SmaCross.self, source: &source, settings: bad) }
@@ -96,6 +101,7 @@ struct BacktestEngineTests {
         events.swapAt(3, 4)
         var source = ArrayInput(events)
         let out = temporaryDirectory("order")
+        defer { try? FileManager.default.removeItem(atPath: out) }
         let settings = BacktestDriver.Settings(overrides: [], dataset: "hand", inputs: [], out: out)
         #expect(throws: EngineError.self) { _ = try BacktestDriver.run(SmaCross.self, source: &source, settings: settings) }
         let m = try RunFolder.readManifest(out)
@@ -108,6 +114,7 @@ struct BacktestEngineTests {
         let events = Array(RetraceFeeds_peerEvents(count: 5_000))
         var source = ArrayInput(events)
         let out = temporaryDirectory("ema")
+        defer { try? FileManager.default.removeItem(atPath: out) }
         let settings = BacktestDriver.Settings(overrides: [("size", "0.1"), ("close_at_end", "false")], dataset: "peer", inputs: [], out: out)
         let m = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
         // independent reference: the peer script's rules, in doubles

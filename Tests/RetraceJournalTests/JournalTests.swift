@@ -72,6 +72,7 @@ struct JournalTests {
     @Test("records written are read back in order with sequences 1…n, across buffer flushes")
     func roundTrip() throws {
         let dir = temporaryDirectory("journal")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let written = try write(dir, count: 500)
         let (reader, read) = try readAll(dir)
         #expect(read == written)
@@ -83,6 +84,7 @@ struct JournalTests {
     @Test("fsync mode syncs on every commit")
     func fsyncMode() throws {
         let dir = temporaryDirectory("journal-fsync")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let writer = try JournalWriter(directory: dir, runID: JournalTests.runID, syncMode: .fsync)
         for i in 0..<5 {
             try writer.append(Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: UInt64(i)))))
@@ -96,6 +98,7 @@ struct JournalTests {
     @Test("a journal cut mid-record stops at the torn tail and names its byte offset")
     func tornTail() throws {
         let dir = temporaryDirectory("journal-torn")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try write(dir, count: 10)
         let path = dir + "/00000000.wal"
         let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as! Int
@@ -114,6 +117,7 @@ struct JournalTests {
     @Test("a flipped byte in the final record is a torn tail; in an earlier record it is corruption")
     func flippedBytes() throws {
         let dir = temporaryDirectory("journal-flip")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         _ = try write(dir, count: 10)
         let path = dir + "/00000000.wal"
         let original = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -137,6 +141,7 @@ struct JournalTests {
     @Test("a file that is not a journal is refused at its header")
     func badHeader() throws {
         let dir = temporaryDirectory("journal-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try Data(repeating: 0x41, count: 100).write(to: URL(fileURLWithPath: dir + "/00000000.wal"))
         let error = #expect(throws: JournalError.self) { _ = try JournalReader(directory: dir) }
         #expect(error?.code == .badHeader)
