@@ -17,11 +17,14 @@ public final class OutputRecorder {
         self.projector = projector
     }
 
-    /// Journals an input event given as encoded bytes; returns its sequence.
+    /// Journals an input event given as encoded bytes; returns its sequence. In `fsync`
+    /// mode the event is durable when this returns (the core acts on it only afterwards).
     @inlinable @discardableResult
     public func recordInput(encoded payload: UnsafeRawBufferPointer) throws(JournalError) -> UInt64 {
         inputEventCount()
-        return try journal.append(encoded: payload)
+        let sequence = try journal.append(encoded: payload)
+        if journal.syncMode == .fsync { try journal.commit() }
+        return sequence
     }
 
     /// Journals an input event; returns it with its sequence.
@@ -29,7 +32,10 @@ public final class OutputRecorder {
     public func recordInput(_ event: Event) throws(EngineError) -> Event {
         inputEventCount()
         var e = event
-        do { e.sequence = try journal.append(event) } catch { throw EngineError(.journal, error.message) }
+        do {
+            e.sequence = try journal.append(event)
+            if journal.syncMode == .fsync { try journal.commit() }
+        } catch { throw EngineError(.journal, error.message) }
         if let projector { try projector.project(e) }
         return e
     }

@@ -97,3 +97,16 @@ struct CSVImporterTests {
         #expect(q.bidQuantity.raw == 500 + Int64(u[2] % 4501))
     }
 }
+
+@Suite("Time units")
+struct TimeUnitTests {
+    @Test("time columns in s, ms, µs, ns and ISO all give the same instant", arguments: [
+        ("time_s", "1704067200.5"), ("time_ms", "1704067200500"), ("time_us", "1704067200500000"), ("time_ns", "1704067200500000000"),
+        ("timestamp", "1704067200500"), ("timestamp", "2024-01-01T00:00:00.5Z"), ("datetime", "2024-01-01 00:00:00.500"),
+    ])
+    func units(column: String, value: String) throws {
+        let path = writeTemp("u.csv", "\(column),price,quantity\n\(value),1,1\n")
+        let feed = try CSVImporter.load([ImportInput(format: .tradesCSV, path: path)], options: ImportOptions(instrument: "X"))
+        #expect(feed.events[1].receiveTime.nanos == 1_704_067_200_500_000_000)
+    }
+}
