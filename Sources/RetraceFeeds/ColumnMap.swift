@@ -47,8 +47,17 @@ struct ColumnMap {
             for c in candidates { if let i = header.firstIndex(of: c) { return i } }
             return nil
         }
-        receiveTime = find(FeedFormat.receiveTimeNames)
-        eventTime = find(FeedFormat.eventTimeNames.filter { !FeedFormat.receiveTimeNames.contains($0) })
+        /// Exact names first, then names that differ only by a unit suffix (`time_ms`).
+        func findTime(_ candidates: [String]) -> Int? {
+            if let i = find(candidates) { return i }
+            return header.firstIndex { name in
+                guard let unit = TimeUnit.implied(by: name) else { return false }
+                let suffix = "_" + (unit == .s ? (name.hasSuffix("_sec") ? "sec" : "s") : unit.rawValue)
+                return name.hasSuffix(suffix) && candidates.contains(String(name.dropLast(suffix.count)))
+            }
+        }
+        receiveTime = findTime(FeedFormat.receiveTimeNames)
+        eventTime = findTime(FeedFormat.eventTimeNames.filter { !FeedFormat.receiveTimeNames.contains($0) && !$0.isEmpty }) ?? find([""])
         symbolColumn = options.instrument == nil ? find(FeedFormat.symbolNames) : nil
         guard receiveTime != nil || eventTime != nil else {
             throw FeedError(.missingColumn, "\(file.path):1: no time column; expected one of \(FeedFormat.eventTimeNames.filter { !$0.isEmpty }.joined(separator: ", ")) (found: \(header.joined(separator: ", ")))")
