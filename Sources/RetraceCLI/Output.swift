@@ -1,4 +1,5 @@
 import Foundation
+import RetraceEngine
 
 /// Writes to stdout / stderr without buffering surprises.
 enum Output {
@@ -9,24 +10,11 @@ enum Output {
 /// A JSON object built in a fixed key order (the summary contract).
 struct JSONObject {
     private var fields: [String] = []
-    mutating func add(_ key: String, _ value: String) { fields.append("\"\(key)\":\"\(escape(value))\"") }
+    mutating func add(_ key: String, _ value: String) { fields.append("\"\(key)\":\"\(jsonEscape(value))\"") }
     mutating func add(_ key: String, number: String) { fields.append("\"\(key)\":\(number)") }
     mutating func add(_ key: String, _ value: Int) { add(key, number: String(value)) }
     mutating func add(_ key: String, _ value: UInt64) { add(key, number: String(value)) }
     mutating func add(_ key: String, _ value: Double) { add(key, number: value.isFinite ? String(format: "%.6f", value) : "null") }
     mutating func add(_ key: String, raw: String) { fields.append("\"\(key)\":\(raw)") }
     var text: String { "{" + fields.joined(separator: ",") + "}" }
-
-    private func escape(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            default: if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out
-    }
 }
