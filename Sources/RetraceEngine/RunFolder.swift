@@ -85,8 +85,7 @@ public struct RunFolder: Sendable {
 
     /// A fresh 16-byte run id and its hex text.
     public static func newRunID(for path: String) -> ([UInt8], String) {
-        // determinism-ok: run identity is metadata, never part of the fingerprint
-        let seed = "\(path)|\(Date().timeIntervalSince1970)|\(ProcessInfo.processInfo.processIdentifier)"
+        let seed = "\(path)|\(Date().timeIntervalSince1970)|\(ProcessInfo.processInfo.processIdentifier)"  // determinism-ok: run identity is metadata, not in the fingerprint
         let bytes = Array(SHA256.hex(Array(seed.utf8)).utf8.prefix(32))
         var raw: [UInt8] = []
         var i = 0
@@ -99,7 +98,6 @@ public struct RunFolder: Sendable {
 
     /// Wall-clock time as ISO-8601 (manifest metadata only).
     public static func wallClockNow() -> String {
-        // determinism-ok: wall-clock metadata for the manifest
-        Timestamp(nanos: Int64(Date().timeIntervalSince1970 * 1e9)).iso8601
+        Timestamp(nanos: Int64(Date().timeIntervalSince1970 * 1e9)).iso8601  // determinism-ok: wall-clock metadata for the manifest
     }
 }
