@@ -14,6 +14,10 @@ public enum FixedPoint {
 
     /// `fractionalDigits` over UTF-8 bytes.
     public static func fractionalDigits<C: Collection>(bytes text: C) -> Int? where C.Element == UInt8 {
+        if text.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            guard let plain = expandExponent(text) else { return nil }
+            return fractionalDigits(bytes: plain)
+        }
         var seenDot = false, seenDigit = false
         var digits = 0, pendingZeros = 0
         for (index, c) in text.enumerated() {
@@ -44,6 +48,10 @@ public enum FixedPoint {
     /// `parse` over UTF-8 bytes.
     public static func parse<C: Collection>(bytes text: C, scale: Int) -> Int64? where C.Element == UInt8 {
         precondition(scale >= 0 && scale <= 18, "scale \(scale) outside 0...18")
+        if text.contains(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            guard let plain = expandExponent(text) else { return nil }
+            return parse(bytes: plain, scale: scale)
+        }
         var negative = false
         var value: Int64 = 0
         var fractional = -1  // -1: before the dot
@@ -78,6 +86,30 @@ public enum FixedPoint {
         let (scaled, overflow) = value.multipliedReportingOverflow(by: powersOfTen[missing])
         if overflow { return nil }
         return negative ? -scaled : scaled
+    }
+
+    /// Rewrites scientific notation (`2e-06`, `-1.5E3`) as plain decimal text, exactly, by
+    /// moving the decimal point. Nil for malformed text or exponents beyond ±40.
+    static func expandExponent<C: Collection>(_ text: C) -> [UInt8]? where C.Element == UInt8 {
+        guard let e = text.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) else { return Array(text) }
+        var mantissa = Array(text[..<e])
+        let exponentText = String(decoding: text[text.index(after: e)...], as: UTF8.self)
+        guard let exponent = Int(exponentText), abs(exponent) <= 40, !mantissa.isEmpty else { return nil }
+        var negative = false
+        if mantissa.first == UInt8(ascii: "-") || mantissa.first == UInt8(ascii: "+") {
+            negative = mantissa.first == UInt8(ascii: "-")
+            mantissa.removeFirst()
+        }
+        let dot = mantissa.firstIndex(of: UInt8(ascii: "."))
+        var digits = mantissa.filter { $0 != UInt8(ascii: ".") }
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }), mantissa.filter({ $0 == UInt8(ascii: ".") }).count <= 1 else { return nil }
+        var point = (dot ?? mantissa.count) + exponent  // position of the point within `digits`
+        if point < 0 { digits = Array(repeating: UInt8(ascii: "0"), count: -point) + digits; point = 0 }
+        if point > digits.count { digits += Array(repeating: UInt8(ascii: "0"), count: point - digits.count) }
+        var out: [UInt8] = negative ? [UInt8(ascii: "-")] : []
+        out += point == 0 ? [UInt8(ascii: "0")] : Array(digits[..<point])
+        if point < digits.count { out.append(UInt8(ascii: ".")); out += digits[point...] }
+        return out
     }
 
     /// Exact decimal text of `raw / 10^scale` with exactly `scale` fractional digits.

@@ -46,7 +46,7 @@ public struct Portfolio: Sendable {
     public mutating func mark(_ body: EventBody) -> Bool {
         let (id, twice): (InstrumentID, Int64)
         switch body {
-        case .quoteReceived(let q) where q.bidQuantity.raw > 0 && q.askQuantity.raw > 0: (id, twice) = (q.instrument, q.bidPrice.raw + q.askPrice.raw)
+        case .quoteReceived(let q) where q.bidPrice.raw > 0 && q.askPrice.raw > 0: (id, twice) = (q.instrument, q.bidPrice.raw + q.askPrice.raw)
         case .tradeReceived(let t): (id, twice) = (t.instrument, 2 * t.price.raw)
         case .barReceived(let b): (id, twice) = (b.instrument, 2 * b.close.raw)
         default: return false

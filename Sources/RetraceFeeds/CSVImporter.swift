@@ -70,13 +70,13 @@ struct InstrumentRegistry {
             try map.checkWidth(fields, file, line)
             let i = index(of: try map.symbol(fields, file, line))
             for c in map.priceColumns {
-                guard let d = FixedPoint.fractionalDigits(bytes: file.bytes[fields[c]]) else {
+                guard let d = map.decimals(file, fields[c]) else {
                     throw FeedError(.malformedRow, "\(file.path):\(line): column '\(map.names[c])' value '\(file.text(fields[c]))' is not a decimal number")
                 }
                 priceDecimals[i] = max(priceDecimals[i], d)
             }
             for c in map.quantityColumns where !fields[c].isEmpty {
-                guard let d = FixedPoint.fractionalDigits(bytes: file.bytes[fields[c]]) else {
+                guard let d = map.decimals(file, fields[c]) else {
                     throw FeedError(.malformedRow, "\(file.path):\(line): column '\(map.names[c])' value '\(file.text(fields[c]))' is not a decimal number")
                 }
                 quantityDecimals[i] = max(quantityDecimals[i], d)

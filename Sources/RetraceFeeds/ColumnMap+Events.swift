@@ -59,8 +59,15 @@ extension ColumnMap {
         }
     }
 
+    /// Decimals of a numeric field (after `FloatRendering`), nil when it is not a number.
+    func decimals(_ file: CSVFile, _ range: Range<Int>) -> Int? {
+        if let shortest = FloatRendering.shortestForm(file.bytes[range]) { return FixedPoint.fractionalDigits(bytes: shortest) }
+        return FixedPoint.fractionalDigits(bytes: file.bytes[range])
+    }
+
     private func number(_ f: [Range<Int>], _ c: Int, _ scale: Int, _ file: CSVFile, _ line: Int) throws(FeedError) -> Int64 {
-        guard let v = FixedPoint.parse(bytes: file.bytes[f[c]], scale: scale) else {
+        let parsed = FloatRendering.shortestForm(file.bytes[f[c]]).map { FixedPoint.parse(bytes: $0, scale: scale) } ?? FixedPoint.parse(bytes: file.bytes[f[c]], scale: scale)
+        guard let v = parsed else {
             throw FeedError(.malformedRow, "\(file.path):\(line): column '\(names[c])' value '\(file.text(f[c]))' is not a decimal number with at most \(scale) decimals")
         }
         return v

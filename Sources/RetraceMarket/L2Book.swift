@@ -32,12 +32,13 @@ public struct L2Book: Sendable {
         else { L2Book.set(&asks, update.price, update.quantity, descending: false) }
     }
 
-    /// Replaces the top of book with a quote (BBO feeds carry no depth).
+    /// Replaces the top of book with a quote (BBO feeds carry no depth). A side with a
+    /// price but size 0 is kept: feeds without sizes (FX ticks) still set the touch.
     public mutating func apply(_ quote: QuoteReceived) {
         bids.removeAll(keepingCapacity: true)
         asks.removeAll(keepingCapacity: true)
-        if quote.bidQuantity.raw > 0 { bids.append(Level(price: quote.bidPrice, quantity: quote.bidQuantity)) }
-        if quote.askQuantity.raw > 0 { asks.append(Level(price: quote.askPrice, quantity: quote.askQuantity)) }
+        if quote.bidPrice.raw > 0 { bids.append(Level(price: quote.bidPrice, quantity: quote.bidQuantity)) }
+        if quote.askPrice.raw > 0 { asks.append(Level(price: quote.askPrice, quantity: quote.askQuantity)) }
     }
 
     /// Quantity resting at `price` on `side` (zero when there is no level).
@@ -52,15 +53,16 @@ public struct L2Book: Sendable {
         (bids.prefix(n), asks.prefix(n))
     }
 
-    /// Traps if the book is inconsistent: unsorted or duplicate levels, empty levels.
-    /// (A BBO feed may be locked or crossed for an instant; that is data, not a bug.)
+    /// Traps if the book is inconsistent: unsorted or duplicate levels, negative sizes.
+    /// (A BBO feed may be locked or crossed for an instant, or carry no sizes; that is
+    /// data, not a bug. L2 updates of size 0 remove their level.)
     public func checkInvariants() {
         for i in bids.indices {
-            precondition(bids[i].quantity.raw > 0, "empty bid level at \(bids[i].price.raw)")
+            precondition(bids[i].quantity.raw >= 0, "negative bid level at \(bids[i].price.raw)")
             if i > 0 { precondition(bids[i - 1].price > bids[i].price, "bids out of order at level \(i)") }
         }
         for i in asks.indices {
-            precondition(asks[i].quantity.raw > 0, "empty ask level at \(asks[i].price.raw)")
+            precondition(asks[i].quantity.raw >= 0, "negative ask level at \(asks[i].price.raw)")
             if i > 0 { precondition(asks[i - 1].price < asks[i].price, "asks out of order at level \(i)") }
         }
     }

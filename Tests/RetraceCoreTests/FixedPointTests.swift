@@ -5,12 +5,13 @@ import Testing
 struct FixedPointTests {
     @Test("decimal text parses exactly at a scale", arguments: [
         ("169.02", 2, Int64(16902)), ("182", 2, 18200), ("-0.5", 3, -500), ("0.000", 0, 0), ("1.50", 1, 15), ("+7", 0, 7),
+        ("2e-06", 6, 2), ("8E-06", 8, 800), ("-1.5e3", 0, -1500), ("1.25e1", 1, 125), ("0.5e-1", 2, 5),
     ])
     func parses(text: String, scale: Int, raw: Int64) {
         #expect(FixedPoint.parse(text, scale: scale) == raw)
     }
 
-    @Test("text that would need rounding or is not a number is refused", arguments: ["1.234", "abc", "", "1.2.3", "--1", "1e5"])
+    @Test("text that would need rounding or is not a number is refused", arguments: ["1.234", "abc", "", "1.2.3", "--1", "1e-3", "1e", "e5", "1e5x"])
     func refuses(text: String) {
         #expect(FixedPoint.parse(text, scale: 2) == nil)
     }
@@ -21,6 +22,9 @@ struct FixedPointTests {
         #expect(FixedPoint.fractionalDigits("100") == 0)
         #expect(FixedPoint.fractionalDigits("0.00012") == 5)
         #expect(FixedPoint.fractionalDigits("x") == nil)
+        #expect(FixedPoint.fractionalDigits("2e-06") == 6)
+        #expect(FixedPoint.fractionalDigits("1.5e-05") == 6)
+        #expect(FixedPoint.fractionalDigits("3e2") == 0)
     }
 
     @Test("formatting keeps the instrument's precision")

@@ -36,6 +36,15 @@ struct CSVImporterTests {
         #expect(feed.instruments[0].quantityScale == 3)
     }
 
+    @Test("float renderings with 16–17 significant digits read at 15; exact text stays exact")
+    func floatRenderings() throws {
+        let path = writeTemp("t.csv", "timestamp_ms,price,quantity\n1610064000278,39439.22,0.00031099999999999997\n1610064000279,39439.22,7.000000000000001e-06\n1610064000280,39439.22,0.123456789012\n")
+        let feed = try CSVImporter.load([ImportInput(format: .tradesCSV, path: path)], options: ImportOptions(instrument: "BTC"))
+        #expect(feed.instruments[0].quantityScale == 12)
+        let sizes = feed.events.dropFirst().map { e -> Int64 in if case .tradeReceived(let t) = e.body { t.quantity.raw } else { -1 } }
+        #expect(sizes == [311_000_000, 7_000_000, 123_456_789_012])
+    }
+
     @Test("headerless HistData ticks load with --columns")
     func headerless() throws {
         let path = writeTemp("fx.csv", "20200101 170000065,1.121330,1.122180,0\n20200101 170000165,1.121310,1.122000,0\n")

@@ -110,4 +110,13 @@ struct SimulatedVenueTests {
         v.submit(order(3, .buy, .market, 0), listener: &r)
         #expect(r.events.last == "rejected 3 invalid quantity")
     }
+
+    @Test("quotes without sizes (FX ticks) still give a touch to fill at")
+    func sizelessQuotes() {
+        var v = venue("0")
+        var r = Recorder()
+        v.onMarket(.quoteReceived(QuoteReceived(instrument: InstrumentID(0), bidPrice: Price(raw: 112_133), bidQuantity: .zero, askPrice: Price(raw: 112_218), askQuantity: .zero)), listener: &r)
+        v.submit(order(1, .buy, .market, 1), listener: &r)
+        #expect(r.events.last == "filled 1 1@112218 taker")
+    }
 }
