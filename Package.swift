@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "RetraceMarketTests", dependencies: ["RetraceMarket", "RetraceCore"]),
         .testTarget(name: "RetraceEngineTests", dependencies: ["RetraceEngine", "RetraceStrategies", "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
         .testTarget(name: "RetraceFeedsTests", dependencies: ["RetraceFeeds", "RetraceCore"]),
+        .testTarget(name: "RetraceReportsTests", dependencies: ["RetraceReports", "RetraceStore", "RetraceCore"]),
         .testTarget(name: "RetraceCLITests", dependencies: ["RetraceCLI", "RetraceCore", "RetraceReports"]),
     ],
     swiftLanguageModes: [.v6]
