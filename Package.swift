@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "RetraceEngineTests", dependencies: ["RetraceEngine", "RetraceStrategies", "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
         .testTarget(name: "RetraceFeedsTests", dependencies: ["RetraceFeeds", "RetraceCore"]),
         .testTarget(name: "RetraceReportsTests", dependencies: ["RetraceReports", "RetraceStore", "RetraceCore"]),
-        .testTarget(name: "RetraceCLITests", dependencies: ["RetraceCLI", "RetraceCore", "RetraceReports"]),
+        .testTarget(name: "RetraceCLITests", dependencies: ["RetraceCLI", "RetraceCore", "RetraceReports", "RetraceJournal"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -8,6 +8,7 @@ enum JournalCommand {
     usage: retrace journal verify RUN
            retrace journal inspect RUN [--limit N]
            retrace journal rebuild-store RUN --out FILE
+           retrace journal append-test RUN --sync none|fsync --records N
 
       verify   reads every record, checks each CRC, the sequence chain and the encoding;
                reports a torn tail (byte offset) and exits 1 on corruption
@@ -15,14 +16,18 @@ enum JournalCommand {
                match the manifest's
       inspect  prints records: sequence, byte offset, kind, times
       rebuild-store  projects the journal into a new SQLite store at FILE
+      append-test    appends N synthetic records (TimerFired) to RUN, creating it as a run
+                     folder or recovering it first, and prints each sequence number on
+                     stdout the moment its commit is acknowledged (durable in fsync mode)
     """
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["limit", "out"], flags: ["json"])
+        let a = try Arguments(args, valued: ["limit", "out", "sync", "records"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
-        guard a.positionals.count == 2, ["verify", "inspect", "rebuild-store"].contains(a.positionals[0]) else {
-            throw UsageError("expected verify|inspect|rebuild-store RUN")
+        guard a.positionals.count == 2, ["verify", "inspect", "rebuild-store", "append-test"].contains(a.positionals[0]) else {
+            throw UsageError("expected verify|inspect|rebuild-store|append-test RUN")
         }
+        if a.positionals[0] == "append-test" { return try appendTest(a.positionals[1], a) }
         if a.positionals[0] == "rebuild-store" {
             let out = try a.require("out")
             let r = try StoreRebuild.rebuild(run: a.positionals[1], into: out)
@@ -60,6 +65,33 @@ enum JournalCommand {
                 throw EngineError(.journal, "fingerprint mismatch: journal outputs hash to \(replayed.fingerprint), manifest says \(manifest.fingerprint)")
             }
             Output.out("  fingerprint \(replayed.fingerprint) over \(replayed.outputs) outputs matches the manifest")
+        }
+        return 0
+    }
+
+    /// Appends synthetic records, acknowledging each on stdout after its commit.
+    static func appendTest(_ run: String, _ a: Arguments) throws -> Int32 {
+        guard let sync = SyncMode(rawValue: a.value("sync") ?? "fsync") else { throw UsageError("--sync must be none or fsync") }
+        guard let count = Int(a.value("records") ?? "1000"), count >= 0 else { throw UsageError("--records must be a non-negative integer") }
+        let journalPath = RunFolder.journalPath(run)
+        let writer: JournalWriter
+        if FileManager.default.fileExists(atPath: journalPath + "/" + JournalFormat.segmentName(0)) {
+            let (w, torn) = try JournalWriter.reopen(directory: journalPath, syncMode: sync)
+            if let torn { Output.err("recovered: \(torn); truncated") }
+            writer = w
+        } else {
+            try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+            let (id, text) = RunFolder.newRunID(for: run)
+            var m = RunManifest(runID: text, mode: "append-test", status: "completed", codeVersion: retraceVersion, startedAt: RunFolder.wallClockNow())
+            m.syncMode = sync.rawValue
+            try RunFolder.writeManifest(m, to: run)
+            writer = try JournalWriter(directory: journalPath, runID: id, syncMode: sync)
+        }
+        let out = FileHandle.standardOutput
+        for _ in 0..<count {
+            let sequence = try writer.append(Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: writer.nextSequence))))
+            try writer.commit()
+            out.write(Data("\(sequence)\n".utf8))
         }
         return 0
     }

@@ -53,6 +53,42 @@ public final class JournalWriter {
         writeHeader(runID: runID, firstSequence: firstSequence)
     }
 
+    /// Reopens an existing journal for appending, after recovery: a torn tail (a record cut
+    /// short or failing its CRC at the very end) is truncated and reported; corruption
+    /// before the tail throws and nothing is changed.
+    /// - Returns: the writer, positioned after the last intact record, and the torn tail
+    ///   that was cut off (nil when the journal ended cleanly).
+    public static func reopen(directory: String, syncMode: SyncMode, bufferBytes: Int = 1 << 20) throws(JournalError) -> (JournalWriter, TornTail?) {
+        let reader = try JournalReader(directory: directory)
+        while try reader.next() != nil {}
+        let validEnd = reader.position
+        let torn = reader.tornTail
+        let next = reader.lastSequence &+ 1
+        let path = reader.path
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw JournalError(.io, "cannot open \(path) for appending: \(String(cString: strerror(errno)))") }
+        if torn != nil || reader.fileBytes != validEnd {
+            // Zeroed space after the last record, or a torn record: cut it so appends follow the valid prefix.
+            guard ftruncate(fd, off_t(validEnd)) == 0, fdatasync(fd) == 0 else {
+                let message = String(cString: strerror(errno))
+                close(fd)
+                throw JournalError(.io, "cannot truncate \(path) to \(validEnd) bytes during recovery: \(message)")
+            }
+        }
+        let writer = JournalWriter(path: path, fd: fd, syncMode: syncMode, nextSequence: next, fileBytes: validEnd, bufferBytes: bufferBytes)
+        return (writer, torn)
+    }
+
+    private init(path: String, fd: Int32, syncMode: SyncMode, nextSequence: UInt64, fileBytes: Int, bufferBytes: Int) {
+        self.path = path
+        self.fd = fd
+        self.syncMode = syncMode
+        self.nextSequence = nextSequence
+        self.fileBytes = fileBytes
+        self.bufferCapacity = bufferBytes
+        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes + JournalFormat.payloadMax + 64, alignment: 64)
+    }
+
     deinit {
         close(fd)
         buffer.deallocate()
