@@ -6,7 +6,7 @@ import RetraceJournal
 enum JournalCommand {
     static let help = """
     usage: retrace journal verify RUN
-           retrace journal inspect RUN [--limit N]
+           retrace journal inspect RUN [--json] [--limit N]
            retrace journal rebuild-store RUN --out FILE
            retrace journal append-test RUN --sync none|fsync --records N
 
@@ -14,7 +14,9 @@ enum JournalCommand {
                reports a torn tail (byte offset) and exits 1 on corruption
                and recomputes the fingerprint over the output events, which must
                match the manifest's
-      inspect  prints records: sequence, byte offset, kind, times
+      inspect  counts by event type, time span, size, first and last sequence (--json:
+               records, first_sequence, last_sequence, bytes, counts, torn_tail); --limit N
+               also lists the first N records; exits 0 when the only damage is a torn tail
       rebuild-store  projects the journal into a new SQLite store at FILE
       append-test    appends N synthetic records (TimerFired) to RUN, creating it as a run
                      folder or recovering it first, and prints each sequence number on
@@ -35,9 +37,11 @@ enum JournalCommand {
             return 0
         }
         let reader = try JournalReader(directory: a.positionals[1] + "/journal")
-        let limit = Int(a.value("limit") ?? "") ?? Int.max
+        let limit = Int(a.value("limit") ?? "") ?? 0
         var counts = [Int](repeating: 0, count: 256)
         var total = 0
+        var firstTime = Timestamp.max, lastTime = Timestamp(nanos: Int64.min)
+        let inspecting = a.positionals[0] == "inspect"
         while let record = try reader.next() {
             let event: Event
             do { event = try EventCodec.decode(record.payload, sequence: record.sequence) } catch {
@@ -45,17 +49,38 @@ enum JournalCommand {
             }
             counts[Int(event.body.kind.rawValue)] += 1
             total += 1
-            if a.positionals[0] == "inspect" && total <= limit {
+            if event.body.kind != .sessionStarted && event.body.kind != .sessionEnded {
+                firstTime = min(firstTime, event.receiveTime)
+                lastTime = max(lastTime, event.receiveTime)
+            }
+            if inspecting && total <= limit {
                 Output.out("#\(record.sequence) @\(record.offset) \(event.body.kind.name) event=\(event.eventTime) receive=\(event.receiveTime)")
             }
         }
-        if a.positionals[0] == "verify" {
-            Output.out("\(reader.path): \(total) records, sequences \(reader.firstSequence)...\(reader.lastSequence), \(reader.fileBytes) bytes, all CRCs valid")
+        let first = total > 0 ? reader.firstSequence : 0
+        if inspecting && a.has("json") {
+            var o = JSONObject()
+            o.add("segments", 1)
+            o.add("records", total)
+            o.add("first_sequence", first)
+            o.add("last_sequence", total > 0 ? reader.lastSequence : 0)
+            o.add("bytes", reader.fileBytes)
+            o.add("first_time", total > 0 ? firstTime.iso8601 : "")
+            o.add("last_time", total > 0 ? lastTime.iso8601 : "")
+            o.add("torn_tail", raw: reader.tornTail.map { "{\"offset\":\($0.offset),\"bytes\":\($0.bytes),\"after_sequence\":\($0.lastSequence)}" } ?? "null")
+            let kinds = EventKind.allCases.filter { counts[Int($0.rawValue)] > 0 }.map { "\"\($0.name)\":\(counts[Int($0.rawValue)])" }
+            o.add("counts", raw: "{" + kinds.joined(separator: ",") + "}")
+            Output.out(o.text)
+        } else {
+            let verdict = inspecting ? "" : ", all CRCs valid"
+            Output.out("\(reader.path): \(total) records, sequences \(first)...\(total > 0 ? reader.lastSequence : 0), \(reader.fileBytes) bytes\(verdict)")
+            if total > 0 && firstTime <= lastTime { Output.out("  time span \(firstTime) … \(lastTime)") }
             for k in EventKind.allCases where counts[Int(k.rawValue)] > 0 { Output.out("  \(k.name): \(counts[Int(k.rawValue)])") }
         }
         if let torn = reader.tornTail {
-            Output.err("warning: \(torn)")
-            return 1
+            // inspect describes the journal (a torn tail is expected after a crash); verify demands it be whole.
+            Output.err(inspecting ? "note: \(torn); the records before it are intact" : "error: \(torn)")
+            return inspecting ? 0 : 1
         }
         let manifestPath = RunFolder.manifestPath(a.positionals[1])
         let manifest = FileManager.default.fileExists(atPath: manifestPath) ? try RunFolder.readManifest(a.positionals[1]) : nil
