@@ -94,7 +94,8 @@ enum BenchCommand {
     static func journal(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         // A 48-byte payload + 16-byte frame = one 64-byte record.
         let payload = [UInt8](repeating: 0xAB, count: 48)
-        var none: [Double] = [], fsync: [Double] = []
+        var none: [Double] = [], fsync: [Double] = [], read: [Double] = []
+        var commitLatencies: [Double] = [], floorLatencies: [Double] = []
         for k in 0..<iterations {
             let dir = scratch + "/journal-none-\(k)"
             let w = try JournalWriter(directory: dir, runID: [UInt8](repeating: 1, count: 16), syncMode: .none)
@@ -103,17 +104,69 @@ enum BenchCommand {
                 try payload.withUnsafeBytes { p in for _ in 0..<n { try w.append(encoded: p) } }
                 try w.commit()
             })
+            let bytes = w.fileBytes
+            read.append(try rate(bytes) {
+                let r = try JournalReader(directory: dir)
+                var sum: UInt64 = 0
+                while let record = try r.next() { sum &+= record.sequence }
+                precondition(sum > 0, "read benchmark read nothing")
+            })
             try FileManager.default.removeItem(atPath: dir)
             let fdir = scratch + "/journal-fsync-\(k)"
             let fw = try JournalWriter(directory: fdir, runID: [UInt8](repeating: 1, count: 16), syncMode: .fsync)
             let m = 1_000
+            let clock = ContinuousClock()
             fsync.append(try rate(m) {
-                try payload.withUnsafeBytes { p in for _ in 0..<m { try fw.append(encoded: p); try fw.commit() } }
+                try payload.withUnsafeBytes { p in
+                    for _ in 0..<m {
+                        let start = clock.now
+                        try fw.append(encoded: p)
+                        try fw.commit()
+                        commitLatencies.append(micros(clock.now - start))
+                    }
+                }
             })
             try FileManager.default.removeItem(atPath: fdir)
+            floorLatencies += try fdatasyncFloor(scratch + "/floor-\(k)", count: m)
         }
+        let commitP99 = percentile(commitLatencies, 0.99), floorP99 = percentile(floorLatencies, 0.99)
         return [Figure(name: "journal.append.none.64B.records_per_second", value: median(none), unit: "records/s"),
-                Figure(name: "journal.append.fsync.64B.records_per_second", value: median(fsync), unit: "records/s")]
+                Figure(name: "journal.append.fsync.64B.records_per_second", value: median(fsync), unit: "records/s"),
+                Figure(name: "journal.commit.fsync.p50_micros", value: percentile(commitLatencies, 0.5), unit: "µs"),
+                Figure(name: "journal.commit.fsync.p99_micros", value: commitP99, unit: "µs"),
+                Figure(name: "journal.commit.fsync.p999_micros", value: percentile(commitLatencies, 0.999), unit: "µs"),
+                Figure(name: "journal.floor.fdatasync.p50_micros", value: percentile(floorLatencies, 0.5), unit: "µs"),
+                Figure(name: "journal.floor.fdatasync.p99_micros", value: floorP99, unit: "µs"),
+                Figure(name: "journal.commit.fsync.p99_ratio_to_floor", value: commitP99 / floorP99, unit: "ratio"),
+                Figure(name: "journal.read.sequential.bytes_per_second", value: median(read), unit: "bytes/s")]
+    }
+
+    static func micros(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+    }
+
+    static func percentile(_ xs: [Double], _ q: Double) -> Double {
+        let s = xs.sorted()
+        return s.isEmpty ? 0 : s[min(s.count - 1, Int(Double(s.count) * q))]
+    }
+
+    /// The floor: 4 KiB `pwrite` appends, each followed by `fdatasync`, on a growing file in
+    /// the same file system as the journal. Returns each pair's latency in µs.
+    static func fdatasyncFloor(_ path: String, count: Int) throws -> [Double] {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw JournalError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd); unlink(path) }
+        let block = [UInt8](repeating: 0x5A, count: 4096)
+        let clock = ContinuousClock()
+        var out: [Double] = []
+        out.reserveCapacity(count)
+        for i in 0..<count {
+            let start = clock.now
+            let written = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, 4096, off_t(i * 4096)) }
+            guard written == 4096, fdatasync(fd) == 0 else { throw JournalError(.io, "floor benchmark write failed: \(String(cString: strerror(errno)))") }
+            out.append(micros(clock.now - start))
+        }
+        return out
     }
 
     static func engine(_ iterations: Int, _ scratch: String) throws -> [Figure] {
