@@ -15,7 +15,7 @@ public enum RetraceCommandLine {
         ("import", "read CSV feeds into a data run"),
         ("backtest", "run a strategy over a data run or a CSV file"),
         ("export", "write a run's trades, orders, fills, positions, equity and summary as CSV"),
-        ("journal", "verify or inspect a run's journal"),
+        ("journal", "verify, inspect, rebuild a store from, or crash-test a run's journal"),
         ("bench", "component and end-to-end benchmarks"),
     ]
 
