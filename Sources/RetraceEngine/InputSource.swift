@@ -29,15 +29,11 @@ public struct JournalInput: InputSource {
 
     public mutating func next() throws(EngineError) -> InputEvent? {
         while true {
-            let record: JournalRecord?
-            do { record = try reader.next() } catch { throw EngineError(.journal, error.message) }
-            guard let record else {
+            let next: (record: JournalRecord, event: Event)?
+            do { next = try reader.nextEvent() } catch { throw EngineError(.journal, error.message) }
+            guard let (record, event) = next else {
                 if let torn = reader.tornTail { throw EngineError(.journal, "\(source): input journal ends in a \(torn)") }
                 return nil
-            }
-            let event: Event
-            do { event = try EventCodec.decode(record.payload, sequence: record.sequence) } catch {
-                throw EngineError(.journal, "\(reader.path) at byte \(record.offset): \(error.message)")
             }
             let kind = event.body.kind
             if kind.isOutput || kind == .sessionStarted || kind == .sessionEnded { continue }

@@ -35,13 +35,9 @@ public enum StoreRebuild {
         var fingerprint = RunFingerprint()
         var events: UInt64 = 0
         while true {
-            let record: JournalRecord?
-            do { record = try reader.next() } catch { throw EngineError(.journal, error.message) }
-            guard let record else { break }
-            let event: Event
-            do { event = try EventCodec.decode(record.payload, sequence: record.sequence) } catch {
-                throw EngineError(.journal, "\(reader.path) at byte \(record.offset): \(error.message)")
-            }
+            let next: (record: JournalRecord, event: Event)?
+            do { next = try reader.nextEvent() } catch { throw EngineError(.journal, error.message) }
+            guard let (record, event) = next else { break }
             events += 1
             if event.body.kind.isOutput { fingerprint.add(encoded: record.payload) }
             try body(event)

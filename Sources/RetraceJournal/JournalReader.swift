@@ -124,9 +124,13 @@ public final class JournalReader {
         return true
     }
 
-    /// The next record decoded as an event.
-    public func nextEvent() throws -> Event? {
+    /// The next record and its decoded event, or nil at the end.
+    /// - Throws: as `next()`, and `.corrupt` naming the segment and byte offset when a
+    ///   record's CRC is valid but its payload does not decode.
+    public func nextEvent() throws(JournalError) -> (record: JournalRecord, event: Event)? {
         guard let record = try next() else { return nil }
-        return try EventCodec.decode(record.payload, sequence: record.sequence)
+        do { return (record, try EventCodec.decode(record.payload, sequence: record.sequence)) } catch {
+            throw JournalError(.corrupt, "\(path) at byte \(record.offset): \(error.message)")
+        }
     }
 }

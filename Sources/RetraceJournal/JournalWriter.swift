@@ -171,18 +171,16 @@ public final class JournalWriter {
     /// When this returns, every appended record is in the file (and durable in `fsync` mode).
     public func commit() throws(JournalError) {
         try writeBuffer()
-        if syncMode == .fsync {
-            while fdatasync(fd) != 0 {
-                if errno == EINTR { continue }
-                throw JournalError(.io, "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
-            }
-            syncCount += 1
-        }
+        if syncMode == .fsync { try sync() }
     }
 
     /// Commits and syncs regardless of mode (end of a run: the file is complete on disk).
     public func finish() throws(JournalError) {
         try writeBuffer()
+        try sync()
+    }
+
+    private func sync() throws(JournalError) {
         while fdatasync(fd) != 0 {
             if errno == EINTR { continue }
             throw JournalError(.io, "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")

@@ -65,7 +65,7 @@ struct JournalTests {
     func readAll(_ dir: String) throws -> (JournalReader, [Event]) {
         let reader = try JournalReader(directory: dir)
         var out: [Event] = []
-        while let e = try reader.nextEvent() { out.append(e) }
+        while let (_, e) = try reader.nextEvent() { out.append(e) }
         return (reader, out)
     }
 
