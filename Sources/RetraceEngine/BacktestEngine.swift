@@ -55,11 +55,7 @@ public final class BacktestEngine<S: Strategy> {
     private func start(at time: Timestamp) throws(EngineError) {
         if time > clock.now { clock.advance(to: time) }
         ledger.now = clock.now
-        var buffer: [StrategyCommand] = []
-        swap(&buffer, &commands)
-        var context = StrategyContext(now: clock.now, ledger: ledger, commands: buffer)
-        try strategy.onStart(&context)
-        commands = context.commands
+        try callStrategy { (s, c) throws(EngineError) in try s.onStart(&c) }
         try drain()
     }
 
@@ -80,7 +76,7 @@ public final class BacktestEngine<S: Strategy> {
         if case .instrumentDefined(let d) = event.body {
             venue.define(d.instrument)
             ledger.define(d.instrument)
-            if input.encoded != nil, let projector = recorder.projector { try projector.project(event) }
+            if let projector = recorder.projector { try projector.project(event) }
             return
         }
         var listener = ledger
@@ -92,12 +88,12 @@ public final class BacktestEngine<S: Strategy> {
     }
 
     @inline(__always)
-    private func callStrategy(_ body: (inout S, inout StrategyContext) -> Void) {
+    private func callStrategy<E: Error>(_ body: (inout S, inout StrategyContext) throws(E) -> Void) throws(E) {
         var buffer: [StrategyCommand] = []
         swap(&buffer, &commands)
         var context = StrategyContext(now: clock.now, ledger: ledger, commands: buffer)
-        body(&strategy, &context)
-        commands = context.commands
+        defer { commands = context.commands }
+        try body(&strategy, &context)
     }
 
     /// Carries out the strategy's commands until no new fills or commands appear.

@@ -27,7 +27,8 @@ public final class OutputRecorder {
         return sequence
     }
 
-    /// Journals an input event; returns it with its sequence.
+    /// Journals an input event; returns it with its sequence. (Inputs are not projected
+    /// here: the engine projects the ones the store keeps, instrument definitions.)
     @discardableResult
     public func recordInput(_ event: Event) throws(EngineError) -> Event {
         inputEventCount()
@@ -36,7 +37,6 @@ public final class OutputRecorder {
             e.sequence = try journal.append(event)
             if journal.syncMode == .fsync { try journal.commit() }
         } catch { throw EngineError(.journal, error.message) }
-        if let projector { try projector.project(e) }
         return e
     }
 

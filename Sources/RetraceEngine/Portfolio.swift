@@ -71,11 +71,7 @@ public struct Portfolio: Sendable {
     }
 
     /// Cash plus positions at their marks.
-    public var equity: Money {
-        var total = cash
-        for (i, p) in positions.enumerated() where p.quantity.raw != 0 { total += marketValue(p, instruments[i]!) }
-        return total
-    }
+    public var equity: Money { cash + positionsValue }
 
     /// Signed value of a position at its mark (its cost when it has no mark yet).
     func marketValue(_ p: Position, _ instrument: Instrument) -> Money {
@@ -87,7 +83,7 @@ public struct Portfolio: Sendable {
     /// The balance snapshot recorded on the equity curve.
     public var balance: BalanceChanged {
         let unrealized = unrealizedPnL
-        return BalanceChanged(cash: cash, equity: cash + positionsValue, realizedPnL: realizedPnL, unrealizedPnL: unrealized, fees: fees)
+        return BalanceChanged(cash: cash, equity: equity, realizedPnL: realizedPnL, unrealizedPnL: unrealized, fees: fees)
     }
 
     private var positionsValue: Money {

@@ -21,6 +21,7 @@ public final class StoreProjector {
         switch e.body {
         case .instrumentDefined(let d):
             try store.saveInstrument(d.instrument)
+            trades.define(d.instrument)
         case .orderSubmitted(let o):
             orders[o.orderID.raw] = OrderRow(orderID: o.orderID, instrument: o.instrument, side: o.side, type: o.type, sizing: o.sizing,
                                              quantity: o.quantity, limitPrice: o.limitPrice, submitTime: e.eventTime, submitSequence: e.sequence)
@@ -51,7 +52,6 @@ public final class StoreProjector {
         default:
             break
         }
-        if case .instrumentDefined(let d) = e.body { trades.define(d.instrument) }
     }
 
     private func update(_ id: ClientOrderID, _ time: Timestamp, _ change: (inout OrderRow) -> Void) {
