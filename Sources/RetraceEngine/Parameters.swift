@@ -40,6 +40,15 @@ public struct ParameterValues: Sendable {
         return v
     }
 
+    /// A size in units (decimal text) as lots of `instrument`.
+    /// - Throws: `.invalidParameter` when it is not positive or finer than the instrument's lot.
+    public static func lots(_ name: String, _ text: String, of instrument: Instrument) throws(EngineError) -> Quantity {
+        guard let lots = FixedPoint.parse(text, scale: instrument.quantityScale), lots > 0 else {
+            throw EngineError(.invalidParameter, "parameter \(name)=\(text) is finer than \(instrument.symbol)'s lot (quantity scale \(instrument.quantityScale)) or not positive")
+        }
+        return Quantity(raw: lots)
+    }
+
     /// A boolean parameter (`true`/`false`).
     public func bool(_ name: String) throws(EngineError) -> Bool {
         switch text(name) {

@@ -66,6 +66,17 @@ public struct StrategyContext {
     public var equity: Money { ledger.portfolio.equity }
     /// Every instrument of the run, by id.
     public var instruments: [Instrument] { ledger.portfolio.instruments.compactMap { $0 } }
+    /// The instrument a strategy's `instrument` parameter names: the one with that symbol,
+    /// or the run's first instrument when the symbol is empty (nil when the run has none).
+    /// - Throws: `.invalidParameter` listing the run's symbols when none matches.
+    public func tradedInstrument(symbol: String) throws(EngineError) -> Instrument? {
+        if symbol.isEmpty { return instruments.first }
+        guard let i = instruments.first(where: { $0.symbol.description == symbol }) else {
+            throw EngineError(.invalidParameter, "parameter instrument=\(symbol): no such instrument in the data (have: \(instruments.map(\.symbol.description).joined(separator: ", ")))")
+        }
+        return i
+    }
+
     /// An instrument's definition (nil if the run has no such instrument).
     public func instrument(_ id: InstrumentID) -> Instrument? {
         Int(id.raw) < ledger.portfolio.instruments.count ? ledger.portfolio.instruments[Int(id.raw)] : nil

@@ -48,22 +48,12 @@ public struct EmaCross: Strategy {
     }
 
     public mutating func onStart(_ context: inout StrategyContext) throws(EngineError) {
-        if symbol.isEmpty {
-            if let first = context.instruments.first { try bind(first) }
-            return
-        }
-        guard let i = context.instruments.first(where: { $0.symbol.description == symbol }) else {
-            throw EngineError(.invalidParameter, "parameter instrument=\(symbol): no such instrument in the data (have: \(context.instruments.map(\.symbol.description).joined(separator: ", ")))")
-        }
-        try bind(i)
+        if let i = try context.tradedInstrument(symbol: symbol) { try bind(i) }
     }
 
     mutating func bind(_ i: Instrument) throws(EngineError) {
-        guard let lots = FixedPoint.parse(sizeText, scale: i.quantityScale), lots > 0 else {
-            throw EngineError(.invalidParameter, "parameter size=\(sizeText) is finer than \(i.symbol)'s lot (quantity scale \(i.quantityScale)) or not positive")
-        }
+        size = try ParameterValues.lots("size", sizeText, of: i)
         instrument = i.id
-        size = Quantity(raw: lots)
         midDivisor = 2.0 * Double(FixedPoint.powersOfTen[i.priceScale])
     }
 

@@ -45,23 +45,13 @@ public struct SmaCross: Strategy {
     }
 
     public mutating func onStart(_ context: inout StrategyContext) throws(EngineError) {
-        if symbol.isEmpty {
-            if let first = context.instruments.first { try bind(first) }
-            return
-        }
-        guard let i = context.instruments.first(where: { $0.symbol.description == symbol }) else {
-            throw EngineError(.invalidParameter, "parameter instrument=\(symbol): no such instrument in the data")
-        }
-        try bind(i)
+        if let i = try context.tradedInstrument(symbol: symbol) { try bind(i) }
     }
 
     mutating func bind(_ i: Instrument) throws(EngineError) {
         instrument = i.id
         guard sizingText != "all" else { return }
-        guard let lots = FixedPoint.parse(sizingText, scale: i.quantityScale), lots > 0 else {
-            throw EngineError(.invalidParameter, "parameter sizing=\(sizingText) is finer than \(i.symbol)'s lot (quantity scale \(i.quantityScale)) or not positive")
-        }
-        fixedSize = Quantity(raw: lots)
+        fixedSize = try ParameterValues.lots("sizing", sizingText, of: i)
     }
 
     /// Sum of the last `n` closes (n ≤ count).
