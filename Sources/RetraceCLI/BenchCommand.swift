@@ -177,11 +177,7 @@ enum BenchCommand {
             let out = scratch + "/engine-\(k)"
             var source = ArrayInput(events)
             let settings = BacktestDriver.Settings(overrides: [("size", "0.1"), ("close_at_end", "false")], dataset: "peer-quotes", inputs: [], out: out, replace: true)
-            let clock = ContinuousClock()
-            let start = clock.now
-            fills = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings).fills
-            let d = clock.now - start
-            rates.append(Double(events.count) / (Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18))
+            rates.append(try rate(events.count) { fills = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings).fills })
             try FileManager.default.removeItem(atPath: out)
         }
         // The fill count is the cross-check against the peer engines on the same workload.

@@ -18,8 +18,9 @@ struct ColumnMap {
     var open: Int?, high: Int?, low: Int?, close: Int?, volume: Int?
     var width = 0
 
-    var priceColumns: [Int] { [price, bid, ask, open, high, low, close].compactMap { $0 } }
-    var quantityColumns: [Int] { [quantity, bidSize, askSize, volume].compactMap { $0 } }
+    /// Columns holding prices / quantities, fixed once the roles are mapped.
+    private(set) var priceColumns: [Int] = []
+    private(set) var quantityColumns: [Int] = []
 
     init(file: CSVFile, format: FeedFormat, options: ImportOptions) throws(FeedError) {
         self.format = format
@@ -63,6 +64,8 @@ struct ColumnMap {
             throw FeedError(.missingColumn, "\(file.path):1: no time column; expected one of \(FeedFormat.eventTimeNames.filter { !$0.isEmpty }.joined(separator: ", ")) (found: \(header.joined(separator: ", ")))")
         }
         try mapRoles(find, file)
+        priceColumns = [price, bid, ask, open, high, low, close].compactMap { $0 }
+        quantityColumns = [quantity, bidSize, askSize, volume].compactMap { $0 }
         width = ([receiveTime, eventTime, symbolColumn] + priceColumns.map { Optional($0) } + quantityColumns.map { Optional($0) } + [buyerMaker, side, tradeID]).compactMap { $0 }.max()! + 1
         let sample = second.isEmpty ? first : second
         if let r = receiveTime { receiveUnit = options.timeUnit ?? TimeUnit.implied(by: header[r]) ?? (r < sample.count ? TimeUnit.sniff(file.bytes[sample[r]]) : .ns) }
