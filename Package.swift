@@ -15,7 +15,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CURing", pkgConfig: "liburing", providers: [.apt(["liburing-dev"])]),
         .systemLibrary(name: "CNuma", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
-        // Our own small C shims: CRC32C instruction, GNU-only thread calls.
+        // Our own small C shim: the CRC32C instruction.
         .target(name: "CRetraceShims"),
 
         .target(name: "RetraceCore"),

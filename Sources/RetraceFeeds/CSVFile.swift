@@ -20,12 +20,6 @@ public struct CSVFile {
         }
     }
 
-    /// Parses in-memory text (tests).
-    public init(path: String, text: String) {
-        self.path = path
-        bytes = Array(text.utf8)
-    }
-
     private static func gunzip(_ path: String) throws(FeedError) -> [UInt8] {
         guard FileManager.default.fileExists(atPath: path) else { throw FeedError(.io, "\(path): no such file") }
         let process = Process()
