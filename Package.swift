@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "CRetraceShims"),
 
         .target(name: "RetraceCore"),
-        .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims"]),
+        .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims", "CZstd", "CURing"]),
         .target(name: "RetraceStore", dependencies: ["RetraceCore", "CSQLite"]),
         .target(name: "RetraceMarket", dependencies: ["RetraceCore"]),
         .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),

@@ -5,11 +5,12 @@ import RetraceFeeds
 import RetraceJournal
 import RetraceStore
 import RetraceStrategies
+import Synchronization
 
 enum BenchCommand {
     static let groups = ["codec", "journal", "engine"]
     static let help = """
-    usage: retrace bench [GROUP...] [--json] [--iterations N]
+    usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]]
 
       groups: \(groups.joined(separator: " ")) (default: all). Build with -c release for real figures.
       Each figure is the median of N iterations (default 5; 3 for engine).
@@ -18,11 +19,15 @@ enum BenchCommand {
     struct Figure { let name: String; let value: Double; let unit: String }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["iterations"], flags: ["json"])
+        let a = try Arguments(args, valued: ["iterations", "dataset"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
         for g in a.positionals where !groups.contains(g) { throw UsageError("unknown group '\(g)'; groups: \(groups.joined(separator: ", "))") }
         let selected = a.positionals.isEmpty ? groups : a.positionals
         let iterations = Int(a.value("iterations") ?? "") ?? 5
+        // Real market data for the compression figure: Binance BTCUSDT best bid/offer.
+        let defaultDataset = "../shared/datasets/crypto/binance_usdm_btcusdt_20240808_bbo.csv.gz"
+        let dataset = a.value("dataset") ?? (FileManager.default.fileExists(atPath: defaultDataset) ? defaultDataset : nil)
+        if dataset == nil && !a.has("json") { Output.err("note: no dataset for journal.zstd.compression_ratio (pass --dataset QUOTES.csv[.gz])") }
         guard iterations > 0 else { throw UsageError("--iterations must be positive") }
         let scratch = NSTemporaryDirectory() + "retrace-bench-\(ProcessInfo.processInfo.processIdentifier)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -34,7 +39,7 @@ enum BenchCommand {
             if !a.has("json") { Output.err("bench \(g)…") }
             switch g {
             case "codec": figures += try codec(iterations)
-            case "journal": figures += try journal(iterations, scratch)
+            case "journal": figures += try journal(iterations, scratch, dataset: dataset)
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
         }
@@ -91,54 +96,171 @@ enum BenchCommand {
                 Figure(name: "codec.decode.events_per_second", value: median(decode), unit: "events/s")]
     }
 
-    static func journal(_ iterations: Int, _ scratch: String) throws -> [Figure] {
-        // A 48-byte payload + 16-byte frame = one 64-byte record.
-        let payload = [UInt8](repeating: 0xAB, count: 48)
-        var none: [Double] = [], fsync: [Double] = [], read: [Double] = []
-        var commitLatencies: [Double] = [], floorLatencies: [Double] = []
-        for k in 0..<iterations {
-            let dir = scratch + "/journal-none-\(k)"
-            let w = try JournalWriter(directory: dir, runID: [UInt8](repeating: 1, count: 16), syncMode: .none)
-            let n = 2_000_000
-            none.append(try rate(n) {
-                try payload.withUnsafeBytes { p in for _ in 0..<n { try w.append(encoded: p) } }
-                try w.commit()
-            })
-            let bytes = w.fileBytes
-            read.append(try rate(bytes) {
-                let r = try JournalReader(directory: dir)
-                var sum: UInt64 = 0
-                while let record = try r.next() { sum &+= record.sequence }
-                precondition(sum > 0, "read benchmark read nothing")
-            })
-            try FileManager.default.removeItem(atPath: dir)
-            let fdir = scratch + "/journal-fsync-\(k)"
-            let fw = try JournalWriter(directory: fdir, runID: [UInt8](repeating: 1, count: 16), syncMode: .fsync)
-            let m = 1_000
-            let clock = ContinuousClock()
-            fsync.append(try rate(m) {
-                try payload.withUnsafeBytes { p in
-                    for _ in 0..<m {
-                        let start = clock.now
-                        try fw.append(encoded: p)
-                        try fw.commit()
-                        commitLatencies.append(micros(clock.now - start))
+    static func journal(_ iterations: Int, _ scratch: String, dataset: String?) throws -> [Figure] {
+        var figures: [Figure] = []
+        let runID = [UInt8](repeating: 1, count: 16)
+        var serial = 0
+        func directory() -> String { serial += 1; return scratch + "/journal-\(serial)" }
+        func add(_ name: String, _ value: Double, _ unit: String) { figures.append(Figure(name: name, value: value, unit: unit)) }
+
+        // Buffered and async appends: 1 and 4 threads, 64 and 256-byte records (frame included).
+        var readRates: [Double] = []
+        for mode in [SyncMode.none, .async] {
+            for recordBytes in [64, 256] {
+                for threads in [1, 4] {
+                    let n = recordBytes == 64 ? 2_000_000 : 1_000_000
+                    let payload = SyntheticRecord.payload(bytes: recordBytes - JournalFormat.frameSize)
+                    var rates: [Double] = []
+                    for _ in 0..<iterations {
+                        let dir = directory()
+                        let w = try JournalWriter(directory: dir, runID: runID, options: JournalOptions(syncMode: mode, io: .posix))
+                        rates.append(try rate(n) {
+                            try appendConcurrently(w, payload, records: n, threads: threads, batch: Int.max)
+                            if mode == .async { try w.waitDurable(w.nextSequence - 1) } else { try w.commit() }
+                        })
+                        try w.finish()
+                        if mode == .none && recordBytes == 64 && threads == 1 {
+                            readRates.append(try rate(n * recordBytes) {
+                                let r = try JournalReader(directory: dir)
+                                var sum: UInt64 = 0
+                                while let record = try r.next() { sum &+= record.sequence }
+                                precondition(sum > 0, "read benchmark read nothing")
+                            })
+                        }
+                        try FileManager.default.removeItem(atPath: dir)
                     }
+                    let name = "journal.append.\(mode.rawValue).\(recordBytes)B" + (threads > 1 ? ".\(threads)threads" : "")
+                    add(name + ".records_per_second", median(rates), "records/s")
+                    add(name + ".megabytes_per_second", median(rates) * Double(recordBytes) / 1e6, "MB/s")
                 }
-            })
-            try FileManager.default.removeItem(atPath: fdir)
-            floorLatencies += try fdatasyncFloor(scratch + "/floor-\(k)", count: m)
+            }
         }
-        let commitP99 = percentile(commitLatencies, 0.99), floorP99 = percentile(floorLatencies, 0.99)
-        return [Figure(name: "journal.append.none.64B.records_per_second", value: median(none), unit: "records/s"),
-                Figure(name: "journal.append.fsync.64B.records_per_second", value: median(fsync), unit: "records/s"),
-                Figure(name: "journal.commit.fsync.p50_micros", value: percentile(commitLatencies, 0.5), unit: "µs"),
-                Figure(name: "journal.commit.fsync.p99_micros", value: commitP99, unit: "µs"),
-                Figure(name: "journal.commit.fsync.p999_micros", value: percentile(commitLatencies, 0.999), unit: "µs"),
-                Figure(name: "journal.floor.fdatasync.p50_micros", value: percentile(floorLatencies, 0.5), unit: "µs"),
-                Figure(name: "journal.floor.fdatasync.p99_micros", value: floorP99, unit: "µs"),
-                Figure(name: "journal.commit.fsync.p99_ratio_to_floor", value: commitP99 / floorP99, unit: "ratio"),
-                Figure(name: "journal.read.sequential.bytes_per_second", value: median(read), unit: "bytes/s")]
+        add("journal.read.sequential.bytes_per_second", median(readRates), "bytes/s")
+
+        // The floor: 4 KiB pwrite + fdatasync on a pre-zeroed file (the kind fsync-mode
+        // segments are) and on a growing one.
+        var floorZeroed: [Double] = [], floorGrowing: [Double] = []
+        for k in 0..<iterations {
+            floorZeroed += try fdatasyncFloor(scratch + "/floor-z-\(k)", count: 1000, prezeroed: true)
+            floorGrowing += try fdatasyncFloor(scratch + "/floor-g-\(k)", count: 1000, prezeroed: false)
+        }
+        let floorP99 = percentile(floorZeroed, 0.99)
+        add("journal.floor.fdatasync.p50_micros", percentile(floorZeroed, 0.5), "µs")
+        add("journal.floor.fdatasync.p99_micros", floorP99, "µs")
+        add("journal.floor.fdatasync.growing.p50_micros", percentile(floorGrowing, 0.5), "µs")
+        add("journal.floor.fdatasync.growing.p99_micros", percentile(floorGrowing, 0.99), "µs")
+
+        // fsync: one appender waiting for each commit, then 4 appenders in batches of 256
+        // (each waits for its batch's last ticket); both backends.
+        let defaultBackend = try backendKind(.auto, scratch)
+        for backend in [IOChoice.posix, .uring] {
+            guard backend == .posix || (try? backendKind(.uring, scratch)) == .uring else { continue }
+            let prefix = "journal.\(backend.rawValue)"
+            for recordBytes in [64, 256] {
+                let payload = SyntheticRecord.payload(bytes: recordBytes - JournalFormat.frameSize)
+                var rates: [Double] = [], latencies: [Double] = []
+                for _ in 0..<iterations {
+                    let dir = directory()
+                    let w = try JournalWriter(directory: dir, runID: runID, options: JournalOptions(syncMode: .fsync, segmentBytes: 16 << 20, io: backend))
+                    let m = 1000
+                    let clock = ContinuousClock()
+                    rates.append(try rate(m) {
+                        try payload.withUnsafeBytes { p in
+                            for _ in 0..<m {
+                                let start = clock.now
+                                try w.waitDurable(try w.append(encoded: p))
+                                latencies.append(micros(clock.now - start))
+                            }
+                        }
+                    })
+                    try w.finish()
+                    try FileManager.default.removeItem(atPath: dir)
+                }
+                let name = "\(prefix).append.fsync.\(recordBytes)B"
+                add(name + ".records_per_second", median(rates), "records/s")
+                if recordBytes == 64 {
+                    let p99 = percentile(latencies, 0.99)
+                    add("\(prefix).commit.fsync.p50_micros", percentile(latencies, 0.5), "µs")
+                    add("\(prefix).commit.fsync.p99_micros", p99, "µs")
+                    add("\(prefix).commit.fsync.p999_micros", percentile(latencies, 0.999), "µs")
+                    add("\(prefix).commit.fsync.p99_ratio_to_floor", p99 / floorP99, "ratio")
+                }
+            }
+            // Four appenders at full rate.
+            let payload = SyntheticRecord.payload(bytes: 48)
+            var rates: [Double] = [], latencies: [Double] = []
+            let perThread = 64 * 256
+            for _ in 0..<iterations {
+                let dir = directory()
+                let w = try JournalWriter(directory: dir, runID: runID, options: JournalOptions(syncMode: .fsync, segmentBytes: 16 << 20, io: backend))
+                let collected = Mutex<[Double]>([])
+                rates.append(try rate(4 * perThread) {
+                    try appendConcurrently(w, payload, records: 4 * perThread, threads: 4, batch: 256) { _, micros in collected.withLock { $0.append(micros) } }
+                })
+                latencies += collected.withLock { $0 }
+                try w.finish()
+                try FileManager.default.removeItem(atPath: dir)
+            }
+            add("\(prefix).append.fsync.64B.4threads.records_per_second", median(rates), "records/s")
+            add("\(prefix).commit.fsync.64B.4threads.batch256.p99_micros", percentile(latencies, 0.99), "µs")
+        }
+        // The headline names report the backend `--io auto` picks here.
+        let chosen = "journal.\(defaultBackend.rawValue)."
+        for f in figures where f.name.hasPrefix(chosen) {
+            figures.append(Figure(name: "journal." + f.name.dropFirst(chosen.count), value: f.value, unit: f.unit))
+        }
+
+        // zstd compaction on real market data.
+        if let dataset {
+            let dir = directory()
+            let feed = try CSVImporter.load([ImportInput(format: .quotesCSV, path: dataset)], options: ImportOptions(instrument: "BTCUSDT"))
+            let w = try JournalWriter(directory: dir, runID: runID, options: JournalOptions(syncMode: .none, segmentBytes: 16 << 20))
+            for e in feed.events { try w.append(e) }
+            try w.finish()
+            let report = try JournalCompactor.compact(directory: dir)
+            add("journal.zstd.compression_ratio", report.ratio, "ratio")
+            try FileManager.default.removeItem(atPath: dir)
+        }
+        return figures
+    }
+
+    /// Which backend `choice` resolves to on this machine.
+    static func backendKind(_ choice: IOChoice, _ scratch: String) throws -> IOBackendKind {
+        let dir = scratch + "/probe-\(choice.rawValue)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let w = try JournalWriter(directory: dir, runID: [UInt8](repeating: 1, count: 16), options: JournalOptions(syncMode: .none, io: choice))
+        return w.ioBackend
+    }
+
+    /// Appends `records` copies of `payload` from `threads` threads. With a finite `batch`,
+    /// each thread waits for durability after every `batch` appends and reports the wait
+    /// (from its batch's first append to the acknowledgement) in µs.
+    static func appendConcurrently(_ w: JournalWriter, _ payload: [UInt8], records: Int, threads: Int, batch: Int,
+                                   latency: (@Sendable (Int, Double) -> Void)? = nil) throws {
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let share = records / threads + (t < records % threads ? 1 : 0)
+            let clock = ContinuousClock()
+            payload.withUnsafeBytes { p in
+                do {
+                    var done = 0
+                    while done < share {
+                        let start = clock.now
+                        let k = min(batch, share - done)
+                        var ticket: UInt64 = 0
+                        for _ in 0..<k { ticket = try w.append(encoded: p) }
+                        done += k
+                        if batch != Int.max {
+                            try w.waitDurable(ticket)
+                            latency?(t, micros(clock.now - start))
+                        }
+                    }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+            }
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 
     static func micros(_ d: Duration) -> Double {
@@ -150,12 +272,18 @@ enum BenchCommand {
         return s.isEmpty ? 0 : s[min(s.count - 1, Int(Double(s.count) * q))]
     }
 
-    /// The floor: 4 KiB `pwrite` appends, each followed by `fdatasync`, on a growing file in
-    /// the same file system as the journal. Returns each pair's latency in µs.
-    static func fdatasyncFloor(_ path: String, count: Int) throws -> [Double] {
+    /// The floor: 4 KiB `pwrite`s, each followed by `fdatasync`, on a pre-zeroed or a growing
+    /// file in the same file system as the journal. Returns each pair's latency in µs.
+    static func fdatasyncFloor(_ path: String, count: Int, prezeroed: Bool) throws -> [Double] {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw JournalError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd); unlink(path) }
+        if prezeroed {
+            let zeros = [UInt8](repeating: 0, count: count * 4096)
+            guard zeros.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == zeros.count, fdatasync(fd) == 0 else {
+                throw JournalError(.io, "floor benchmark cannot pre-zero \(path): \(String(cString: strerror(errno)))")
+            }
+        }
         let block = [UInt8](repeating: 0x5A, count: 4096)
         let clock = ContinuousClock()
         var out: [Double] = []

@@ -2,104 +2,253 @@ import Foundation
 import RetraceCore
 import RetraceEngine
 import RetraceJournal
+import Synchronization
 
 enum JournalCommand {
     static let help = """
     usage: retrace journal verify RUN
            retrace journal inspect RUN [--json] [--limit N]
+           retrace journal tail RUN [--from SEQ|start] [--count N] [--json] [--poll-ms N]
+           retrace journal compact RUN [--level N]
            retrace journal rebuild-store RUN --out FILE
-           retrace journal append-test RUN --sync none|fsync --records N
+           retrace journal append-test RUN [--sync none|async|fsync] [--records N] [--record-bytes B]
+                                       [--threads T] [--io auto|uring|posix] [--segment-bytes B]
+                                       [--preallocate yes|no]
 
-      verify   reads every record, checks each CRC, the sequence chain and the encoding;
-               reports a torn tail (byte offset) and exits 1 on corruption
-               and recomputes the fingerprint over the output events, which must
-               match the manifest's
-      inspect  counts by event type, time span, size, first and last sequence (--json:
-               records, first_sequence, last_sequence, bytes, counts, torn_tail); --limit N
-               also lists the first N records; exits 0 when the only damage is a torn tail
+      verify   reads every record of every segment (.wal or .wal.zst), checks each CRC, the
+               sequence chain, segment headers and the encoding, every snapshot, and
+               recomputes the fingerprint over the output events, which must match the
+               manifest's. Exit 0 only if all of it holds; otherwise exit 1 naming the first
+               bad segment, byte offset and sequence (a torn tail is reported as such)
+      inspect  segments, counts by event type, time span, sizes, first and last sequence,
+               snapshots (--json: records, first_sequence, last_sequence, segments, bytes,
+               counts, torn_tail, ...); --limit N also lists the first N records; exits 0
+               when the only damage is a torn tail, and says so
+      tail     follows a journal another process is writing and prints each record as it
+               lands (--json: one object per line). Starts after the records already there
+               (or at --from SEQ / start); stops after --count N records, or on Ctrl-C
+      compact  compresses every sealed segment to NNNNNNNN.wal.zst (zstd, default level 1)
+               and reports the ratio; readers open either form
       rebuild-store  projects the journal into a new SQLite store at FILE
-      append-test    appends N synthetic records (TimerFired) to RUN, creating it as a run
-                     folder or recovering it first, and prints each sequence number on
-                     stdout the moment its commit is acknowledged (durable in fsync mode)
+      append-test    appends N synthetic records of B bytes each on disk (frame included;
+                     default 64) to RUN, creating it as a run folder or recovering it first,
+                     and prints each sequence number on stdout the moment its commit is
+                     acknowledged (durable in fsync mode); --threads T appends from T threads
+                     that share group commits
     """
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["limit", "out", "sync", "records"], flags: ["json"])
+        let a = try Arguments(args, valued: ["limit", "out", "sync", "records", "record-bytes", "threads", "io", "segment-bytes", "preallocate",
+                                             "from", "count", "poll-ms", "level"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
-        guard a.positionals.count == 2, ["verify", "inspect", "rebuild-store", "append-test"].contains(a.positionals[0]) else {
-            throw UsageError("expected verify|inspect|rebuild-store|append-test RUN")
+        let commands = ["verify", "inspect", "tail", "compact", "rebuild-store", "append-test"]
+        guard a.positionals.count == 2, commands.contains(a.positionals[0]) else {
+            throw UsageError("expected \(commands.joined(separator: "|")) RUN")
         }
-        if a.positionals[0] == "append-test" { return try appendTest(a.positionals[1], a) }
-        if a.positionals[0] == "rebuild-store" {
+        let run = a.positionals[1]
+        switch a.positionals[0] {
+        case "append-test": return try appendTest(run, a)
+        case "tail": return try tail(run, a)
+        case "compact": return try compact(run, a)
+        case "rebuild-store":
             let out = try a.require("out")
-            let r = try StoreRebuild.rebuild(run: a.positionals[1], into: out)
+            let r = try StoreRebuild.rebuild(run: run, into: out)
             Output.out("rebuilt \(out) from \(r.events) journal events (\(r.outputs) outputs), fingerprint \(r.fingerprint)")
             return 0
+        default: return try scan(run, a, inspecting: a.positionals[0] == "inspect")
         }
-        let reader = try JournalReader(directory: a.positionals[1] + "/journal")
-        let limit = Int(a.value("limit") ?? "") ?? 0
+    }
+
+    /// What a scan of the whole journal found.
+    struct Scan {
         var counts = [Int](repeating: 0, count: 256)
-        var total = 0
+        var synthetic = 0
+        var records = 0
         var firstTime = Timestamp.max, lastTime = Timestamp(nanos: Int64.min)
-        let inspecting = a.positionals[0] == "inspect"
         var fingerprint = RunFingerprint()
-        while let (record, event) = try reader.nextEvent() {
-            if event.body.kind.isOutput { fingerprint.add(encoded: record.payload) }
-            counts[Int(event.body.kind.rawValue)] += 1
-            total += 1
-            if event.body.kind != .sessionStarted && event.body.kind != .sessionEnded {
-                firstTime = min(firstTime, event.receiveTime)
-                lastTime = max(lastTime, event.receiveTime)
+    }
+
+    static func scan(_ run: String, _ a: Arguments, inspecting: Bool) throws -> Int32 {
+        let directory = RunFolder.journalPath(run)
+        let reader = try JournalReader(directory: directory)
+        let limit = Int(a.value("limit") ?? "") ?? 0
+        var s = Scan()
+        while let record = try reader.next() {
+            s.records += 1
+            if SyntheticRecord.matches(record.payload) {
+                guard SyntheticRecord.isIntact(record.payload) else {
+                    throw EngineError(.journal, "\(reader.path) at byte \(record.offset): synthetic record \(record.sequence) does not hold its pattern")
+                }
+                s.synthetic += 1
+                if inspecting && s.records <= limit { Output.out("#\(record.sequence) @\(record.offset) synthetic \(record.payload.count) bytes") }
+                continue
             }
-            if inspecting && total <= limit {
+            let event: Event
+            do { event = try EventCodec.decode(record.payload, sequence: record.sequence) } catch {
+                throw EngineError(.journal, "\(reader.path) at byte \(record.offset): \(error.message)")
+            }
+            if event.body.kind.isOutput { s.fingerprint.add(encoded: record.payload) }
+            s.counts[Int(event.body.kind.rawValue)] += 1
+            if event.body.kind != .sessionStarted && event.body.kind != .sessionEnded {
+                s.firstTime = min(s.firstTime, event.receiveTime)
+                s.lastTime = max(s.lastTime, event.receiveTime)
+            }
+            if inspecting && s.records <= limit {
                 Output.out("#\(record.sequence) @\(record.offset) \(event.body.kind.name) event=\(event.eventTime) receive=\(event.receiveTime)")
             }
         }
-        let first = total > 0 ? reader.firstSequence : 0
+        let files = reader.segmentFileBytes()
+        let totalBytes = files.reduce(0) { $0 + $1.bytes }
+        let snapshots = SnapshotStore(journalDirectory: directory, runID: reader.runID)
+        let snapshotList = snapshots.list()
+        let first = s.records > 0 ? reader.lastSequence - UInt64(s.records) + 1 : 0
+        let last = s.records > 0 ? reader.lastSequence : 0
         if inspecting && a.has("json") {
             var o = JSONObject()
-            o.add("segments", 1)
-            o.add("records", total)
+            o.add("records", s.records)
             o.add("first_sequence", first)
-            o.add("last_sequence", total > 0 ? reader.lastSequence : 0)
-            o.add("bytes", reader.fileBytes)
-            o.add("first_time", total > 0 ? firstTime.iso8601 : "")
-            o.add("last_time", total > 0 ? lastTime.iso8601 : "")
-            o.add("torn_tail", raw: reader.tornTail.map { "{\"offset\":\($0.offset),\"bytes\":\($0.bytes),\"after_sequence\":\($0.lastSequence)}" } ?? "null")
-            let kinds = EventKind.allCases.filter { counts[Int($0.rawValue)] > 0 }.map { "\"\($0.name)\":\(counts[Int($0.rawValue)])" }
+            o.add("last_sequence", last)
+            o.add("segments", files.count)
+            o.add("bytes", totalBytes)
+            o.add("compressed_segments", files.filter(\.compressed).count)
+            o.add("first_time", s.records > s.synthetic && s.firstTime <= s.lastTime ? s.firstTime.iso8601 : "")
+            o.add("last_time", s.records > s.synthetic && s.firstTime <= s.lastTime ? s.lastTime.iso8601 : "")
+            o.add("torn_tail", raw: reader.tornTail.map { "{\"segment\":\"\(jsonEscape($0.segment))\",\"offset\":\($0.offset),\"bytes\":\($0.bytes),\"after_sequence\":\($0.lastSequence)}" } ?? "null")
+            var kinds = EventKind.allCases.filter { s.counts[Int($0.rawValue)] > 0 }.map { "\"\($0.name)\":\(s.counts[Int($0.rawValue)])" }
+            if s.synthetic > 0 { kinds.append("\"synthetic\":\(s.synthetic)") }
             o.add("counts", raw: "{" + kinds.joined(separator: ",") + "}")
+            o.add("snapshots", snapshotList.count)
+            o.add("segment_files", raw: "[" + files.map { "{\"file\":\"\(jsonEscape(($0.path as NSString).lastPathComponent))\",\"bytes\":\($0.bytes)}" }.joined(separator: ",") + "]")
             Output.out(o.text)
         } else {
             let verdict = inspecting ? "" : ", all CRCs valid"
-            Output.out("\(reader.path): \(total) records, sequences \(first)...\(total > 0 ? reader.lastSequence : 0), \(reader.fileBytes) bytes\(verdict)")
-            if total > 0 && firstTime <= lastTime { Output.out("  time span \(firstTime) … \(lastTime)") }
-            for k in EventKind.allCases where counts[Int(k.rawValue)] > 0 { Output.out("  \(k.name): \(counts[Int(k.rawValue)])") }
+            Output.out("\(directory): \(s.records) records, sequences \(first)...\(last), \(files.count) segment(s), \(totalBytes) bytes\(verdict)")
+            if inspecting {
+                for f in files { Output.out("  \((f.path as NSString).lastPathComponent)  \(f.bytes) bytes") }
+            }
+            if s.records > s.synthetic && s.firstTime <= s.lastTime { Output.out("  time span \(s.firstTime) … \(s.lastTime)") }
+            for k in EventKind.allCases where s.counts[Int(k.rawValue)] > 0 { Output.out("  \(k.name): \(s.counts[Int(k.rawValue)])") }
+            if s.synthetic > 0 { Output.out("  synthetic: \(s.synthetic)") }
+            if !snapshotList.isEmpty { Output.out("  snapshots: \(snapshotList.count) (latest at sequence \(snapshotList.last!.sequence))") }
         }
         if let torn = reader.tornTail {
             // inspect describes the journal (a torn tail is expected after a crash); verify demands it be whole.
             Output.err(inspecting ? "note: \(torn); the records before it are intact" : "error: \(torn)")
             return inspecting ? 0 : 1
         }
-        let manifestPath = RunFolder.manifestPath(a.positionals[1])
-        let manifest = FileManager.default.fileExists(atPath: manifestPath) ? try RunFolder.readManifest(a.positionals[1]) : nil
-        if a.positionals[0] == "verify", let manifest, !manifest.fingerprint.isEmpty {  // data runs have no fingerprint
-            guard fingerprint.hex == manifest.fingerprint else {
-                throw EngineError(.journal, "fingerprint mismatch: journal outputs hash to \(fingerprint.hex), manifest says \(manifest.fingerprint)")
+        if inspecting { return 0 }
+        for info in snapshotList {
+            _ = try snapshots.load(info)
+        }
+        if !snapshotList.isEmpty { Output.out("  \(snapshotList.count) snapshot(s) verified") }
+        let manifestPath = RunFolder.manifestPath(run)
+        let manifest = FileManager.default.fileExists(atPath: manifestPath) ? try RunFolder.readManifest(run) : nil
+        if let manifest, !manifest.fingerprint.isEmpty {  // data runs have no fingerprint
+            guard s.fingerprint.hex == manifest.fingerprint else {
+                throw EngineError(.journal, "fingerprint mismatch: journal outputs hash to \(s.fingerprint.hex), manifest says \(manifest.fingerprint)")
             }
-            Output.out("  fingerprint \(fingerprint.hex) over \(fingerprint.count) outputs matches the manifest")
+            Output.out("  fingerprint \(s.fingerprint.hex) over \(s.fingerprint.count) outputs matches the manifest")
         }
         return 0
     }
 
+    static func compact(_ run: String, _ a: Arguments) throws -> Int32 {
+        guard let level = Int32(a.value("level") ?? "1"), (1...19).contains(level) else { throw UsageError("--level must be 1…19") }
+        let report = try JournalCompactor.compact(directory: RunFolder.journalPath(run), level: level)
+        for seg in report.segments {
+            Output.out("\(JournalFormat.compressedSegmentName(seg.number)): \(seg.bytesIn) → \(seg.bytesOut) bytes (\(String(format: "%.2f", Double(seg.bytesIn) / Double(max(seg.bytesOut, 1))))×)")
+        }
+        for skip in report.skipped { Output.err("skipped \(JournalFormat.segmentName(skip.number)): \(skip.reason)") }
+        if report.segments.isEmpty {
+            Output.out("nothing to compact")
+        } else {
+            Output.out("compacted \(report.segments.count) segment(s): \(report.bytesIn) → \(report.bytesOut) bytes, ratio \(String(format: "%.2f", report.ratio))")
+        }
+        return 0
+    }
+
+    static func tail(_ run: String, _ a: Arguments) throws -> Int32 {
+        let directory = RunFolder.journalPath(run)
+        let from: UInt64?
+        switch a.value("from") {
+        case nil: from = nil
+        case "start": from = 1
+        case let text?:
+            guard let n = UInt64(text), n > 0 else { throw UsageError("--from must be a sequence number ≥ 1 or 'start'") }
+            from = n
+        }
+        let count = try a.value("count").map { (text: String) throws(UsageError) -> Int in
+            guard let n = Int(text), n > 0 else { throw UsageError("--count must be a positive integer") }
+            return n
+        }
+        guard let pollMillis = Int(a.value("poll-ms") ?? "5"), pollMillis > 0 else { throw UsageError("--poll-ms must be a positive integer") }
+        var tailer: JournalTailer?
+        var said = false
+        while tailer == nil {
+            do { tailer = try JournalTailer(directory: directory, from: from) } catch {
+                // Not there yet, or its first segment is still being created: wait for it.
+                guard error.code == .notFound || error.code == .badHeader else { throw error }
+                if !said { Output.err("waiting for \(directory) (\(error.code == .notFound ? "not there yet" : error.message))…"); said = true }
+                usleep(UInt32(pollMillis * 1000))
+            }
+        }
+        let json = a.has("json")
+        var printed = 0
+        var line = [UInt8]()
+        while count.map({ printed < $0 }) ?? true {
+            let n = try tailer!.poll { record in
+                if let count, printed >= count { return }
+                line.removeAll(keepingCapacity: true)
+                line += Array(describe(record, json: json).utf8)
+                line.append(10)
+                line.withUnsafeBytes { b in _ = Glibc.write(1, b.baseAddress, b.count) }
+                printed += 1
+            }
+            if n == 0 { usleep(UInt32(pollMillis * 1000)) }
+        }
+        return 0
+    }
+
+    static func describe(_ record: JournalRecord, json: Bool) -> String {
+        if SyntheticRecord.matches(record.payload) {
+            return json ? "{\"sequence\":\(record.sequence),\"kind\":\"synthetic\",\"bytes\":\(record.payload.count)}"
+                : "#\(record.sequence) synthetic \(record.payload.count) bytes"
+        }
+        guard let event = try? EventCodec.decode(record.payload, sequence: record.sequence) else {
+            return json ? "{\"sequence\":\(record.sequence),\"kind\":\"undecodable\",\"bytes\":\(record.payload.count)}"
+                : "#\(record.sequence) undecodable \(record.payload.count) bytes"
+        }
+        if json {
+            return "{\"sequence\":\(record.sequence),\"kind\":\"\(event.body.kind.name)\",\"event_time\":\"\(event.eventTime.iso8601)\",\"receive_time\":\"\(event.receiveTime.iso8601)\"}"
+        }
+        return "#\(record.sequence) \(event.body.kind.name) event=\(event.eventTime) receive=\(event.receiveTime)"
+    }
+
+    /// Parses a byte count: digits with an optional K, M, G (or KiB, MiB, GiB) suffix, powers of 1024.
+    static func byteCount(_ text: String, _ option: String) throws(UsageError) -> Int {
+        let units: [(String, Int)] = [("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("", 1)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            if let n = Int(text.dropLast(suffix.count)), n >= 0 { return n * scale }
+        }
+        throw UsageError("--\(option) must be a byte count such as 4096, 64K or 64MiB, got '\(text)'")
+    }
+
     /// Appends synthetic records, acknowledging each on stdout after its commit.
     static func appendTest(_ run: String, _ a: Arguments) throws -> Int32 {
-        guard let sync = SyncMode(rawValue: a.value("sync") ?? "fsync") else { throw UsageError("--sync must be none or fsync") }
+        guard let sync = SyncMode(rawValue: a.value("sync") ?? "fsync") else { throw UsageError("--sync must be none, async or fsync") }
         guard let count = Int(a.value("records") ?? "1000"), count >= 0 else { throw UsageError("--records must be a non-negative integer") }
+        let recordBytes = try byteCount(a.value("record-bytes") ?? "64", "record-bytes")
+        guard recordBytes % 8 == 0, recordBytes >= JournalFormat.frameSize + SyntheticRecord.minimumBytes, recordBytes <= JournalFormat.frameSize + JournalFormat.payloadMax else {
+            throw UsageError("--record-bytes must be a multiple of 8 from \(JournalFormat.frameSize + SyntheticRecord.minimumBytes) to \(JournalFormat.frameSize + JournalFormat.payloadMax)")
+        }
+        guard let threads = Int(a.value("threads") ?? "1"), (1...64).contains(threads) else { throw UsageError("--threads must be 1…64") }
+        let options = try journalOptions(a, sync: sync)
         let journalPath = RunFolder.journalPath(run)
         let writer: JournalWriter
-        if FileManager.default.fileExists(atPath: journalPath + "/" + JournalFormat.segmentName(0)) {
-            let (w, torn) = try JournalWriter.reopen(directory: journalPath, syncMode: sync)
-            if let torn { Output.err("recovered: \(torn); truncated") }
+        if (try? JournalFormat.segmentIndexes(in: journalPath)) != nil {
+            let (w, recovery) = try JournalWriter.reopen(directory: journalPath, options: options)
+            if let torn = recovery.tornTail { Output.err("recovered: \(torn); truncated") }
+            if let removed = recovery.removedSegment { Output.err("recovered: removed \(removed), a segment created without a header") }
             writer = w
         } else {
             try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
@@ -107,14 +256,45 @@ enum JournalCommand {
             var m = RunManifest(runID: text, mode: "append-test", status: "completed", codeVersion: retraceVersion, startedAt: RunFolder.wallClockNow())
             m.syncMode = sync.rawValue
             try RunFolder.writeManifest(m, to: run)
-            writer = try JournalWriter(directory: journalPath, runID: id, syncMode: sync)
+            writer = try JournalWriter(directory: journalPath, runID: id, options: options)
         }
-        let out = FileHandle.standardOutput
-        for _ in 0..<count {
-            let sequence = try writer.append(Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: writer.nextSequence))))
-            try writer.commit()
-            out.write(Data("\(sequence)\n".utf8))
+        let payload = SyntheticRecord.payload(bytes: recordBytes - JournalFormat.frameSize)
+        let failure = Mutex<(any Error)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: threads) { t in
+            let share = count / threads + (t < count % threads ? 1 : 0)
+            var text = [UInt8]()
+            payload.withUnsafeBytes { p in
+                do {
+                    for _ in 0..<share {
+                        let sequence = try writer.append(encoded: p)
+                        if sync == .fsync { try writer.waitDurable(sequence) } else { try writer.commit() }
+                        text.removeAll(keepingCapacity: true)
+                        text += Array(String(sequence).utf8)
+                        text.append(10)
+                        text.withUnsafeBytes { b in _ = Glibc.write(1, b.baseAddress, b.count) }
+                    }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+            }
         }
+        if let error = failure.withLock({ $0 }) { throw error }
+        try writer.finish()
         return 0
+    }
+
+    /// Journal options from `--io`, `--segment-bytes` and `--preallocate`.
+    static func journalOptions(_ a: Arguments, sync: SyncMode) throws(UsageError) -> JournalOptions {
+        guard let io = IOChoice(rawValue: a.value("io") ?? "auto") else { throw UsageError("--io must be auto, uring or posix") }
+        let segment = try byteCount(a.value("segment-bytes") ?? String(JournalFormat.defaultSegmentBytes), "segment-bytes")
+        guard segment >= 4096 else { throw UsageError("--segment-bytes must be at least 4096") }
+        var preallocate: Bool?
+        switch a.value("preallocate") {
+        case nil: preallocate = nil
+        case "yes": preallocate = true
+        case "no": preallocate = false
+        default: throw UsageError("--preallocate must be yes or no")
+        }
+        return JournalOptions(syncMode: sync, segmentBytes: segment, preallocate: preallocate, io: io)
     }
 }

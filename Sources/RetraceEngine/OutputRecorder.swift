@@ -12,10 +12,14 @@ public final class OutputRecorder {
     public private(set) var orders: UInt64 = 0
     public private(set) var fills: UInt64 = 0
 
+    private let scratch = UnsafeMutableRawPointer.allocate(byteCount: EventCodec.maxEncodedSize, alignment: 8)
+
     public init(journal: JournalWriter, projector: StoreProjector?) {
         self.journal = journal
         self.projector = projector
     }
+
+    deinit { scratch.deallocate() }
 
     /// Journals an input event given as encoded bytes; returns its sequence. In `fsync`
     /// mode the event is durable when this returns (the core acts on it only afterwards).
@@ -46,9 +50,10 @@ public final class OutputRecorder {
     @discardableResult
     public func record(_ body: EventBody, at time: Timestamp) throws(EngineError) -> Event {
         var e = Event(eventTime: time, receiveTime: time, body: body)
-        let size = EventCodec.encodedSize(body)
-        do { e.sequence = try journal.append(e) } catch { throw EngineError(.journal, error.message) }
-        fingerprint.add(encoded: journal.lastPayload(size))
+        // SAFETY: the scratch buffer holds `maxEncodedSize` bytes; only the core thread uses it.
+        let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(e, to: scratch))
+        do { e.sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+        fingerprint.add(encoded: bytes)
         switch body {
         case .orderSubmitted: orders += 1
         case .orderFilled: fills += 1

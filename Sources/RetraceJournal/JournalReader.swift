@@ -1,9 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CZstd
 import RetraceCore
 
-/// One record read from a journal; `payload` is valid while its reader is alive.
+/// One record read from a journal; `payload` is valid while its reader is on that segment.
 public struct JournalRecord {
     public var sequence: UInt64
     /// Byte offset of the record's frame within its segment.
@@ -26,102 +27,183 @@ public struct TornTail: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Reads a journal's records in order, verifying every CRC and the sequence chain.
+/// The bytes of one segment: a read-only map of `NNNNNNNN.wal`, or the decompressed
+/// contents of `NNNNNNNN.wal.zst`.
+final class SegmentData {
+    let number: Int
+    let path: String
+    let compressed: Bool
+    /// Size of the file on disk.
+    let fileBytes: Int
+    private let mapped: _UnsafeMappedFile?
+    private let heap: UnsafeMutableRawBufferPointer?
+
+    init(directory: String, number: Int) throws(JournalError) {
+        self.number = number
+        let plain = directory + "/" + JournalFormat.segmentName(number)
+        do {
+            let m = try _UnsafeMappedFile(path: plain)
+            (path, compressed, fileBytes, mapped, heap) = (plain, false, m.count, m, nil)
+            return
+        } catch where error.code == .notFound {}
+        let packed = directory + "/" + JournalFormat.compressedSegmentName(number)
+        let m = try _UnsafeMappedFile(path: packed)
+        defer { withExtendedLifetime(m) {} }  // the map backs `source` below
+        let source = m.bytes
+        let size = source.count == 0 ? 0 : ZSTD_getFrameContentSize(source.baseAddress, source.count)
+        guard size != ZSTD_CONTENTSIZE_ERROR && size != ZSTD_CONTENTSIZE_UNKNOWN && size <= UInt64(Int.max / 2) && size > 0 else {
+            throw JournalError(.corrupt, "\(packed): not a zstd frame with a known size")
+        }
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 64)
+        let n = ZSTD_decompress(out.baseAddress, out.count, source.baseAddress, source.count)
+        guard ZSTD_isError(n) == 0, n == out.count else {
+            out.deallocate()
+            let reason = ZSTD_isError(n) != 0 ? String(cString: ZSTD_getErrorName(n)) : "\(n) of \(out.count) bytes"
+            throw JournalError(.corrupt, "\(packed): cannot decompress (\(reason))")
+        }
+        (path, compressed, fileBytes, mapped, heap) = (packed, true, m.count, nil, out)
+    }
+
+    deinit { heap?.deallocate() }
+
+    /// SAFETY: valid while this object lives.
+    var bytes: UnsafeRawBufferPointer { heap.map { UnsafeRawBufferPointer($0) } ?? mapped!.bytes }
+}
+
+/// Reads a journal's records in order across its segments, verifying every CRC, the
+/// sequence chain and each segment header (run id, first sequence).
 ///
-/// A damaged final record is a torn tail: reading stops there and `tornTail` says where.
-/// A damaged record followed by intact data is corruption and throws.
+/// A damaged record in the last segment with no intact record after it is a torn tail:
+/// reading stops there and `tornTail` says where. Any other damage throws `.corrupt`
+/// naming the segment, byte offset and sequence. Payloads point into a read-only map of
+/// the segment (zero copy) or into its decompressed bytes.
 public final class JournalReader {
-    /// The segment being read.
-    public let path: String
-    /// Run id from the segment header.
+    /// The journal folder.
+    public let directory: String
+    /// The segment numbers present, ascending.
+    public let segments: [Int]
+    /// Run id from the first segment header.
     public let runID: [UInt8]
-    /// First sequence number from the header.
+    /// First sequence number of the first segment.
     public let firstSequence: UInt64
     /// Set when reading stopped at a torn tail.
     public private(set) var tornTail: TornTail?
     /// The last sequence read.
-    public private(set) var lastSequence: UInt64 = 0
+    public private(set) var lastSequence: UInt64
 
-    private let file: _UnsafeMappedFile
+    private var current: SegmentData
+    private var slot = 0
     private var offset = JournalFormat.headerSize
+    private var ended = false
 
-    /// Opens the journal in `directory` (its first segment).
-    /// - Throws: `.notFound` when there is no journal, `.badHeader` for a bad header.
+    /// Opens the journal in `directory` at its first record.
+    /// - Throws: `.notFound` when there is no journal, `.badHeader` for a bad header,
+    ///   `.corrupt` when a segment number is missing.
     public init(directory: String) throws(JournalError) {
-        path = directory + "/" + JournalFormat.segmentName(0)
-        file = try _UnsafeMappedFile(path: path)
-        let b = file.bytes
-        guard b.count >= JournalFormat.headerSize else {
-            throw JournalError(.badHeader, "\(path): \(b.count) bytes, shorter than the \(JournalFormat.headerSize)-byte segment header")
+        self.directory = directory
+        segments = try JournalFormat.segmentIndexes(in: directory)
+        for (i, n) in segments.enumerated() where n != segments[0] + i {
+            throw JournalError(.corrupt, "\(directory): segment \(JournalFormat.segmentName(segments[0] + i)) is missing (found \(JournalFormat.segmentName(n)) after it)")
         }
-        guard Array(b[0..<8]) == JournalFormat.magic else { throw JournalError(.badHeader, "\(path): not a Retrace journal segment (bad magic at byte 0)") }
-        let version = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-        guard version == JournalFormat.version else {
-            throw JournalError(.badHeader, "\(path): journal format version \(version), this build reads version \(JournalFormat.version)")
-        }
-        let stored = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 60, as: UInt32.self))
-        guard stored == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<60])) else {
-            throw JournalError(.badHeader, "\(path): segment header CRC mismatch at byte 60")
-        }
-        runID = Array(b[16..<32])
-        firstSequence = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 32, as: UInt64.self))
-        lastSequence = firstSequence &- 1
+        current = try SegmentData(directory: directory, number: segments[0])
+        let header = try JournalFormat.parseHeader(current.bytes, path: current.path)
+        runID = header.runID
+        firstSequence = header.firstSequence
+        lastSequence = header.firstSequence &- 1
     }
 
-    /// Size of the segment file in bytes.
-    public var fileBytes: Int { file.count }
-    /// Byte offset of the next record.
+    /// The segment being read.
+    public var path: String { current.path }
+    /// Byte offset of the next record in the current segment.
     public var position: Int { offset }
+    /// Size of the current segment (decompressed).
+    public var currentSegmentBytes: Int { current.bytes.count }
+    /// Number of the current segment.
+    public var currentSegment: Int { current.number }
+    /// True when reading has reached the last segment.
+    public var onLastSegment: Bool { slot == segments.count - 1 }
+
+    /// On-disk size of every segment, in segment order.
+    public func segmentFileBytes() -> [(number: Int, path: String, bytes: Int, compressed: Bool)] {
+        segments.map { n in
+            var st = stat()
+            let plain = directory + "/" + JournalFormat.segmentName(n)
+            if stat(plain, &st) == 0 { return (n, plain, Int(st.st_size), false) }
+            let packed = directory + "/" + JournalFormat.compressedSegmentName(n)
+            return (n, packed, stat(packed, &st) == 0 ? Int(st.st_size) : 0, true)
+        }
+    }
 
     /// The next record, or nil at the end (clean, or at a torn tail — see `tornTail`).
     /// - Throws: `.corrupt` for a damaged record before the tail, `.sequenceGap` when
     ///   sequence numbers skip or repeat.
-    @inlinable
     public func next() throws(JournalError) -> JournalRecord? {
-        try nextRecord()
-    }
-
-    @usableFromInline
-    func nextRecord() throws(JournalError) -> JournalRecord? {
-        let b = file.bytes
-        let remaining = b.count - offset
-        if remaining == 0 || tornTail != nil { return nil }
-        if remaining < JournalFormat.frameSize { return stop("partial record frame", remaining) }
-        // SAFETY: at least `frameSize` bytes remain from `offset`.
-        let length = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-        let crc = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))
-        let sequence = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
-        if length == 0 && crc == 0 && sequence == 0 && isZero(b, from: offset) { return nil }  // zeroed space after the last record
-        let size = JournalFormat.recordSize(payloadBytes: length)
-        guard length <= JournalFormat.payloadMax, size <= remaining else {
-            if length > JournalFormat.payloadMax && size <= remaining {
-                throw JournalError(.corrupt, "\(path): record at byte \(offset) claims \(length) payload bytes (after sequence \(lastSequence))")
+        while !ended {
+            let b = current.bytes
+            switch JournalFormat.frame(in: b, at: offset) {
+            case .record(let sequence, let length, let size):
+                guard sequence == lastSequence &+ 1 else {
+                    throw JournalError(.sequenceGap, "\(current.path): record at byte \(offset) has sequence \(sequence), expected \(lastSequence &+ 1)")
+                }
+                let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))
+                offset += size
+                lastSequence = sequence
+                return record
+            case .end:
+                if !JournalFormat.isZero(b, from: offset) {
+                    if onLastSegment && !JournalReader.intactRecordFollows(b, after: offset) {
+                        return stop("zero frame followed by non-zero bytes that hold no record")
+                    }
+                    throw JournalError(.corrupt, "\(current.path): zeroed record frame at byte \(offset) followed by data (after sequence \(lastSequence)); the journal is corrupt — restore it from a copy")
+                }
+                guard !onLastSegment else {
+                    ended = true
+                    return nil
+                }
+                try advanceSegment()
+            case .damaged(let reason, let sequence):
+                if onLastSegment && !JournalReader.intactRecordFollows(b, after: offset) {
+                    return stop(reason + (sequence != 0 ? " in the record claiming sequence \(sequence)" : ""))
+                }
+                throw JournalError(.corrupt, "\(current.path): \(reason) in record at byte \(offset) (sequence \(sequence == 0 ? "unreadable" : String(sequence)), after sequence \(lastSequence)); the journal is corrupt before its tail — restore it from a copy")
             }
-            return stop("record claims \(length) payload bytes, only \(remaining - JournalFormat.frameSize) present", remaining)
         }
-        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[(offset + 8)..<(offset + JournalFormat.frameSize + length)]))
-        guard actual == crc else {
-            if offset + size == b.count || isZero(b, from: offset + size) { return stop("CRC mismatch in the final record", remaining) }
-            throw JournalError(.corrupt, "\(path): CRC mismatch in record at byte \(offset) (sequence \(sequence), after sequence \(lastSequence)); the journal is corrupt before its tail — restore it from a copy")
-        }
-        guard sequence == lastSequence &+ 1 else {
-            throw JournalError(.sequenceGap, "\(path): record at byte \(offset) has sequence \(sequence), expected \(lastSequence &+ 1)")
-        }
-        let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))
-        offset += size
-        lastSequence = sequence
-        return record
-    }
-
-    private func stop(_ reason: String, _ remaining: Int) -> JournalRecord? {
-        tornTail = TornTail(segment: path, offset: offset, bytes: remaining, lastSequence: lastSequence, reason: reason)
         return nil
     }
 
-    private func isZero(_ b: UnsafeRawBufferPointer, from start: Int) -> Bool {
-        var i = start
-        while i < b.count { if b[i] != 0 { return false }; i += 1 }
-        return true
+    private func advanceSegment() throws(JournalError) {
+        slot += 1
+        let data = try SegmentData(directory: directory, number: segments[slot])
+        if onLastSegment && JournalFormat.isZero(data.bytes, from: 0) {
+            // A crash between creating the next segment and writing its header.
+            current = data
+            offset = 0
+            _ = stop("segment has no header yet (a crash while rotating)")
+            return
+        }
+        let header = try JournalFormat.parseHeader(data.bytes, path: data.path)
+        guard header.runID == runID else { throw JournalError(.corrupt, "\(data.path): segment header names another run") }
+        guard header.firstSequence == lastSequence &+ 1 else {
+            throw JournalError(.sequenceGap, "\(data.path): segment starts at sequence \(header.firstSequence), expected \(lastSequence &+ 1)")
+        }
+        current = data
+        offset = JournalFormat.headerSize
+    }
+
+    private func stop(_ reason: String) -> JournalRecord? {
+        tornTail = TornTail(segment: current.path, offset: offset, bytes: current.bytes.count - offset, lastSequence: lastSequence, reason: reason)
+        ended = true
+        return nil
+    }
+
+    /// True when an intact record starts at some 8-aligned offset after `offset`.
+    static func intactRecordFollows(_ b: UnsafeRawBufferPointer, after offset: Int) -> Bool {
+        var at = offset + 8
+        while at + JournalFormat.frameSize <= b.count {
+            if b.loadUnaligned(fromByteOffset: at, as: UInt64.self) != 0, case .record = JournalFormat.frame(in: b, at: at) { return true }
+            at += 8
+        }
+        return false
     }
 
     /// The next record and its decoded event, or nil at the end.
@@ -130,7 +212,81 @@ public final class JournalReader {
     public func nextEvent() throws(JournalError) -> (record: JournalRecord, event: Event)? {
         guard let record = try next() else { return nil }
         do { return (record, try EventCodec.decode(record.payload, sequence: record.sequence)) } catch {
-            throw JournalError(.corrupt, "\(path) at byte \(record.offset): \(error.message)")
+            throw JournalError(.corrupt, "\(current.path) at byte \(record.offset): \(error.message)")
+        }
+    }
+
+    // MARK: Seeking
+
+    /// The sparse index of segment `number`: its index file, or one built by scanning.
+    public func segmentIndex(_ number: Int) throws(JournalError) -> SegmentIndex {
+        if let stored = try? SegmentIndex.read(directory: directory, segment: number) { return stored }
+        let data = number == current.number ? current : try SegmentData(directory: directory, number: number)
+        defer { withExtendedLifetime(data) {} }  // it backs the bytes scanned below
+        let header = try JournalFormat.parseHeader(data.bytes, path: data.path)
+        return SegmentIndex.build(segment: number, bytes: data.bytes, firstSequence: header.firstSequence)
+    }
+
+    /// The index of the current segment built from its records (for the writer's recovery).
+    func currentSegmentIndex(interval: Int) -> SegmentIndex {
+        let first = (try? JournalFormat.parseHeader(current.bytes, path: current.path))?.firstSequence ?? lastSequence &+ 1
+        return SegmentIndex.build(segment: current.number, bytes: current.bytes, firstSequence: first, interval: interval)
+    }
+
+    /// Positions the reader so that `next()` returns the record with `sequence` (or nil
+    /// when the journal ends before it).
+    public func seek(toSequence sequence: UInt64) throws(JournalError) {
+        var chosen = 0
+        for (i, n) in segments.enumerated() {
+            let first: UInt64
+            if let stored = try? SegmentIndex.read(directory: directory, segment: n) { first = stored.firstSequence } else {
+                let data = try SegmentData(directory: directory, number: n)
+                first = try withExtendedLifetime(data) { () throws(JournalError) in try JournalFormat.parseHeader(data.bytes, path: data.path).firstSequence }
+            }
+            if first <= sequence { chosen = i } else { break }
+        }
+        try position(atSlot: chosen, entry: try segmentIndex(segments[chosen]).entry(atOrBefore: sequence))
+        try skip { record in record.sequence >= sequence }
+    }
+
+    /// Positions the reader so that `next()` returns the first record whose time (an event's
+    /// receive time) is at or after `time` nanoseconds, or nil when there is none.
+    public func seek(toTime time: Int64) throws(JournalError) {
+        for (i, n) in segments.enumerated() {
+            let index = try segmentIndex(n)
+            if index.records > 0 && index.maxTime < time && i < segments.count - 1 { continue }
+            try position(atSlot: i, entry: index.entry(before: time))
+            try skip { record in JournalFormat.payloadTime(record.payload) >= time }
+            return
+        }
+    }
+
+    private func position(atSlot target: Int, entry: SegmentIndex.Entry?) throws(JournalError) {
+        slot = target
+        current = try SegmentData(directory: directory, number: segments[target])
+        let header = try JournalFormat.parseHeader(current.bytes, path: current.path)
+        tornTail = nil
+        ended = false
+        offset = JournalFormat.headerSize
+        lastSequence = header.firstSequence &- 1
+        // Trust an index entry only when the record at its offset carries its sequence.
+        if let entry, entry.offset < current.bytes.count,
+           case .record(let s, _, _) = JournalFormat.frame(in: current.bytes, at: entry.offset), s == entry.sequence {
+            offset = entry.offset
+            lastSequence = entry.sequence &- 1
+        }
+    }
+
+    /// Reads forward until `found` accepts a record, leaving the reader just before it.
+    private func skip(until found: (JournalRecord) -> Bool) throws(JournalError) {
+        while true {
+            let (savedSlot, savedOffset, savedLast) = (slot, offset, lastSequence)
+            let savedSegment = current
+            guard let record = try next() else { return }
+            if found(record) {
+                (slot, offset, lastSequence, current) = (savedSlot, savedOffset, savedLast, savedSegment)
+                return
+            }
         }
     }
 }

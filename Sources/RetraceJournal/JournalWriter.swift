@@ -1,147 +1,334 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import RetraceCore
 
-/// Appends framed, checksummed events to a new journal (one segment in this version).
-///
-/// The writer assigns sequence numbers (1, 2, …): it is the run's sequencer. Appends
-/// go to an in-memory buffer; `commit()` writes the buffer and, in `fsync` mode, returns
-/// only after `fdatasync`. The buffer is written whenever it fills, too.
-public final class JournalWriter {
-    /// The segment file being written.
-    public let path: String
-    /// The sync mode chosen at open.
-    public let syncMode: SyncMode
-    /// The sequence number the next append receives.
-    public private(set) var nextSequence: UInt64
-    /// Bytes written to the file so far (header included), not counting the buffer.
-    public private(set) var fileBytes: Int
-    /// Number of `fdatasync` calls made.
-    public private(set) var syncCount = 0
+/// How a journal writer stores and syncs.
+public struct JournalOptions: Sendable {
+    /// When appended bytes are forced to stable storage.
+    public var syncMode: SyncMode
+    /// A segment is sealed and a new one started before it would exceed this size.
+    public var segmentBytes: Int
+    /// Pre-zero each segment to its full size (cheaper `fdatasync` on ext4); the next
+    /// segment is prepared by a background thread.
+    public var preallocate: Bool
+    /// io_uring or POSIX I/O.
+    public var io: IOChoice
+    /// `async` mode: background `fdatasync` at least this often…
+    public var asyncIntervalMillis: Int
+    /// …or as soon as this many bytes were appended since the last one.
+    public var asyncBytes: Int
+    /// Size of each of the two append buffers.
+    public var bufferBytes: Int
+    /// Records between sparse index entries.
+    public var indexInterval: Int
 
-    private let fd: Int32
-    private let buffer: UnsafeMutableRawPointer
-    private let bufferCapacity: Int
-    private var buffered = 0
-
-    /// Creates `directory` (if needed) and its first segment.
-    /// - Parameters:
-    ///   - directory: the run's `journal/` folder.
-    ///   - runID: 16 bytes identifying the run, stored in the header.
-    ///   - syncMode: see `SyncMode`.
-    ///   - bufferBytes: size of the append buffer.
-    /// - Throws: `JournalError.alreadyExists` if the segment exists, `.io` on failure.
-    public init(directory: String, runID: [UInt8], syncMode: SyncMode, firstSequence: UInt64 = 1, bufferBytes: Int = 1 << 20) throws(JournalError) {
-        precondition(runID.count == 16, "run id must be 16 bytes, got \(runID.count)")
+    /// - Parameter preallocate: defaults to on for `async` and `fsync`, off for `none`.
+    public init(syncMode: SyncMode = .none, segmentBytes: Int = JournalFormat.defaultSegmentBytes, preallocate: Bool? = nil,
+                io: IOChoice = .auto, asyncIntervalMillis: Int = 10, asyncBytes: Int = 1 << 20, bufferBytes: Int = 1 << 20,
+                indexInterval: Int = SegmentIndex.defaultInterval) {
+        precondition(segmentBytes >= 4096, "segments must hold at least 4096 bytes")
         precondition(bufferBytes >= 4096, "journal buffer of \(bufferBytes) bytes is too small")
+        precondition(indexInterval > 0 && asyncIntervalMillis > 0 && asyncBytes > 0)
+        self.syncMode = syncMode
+        self.segmentBytes = segmentBytes
+        self.preallocate = preallocate ?? (syncMode != .none)
+        self.io = io
+        self.asyncIntervalMillis = asyncIntervalMillis
+        self.asyncBytes = asyncBytes
+        self.bufferBytes = bufferBytes
+        self.indexInterval = indexInterval
+    }
+}
+
+/// What reopening a journal found and repaired.
+public struct JournalRecovery: Sendable {
+    /// The torn tail that was truncated, if any.
+    public var tornTail: TornTail?
+    /// A last segment holding no header (a crash while rotating), removed.
+    public var removedSegment: String?
+    /// The last intact sequence (0 for an empty journal).
+    public var lastSequence: UInt64
+}
+
+/// Appends framed, checksummed records to a journal of size-rotated segments.
+///
+/// The writer is the sequencer: it assigns sequence numbers 1, 2, … in append order. It is
+/// safe to use from several threads. Appends copy into the active one of two buffers under
+/// a lock and return the record's sequence number, which is its commit ticket. Whoever
+/// needs durability calls `waitDurable(_:)` (or `commit()`): the first waiter becomes the
+/// leader, swaps the buffers, writes and `fdatasync`s while others keep appending to the
+/// other buffer, then wakes every waiter its sync covered — concurrent appenders share one
+/// `fdatasync` (group commit). In `async` mode a background thread syncs every
+/// `asyncIntervalMillis` or `asyncBytes`. After any I/O failure the writer refuses further
+/// appends and commits with that error: what was acknowledged before stays valid.
+public final class JournalWriter: @unchecked Sendable {
+    /// The journal folder.
+    public let directory: String
+    public let options: JournalOptions
+    public let runID: [UInt8]
+    /// The sync mode chosen at open.
+    public var syncMode: SyncMode { options.syncMode }
+    /// The I/O backend in use.
+    public var ioBackend: IOBackendKind { io.kind }
+
+    /// One of the two append buffers, with the segment starts that fall inside it.
+    final class Buffer {
+        struct SegmentStart {
+            /// Byte offset in the buffer where the new segment's header begins.
+            var offset: Int
+            var segment: Int
+            /// The index of the segment that ends here.
+            var sealed: SegmentIndex
+        }
+        let base: UnsafeMutableRawPointer
+        var used = 0
+        var starts: [SegmentStart] = []
+        init(bytes: Int) { base = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096) }
+        deinit { base.deallocate() }
+    }
+
+    private let lock = ConditionLock()
+    private let io: JournalIO
+    private let capacity: Int
+    private let allocation: Int
+
+    // Guarded by `lock`.
+    private var active: Buffer
+    private var spare: Buffer
+    private var next: UInt64
+    private var written: UInt64
+    private var durable: UInt64
+    private var flushing = false
+    private var failure: JournalError?
+    private var closed = false
+    private var segment: Int
+    private var segmentFill: Int
+    private var index: SegmentIndex
+    private var bytesSinceSync = 0
+    private var nextRequested = false
+    private var syncs = 0
+
+    // Owned by the thread holding `flushing`.
+    private var fd: Int32
+    private var fileSegment: Int
+    private var fileOffset: Int
+    private var filePreallocated: Bool
+    private let preallocator: Preallocator?
+
+    /// Creates `directory` (if needed) and the journal's first segment.
+    /// - Parameters:
+    ///   - runID: 16 bytes identifying the run, stored in every segment header.
+    /// - Throws: `.alreadyExists` if the journal has a segment already, `.io` on failure.
+    public convenience init(directory: String, runID: [UInt8], syncMode: SyncMode, firstSequence: UInt64 = 1, bufferBytes: Int = 1 << 20) throws(JournalError) {
+        try self.init(directory: directory, runID: runID, options: JournalOptions(syncMode: syncMode, bufferBytes: bufferBytes), firstSequence: firstSequence)
+    }
+
+    public convenience init(directory: String, runID: [UInt8], options: JournalOptions, firstSequence: UInt64 = 1) throws(JournalError) {
+        precondition(runID.count == 16, "run id must be 16 bytes, got \(runID.count)")
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             throw JournalError(.io, "cannot create journal directory \(directory): \(String(cString: strerror(errno)))")
         }
-        path = directory + "/" + JournalFormat.segmentName(0)
+        if let existing = try? JournalFormat.segmentIndexes(in: directory) {
+            throw JournalError(.alreadyExists, "\(directory) already holds a journal (segment \(JournalFormat.segmentName(existing[0]))); reopen it instead")
+        }
+        let path = directory + "/" + JournalFormat.segmentName(0)
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         if fd < 0 {
             let code: JournalError.Code = errno == EEXIST ? .alreadyExists : .io
             throw JournalError(code, "cannot create journal segment \(path): \(String(cString: strerror(errno)))")
         }
+        var preallocated = false
+        if options.preallocate {
+            do {
+                try JournalIO.zeroFill(fd, bytes: options.segmentBytes, path: path)
+                preallocated = true
+            } catch {
+                // Out of space for the zeros: write a growing segment; appends report the limit when they reach it.
+                _ = ftruncate(fd, 0)
+                JournalIO.warn("warning: \(error.message); writing a growing segment instead")
+            }
+        }
+        do {
+            try self.init(directory: directory, runID: runID, options: options, fd: fd, segment: 0, fileOffset: 0, preallocated: preallocated,
+                          next: firstSequence, index: SegmentIndex(segment: 0, firstSequence: firstSequence, lastSequence: firstSequence &- 1, records: 0,
+                                                                   maxTime: Int64.min, interval: options.indexInterval, entries: []))
+        } catch {
+            close(fd)
+            throw error
+        }
+        JournalFormat.writeHeader(to: active.base, runID: runID, firstSequence: firstSequence)
+        active.used = JournalFormat.headerSize
+        segmentFill = JournalFormat.headerSize
+        if options.syncMode != .none { try JournalIO.syncDirectory(directory) }
+    }
+
+    private init(directory: String, runID: [UInt8], options: JournalOptions, fd: Int32, segment: Int, fileOffset: Int, preallocated: Bool,
+                 next: UInt64, index: SegmentIndex) throws(JournalError) {
+        self.directory = directory
+        self.options = options
+        self.runID = runID
+        self.capacity = options.bufferBytes
+        self.allocation = options.bufferBytes + JournalFormat.recordSize(payloadBytes: JournalFormat.payloadMax) + JournalFormat.headerSize
+        let a = Buffer(bytes: allocation), b = Buffer(bytes: allocation)
+        (active, spare) = (a, b)
+        self.io = try JournalIO(options.io, buffers: [(a.base, allocation), (b.base, allocation)])
         self.fd = fd
-        self.syncMode = syncMode
-        self.nextSequence = firstSequence
-        self.bufferCapacity = bufferBytes
-        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes + JournalFormat.payloadMax + 64, alignment: 64)
-        self.fileBytes = 0
-        writeHeader(runID: runID, firstSequence: firstSequence)
+        self.segment = segment
+        self.fileSegment = segment
+        self.fileOffset = fileOffset
+        self.segmentFill = fileOffset
+        self.filePreallocated = preallocated
+        self.next = next
+        self.written = next &- 1
+        self.durable = next &- 1
+        self.index = index
+        self.preallocator = options.preallocate ? Preallocator(directory: directory, bytes: options.segmentBytes) : nil
+        if options.syncMode == .async { startSyncThread() }
     }
 
     /// Reopens an existing journal for appending, after recovery: a torn tail (a record cut
-    /// short or failing its CRC at the very end) is truncated and reported; corruption
-    /// before the tail throws and nothing is changed.
-    /// - Returns: the writer, positioned after the last intact record, and the torn tail
-    ///   that was cut off (nil when the journal ended cleanly).
-    public static func reopen(directory: String, syncMode: SyncMode, bufferBytes: Int = 1 << 20) throws(JournalError) -> (JournalWriter, TornTail?) {
+    /// short or failing its CRC at the very end) is truncated and reported, a last segment
+    /// left without a header by a crash during rotation is removed; corruption before the
+    /// tail throws and nothing is changed.
+    public static func reopen(directory: String, options: JournalOptions) throws(JournalError) -> (JournalWriter, JournalRecovery) {
+        _ = unlink(directory + "/" + JournalFormat.preallocatedName)
+        var removed: String?
+        var segments = try JournalFormat.segmentIndexes(in: directory)
+        if segments.count > 1, let last = segments.last {
+            let path = directory + "/" + JournalFormat.segmentName(last)
+            if let file = try? _UnsafeMappedFile(path: path), withExtendedLifetime(file, { JournalFormat.isZero(file.bytes, from: 0) }) {
+                guard unlink(path) == 0 else { throw JournalError(.io, "cannot remove headerless segment \(path): \(String(cString: strerror(errno)))") }
+                removed = path
+                segments.removeLast()
+            }
+        }
         let reader = try JournalReader(directory: directory)
         while try reader.next() != nil {}
+        let last = reader.lastSequence
+        let recovery = JournalRecovery(tornTail: reader.tornTail, removedSegment: removed, lastSequence: last)
+        let lastSegment = segments.last!
+        let path = directory + "/" + JournalFormat.segmentName(lastSegment)
+        _ = unlink(directory + "/" + JournalFormat.indexName(lastSegment))
+        if !FileManager.default.fileExists(atPath: path) {
+            // The last segment was compacted: continue in a new one.
+            let fd = open(directory + "/" + JournalFormat.segmentName(lastSegment + 1), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw JournalError(.io, "cannot create segment after \(path).zst: \(String(cString: strerror(errno)))") }
+            let w = try JournalWriter(directory: directory, runID: reader.runID, options: options, fd: fd, segment: lastSegment + 1, fileOffset: 0,
+                                      preallocated: false, next: last &+ 1,
+                                      index: SegmentIndex(segment: lastSegment + 1, firstSequence: last &+ 1, lastSequence: last, records: 0,
+                                                          maxTime: Int64.min, interval: options.indexInterval, entries: []))
+            JournalFormat.writeHeader(to: w.active.base, runID: reader.runID, firstSequence: last &+ 1)
+            w.active.used = JournalFormat.headerSize
+            w.segmentFill = JournalFormat.headerSize
+            return (w, recovery)
+        }
         let validEnd = reader.position
-        let torn = reader.tornTail
-        let next = reader.lastSequence &+ 1
-        let path = reader.path
+        let fileBytes = reader.currentSegmentBytes
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw JournalError(.io, "cannot open \(path) for appending: \(String(cString: strerror(errno)))") }
-        if torn != nil || reader.fileBytes != validEnd {
-            // Zeroed space after the last record, or a torn record: cut it so appends follow the valid prefix.
+        if recovery.tornTail != nil {
             guard ftruncate(fd, off_t(validEnd)) == 0, fdatasync(fd) == 0 else {
                 let message = String(cString: strerror(errno))
                 close(fd)
                 throw JournalError(.io, "cannot truncate \(path) to \(validEnd) bytes during recovery: \(message)")
             }
         }
-        let writer = JournalWriter(path: path, fd: fd, syncMode: syncMode, nextSequence: next, fileBytes: validEnd, bufferBytes: bufferBytes)
-        return (writer, torn)
-    }
-
-    private init(path: String, fd: Int32, syncMode: SyncMode, nextSequence: UInt64, fileBytes: Int, bufferBytes: Int) {
-        self.path = path
-        self.fd = fd
-        self.syncMode = syncMode
-        self.nextSequence = nextSequence
-        self.fileBytes = fileBytes
-        self.bufferCapacity = bufferBytes
-        self.buffer = UnsafeMutableRawPointer.allocate(byteCount: bufferBytes + JournalFormat.payloadMax + 64, alignment: 64)
+        let index = reader.currentSegmentIndex(interval: options.indexInterval)
+        do {
+            let w = try JournalWriter(directory: directory, runID: reader.runID, options: options, fd: fd, segment: lastSegment, fileOffset: validEnd,
+                                      preallocated: recovery.tornTail == nil && fileBytes > validEnd, next: last &+ 1, index: index)
+            return (w, recovery)
+        } catch {
+            close(fd)
+            throw error
+        }
     }
 
     deinit {
-        close(fd)
-        buffer.deallocate()
+        lock.lock()
+        closed = true
+        lock.broadcast()
+        lock.unlock()
+        if fd >= 0 { close(fd) }
+        preallocator?.discard()
     }
 
-    private func writeHeader(runID: [UInt8], firstSequence: UInt64) {
-        // SAFETY: the buffer holds at least 4096 bytes; the header is 64.
-        buffer.initializeMemory(as: UInt8.self, repeating: 0, count: JournalFormat.headerSize)
-        for (i, b) in JournalFormat.magic.enumerated() { buffer.storeBytes(of: b, toByteOffset: i, as: UInt8.self) }
-        buffer.storeBytes(of: JournalFormat.version.littleEndian, toByteOffset: 8, as: UInt32.self)
-        buffer.storeBytes(of: UInt32(JournalFormat.headerSize).littleEndian, toByteOffset: 12, as: UInt32.self)
-        for (i, b) in runID.enumerated() { buffer.storeBytes(of: b, toByteOffset: 16 + i, as: UInt8.self) }
-        buffer.storeBytes(of: firstSequence.littleEndian, toByteOffset: 32, as: UInt64.self)
-        let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: buffer, count: 60))
-        buffer.storeBytes(of: crc.littleEndian, toByteOffset: 60, as: UInt32.self)
-        buffered = JournalFormat.headerSize
+    // MARK: Appending
+
+    /// The sequence number the next append receives.
+    public var nextSequence: UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        return next
     }
 
-    /// Appends one event and returns the sequence number it was given.
+    /// The last sequence known durable (covered by an `fdatasync`).
+    public var durableSequence: UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        return durable
+    }
+
+    /// Number of `fdatasync` calls that covered appended records.
+    public var syncCount: Int {
+        lock.lock(); defer { lock.unlock() }
+        return syncs
+    }
+
+    /// Appends one event and returns its sequence number (its commit ticket).
     @discardableResult
     public func append(_ event: Event) throws(JournalError) -> UInt64 {
         let size = EventCodec.encodedSize(event.body)
-        let start = try reserve(payloadBytes: size)
-        // SAFETY: `reserve` guaranteed room for the frame and `size` payload bytes.
-        EventCodec.encode(event, to: buffer + start + JournalFormat.frameSize)
-        return seal(at: start, payloadBytes: size)
+        lock.lock(); defer { lock.unlock() }
+        let at = try reserveLocked(payloadBytes: size)
+        // SAFETY: `reserveLocked` guaranteed room for the frame and `size` payload bytes.
+        EventCodec.encode(event, to: active.base + at + JournalFormat.frameSize)
+        return sealLocked(at: at, payloadBytes: size, time: event.receiveTime.nanos)
     }
 
-    /// Appends an already-encoded event payload and returns its sequence number.
+    /// Appends an already-encoded payload and returns its sequence number (its commit ticket).
     @discardableResult
     public func append(encoded payload: UnsafeRawBufferPointer) throws(JournalError) -> UInt64 {
         precondition(payload.count <= JournalFormat.payloadMax, "payload of \(payload.count) bytes exceeds the maximum")
-        let start = try reserve(payloadBytes: payload.count)
-        // SAFETY: as above; source and destination do not overlap.
-        (buffer + start + JournalFormat.frameSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
-        return seal(at: start, payloadBytes: payload.count)
+        lock.lock(); defer { lock.unlock() }
+        let at = try reserveLocked(payloadBytes: payload.count)
+        if payload.count > 0 {
+            // SAFETY: as above; source and destination do not overlap.
+            (active.base + at + JournalFormat.frameSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
+        }
+        return sealLocked(at: at, payloadBytes: payload.count, time: JournalFormat.payloadTime(payload))
     }
 
-    /// The payload bytes of the record just appended (valid until the next append).
-    public func lastPayload(_ bytes: Int) -> UnsafeRawBufferPointer {
-        let recordSize = JournalFormat.recordSize(payloadBytes: bytes)
-        return UnsafeRawBufferPointer(start: buffer + buffered - recordSize + JournalFormat.frameSize, count: bytes)
+    private func reserveLocked(payloadBytes: Int) throws(JournalError) -> Int {
+        let size = JournalFormat.recordSize(payloadBytes: payloadBytes)
+        while true {
+            if let failure { throw failure }
+            if closed { throw JournalError(.io, "\(directory): the journal is finished; no more appends") }
+            let rotate = segmentFill + size > options.segmentBytes && segmentFill > JournalFormat.headerSize
+            let need = size + (rotate ? JournalFormat.headerSize : 0)
+            if active.used + need <= capacity || active.used == 0 {
+                if rotate { startSegmentLocked() }
+                return active.used
+            }
+            if flushing { lock.wait() } else { try flushLocked(sync: false) }
+        }
     }
 
-    private func reserve(payloadBytes: Int) throws(JournalError) -> Int {
-        if buffered + JournalFormat.recordSize(payloadBytes: payloadBytes) > bufferCapacity { try writeBuffer() }
-        return buffered
+    private func startSegmentLocked() {
+        active.starts.append(Buffer.SegmentStart(offset: active.used, segment: segment + 1, sealed: index))
+        segment += 1
+        nextRequested = false
+        index = SegmentIndex(segment: segment, firstSequence: next, lastSequence: next &- 1, records: 0, maxTime: Int64.min, interval: options.indexInterval, entries: [])
+        JournalFormat.writeHeader(to: active.base + active.used, runID: runID, firstSequence: next)
+        active.used += JournalFormat.headerSize
+        segmentFill = JournalFormat.headerSize
     }
 
-    private func seal(at start: Int, payloadBytes: Int) -> UInt64 {
-        let sequence = nextSequence
-        nextSequence += 1
-        let record = buffer + start
+    @inline(__always)
+    private func sealLocked(at start: Int, payloadBytes: Int, time: Int64) -> UInt64 {
+        let sequence = next
+        next += 1
+        let record = active.base + start
         record.storeBytes(of: UInt32(payloadBytes).littleEndian, toByteOffset: 0, as: UInt32.self)
         record.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: record + 8, count: 8 + payloadBytes))
@@ -149,42 +336,212 @@ public final class JournalWriter {
         let total = JournalFormat.recordSize(payloadBytes: payloadBytes)
         let padding = total - JournalFormat.frameSize - payloadBytes
         if padding > 0 { (record + JournalFormat.frameSize + payloadBytes).initializeMemory(as: UInt8.self, repeating: 0, count: padding) }
-        buffered = start + total
+        index.add(sequence: sequence, time: time, offset: segmentFill)
+        segmentFill += total
+        active.used = start + total
+        if !nextRequested && segmentFill >= options.segmentBytes / 2, let preallocator {
+            // Half way through a segment: have the next one zero-filled in the background.
+            nextRequested = true
+            preallocator.prepare()
+        }
+        if options.syncMode == .async {
+            bytesSinceSync += total
+            if bytesSinceSync >= options.asyncBytes && bytesSinceSync - total < options.asyncBytes { lock.broadcast() }
+        }
         return sequence
     }
 
-    private func writeBuffer() throws(JournalError) {
-        var done = 0
-        while done < buffered {
-            let n = pwrite(fd, buffer + done, buffered - done, off_t(fileBytes + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw JournalError(.io, "write to \(path) at byte \(fileBytes + done) failed: \(String(cString: strerror(errno)))")
-            }
-            done += n
+    // MARK: Committing
+
+    /// Returns once record `ticket` (and everything before it) is durable, leading a group
+    /// commit when no other thread is syncing.
+    public func waitDurable(_ ticket: UInt64) throws(JournalError) {
+        lock.lock(); defer { lock.unlock() }
+        while durable < ticket {
+            if let failure { throw failure }
+            if flushing { lock.wait() } else { try flushLocked(sync: true) }
         }
-        fileBytes += buffered
-        buffered = 0
     }
 
-    /// Writes everything appended so far; in `fsync` mode also `fdatasync`s it.
-    /// When this returns, every appended record is in the file (and durable in `fsync` mode).
+    /// Makes everything appended so far visible in the file (`none`, `async`) or durable
+    /// (`fsync`). In `async` mode the background thread syncs it within the interval.
     public func commit() throws(JournalError) {
-        try writeBuffer()
-        if syncMode == .fsync { try sync() }
-    }
-
-    /// Commits and syncs regardless of mode (end of a run: the file is complete on disk).
-    public func finish() throws(JournalError) {
-        try writeBuffer()
-        try sync()
-    }
-
-    private func sync() throws(JournalError) {
-        while fdatasync(fd) != 0 {
-            if errno == EINTR { continue }
-            throw JournalError(.io, "fdatasync of \(path) failed: \(String(cString: strerror(errno)))")
+        lock.lock(); defer { lock.unlock() }
+        let target = next &- 1
+        let sync = options.syncMode == .fsync
+        while sync ? durable < target : written < target {
+            if let failure { throw failure }
+            if flushing { lock.wait() } else { try flushLocked(sync: sync) }
         }
-        syncCount += 1
+    }
+
+    /// Writes and syncs everything regardless of mode, seals the last segment (writes its
+    /// index), and closes the writer: the journal is complete on disk.
+    public func finish() throws(JournalError) {
+        lock.lock()
+        defer { lock.unlock() }
+        if closed { return }
+        while durable < next &- 1 || flushing {
+            if let failure { throw failure }
+            if flushing { lock.wait() } else { try flushLocked(sync: true) }
+        }
+        if let failure { throw failure }
+        closed = true
+        lock.broadcast()
+        if filePreallocated { _ = ftruncate(fd, off_t(fileOffset)) }
+        try index.write(directory: directory)
+        close(fd)
+        fd = -1
+        preallocator?.discard()
+    }
+
+    /// Becomes the leader: swaps the buffers, writes the full one (rotating segments where
+    /// it says so) and optionally syncs, with the lock released during the I/O.
+    private func flushLocked(sync: Bool) throws(JournalError) {
+        if active.used == 0 && (!sync || durable == written) { return }
+        flushing = true
+        let buffer = active
+        active = spare
+        spare = buffer
+        let last = next &- 1
+        let bytes = buffer.used
+        lock.unlock()
+        var error: JournalError?
+        do { try writeOut(buffer, sync: sync) } catch let e { error = e }
+        lock.lock()
+        flushing = false
+        buffer.used = 0
+        buffer.starts.removeAll(keepingCapacity: true)
+        if let error {
+            failure = error
+            lock.broadcast()
+            throw error
+        }
+        written = last
+        if sync {
+            durable = last
+            syncs += 1
+            bytesSinceSync = max(0, bytesSinceSync - bytes)
+        }
+        lock.broadcast()
+    }
+
+    /// Writes `buffer` to the segment files (no lock held; this thread owns the file state).
+    private func writeOut(_ buffer: Buffer, sync: Bool) throws(JournalError) {
+        var start = 0
+        for s in buffer.starts {
+            if s.offset > start {
+                try io.write(fd, buffer.base + start, s.offset - start, at: fileOffset, path: segmentPath(fileSegment))
+                fileOffset += s.offset - start
+            }
+            try rotate(to: s)
+            start = s.offset
+        }
+        let rest = buffer.used - start
+        let path = segmentPath(fileSegment)
+        if sync {
+            if rest > 0 { try io.writeAndSync(fd, buffer.base + start, rest, at: fileOffset, path: path) } else { try io.sync(fd, path: path) }
+        } else if rest > 0 {
+            try io.write(fd, buffer.base + start, rest, at: fileOffset, path: path)
+        }
+        fileOffset += rest
+    }
+
+    private func segmentPath(_ n: Int) -> String { directory + "/" + JournalFormat.segmentName(n) }
+
+    /// Seals the current segment file and opens the next one.
+    private func rotate(to start: Buffer.SegmentStart) throws(JournalError) {
+        let oldPath = segmentPath(fileSegment)
+        // The sealed segment is durable before any record lands in the next one.
+        if options.syncMode != .none { try io.sync(fd, path: oldPath) }
+        if filePreallocated { _ = ftruncate(fd, off_t(fileOffset)) }  // drop unused zeros; harmless if lost
+        close(fd)
+        fd = -1
+        try start.sealed.write(directory: directory)
+        let path = segmentPath(start.segment)
+        if let preallocator, preallocator.take(as: path) {
+            fd = open(path, O_WRONLY | O_CLOEXEC)
+            filePreallocated = true
+        } else {
+            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            filePreallocated = false
+        }
+        guard fd >= 0 else { throw JournalError(.io, "cannot create journal segment \(path): \(String(cString: strerror(errno)))") }
+        if options.syncMode != .none { try JournalIO.syncDirectory(directory) }
+        fileSegment = start.segment
+        fileOffset = 0
+    }
+
+    // MARK: Async mode
+
+    private func startSyncThread() {
+        let interval = options.asyncIntervalMillis * 1_000_000
+        let thread = Thread { [weak self] in
+            while let writer = self, writer.asyncTick(intervalNanos: interval) {}
+        }
+        thread.name = "retrace-journal-sync"
+        thread.start()
+    }
+
+    /// One round of the `async` background sync; false when the writer is done.
+    private func asyncTick(intervalNanos: Int) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if closed || failure != nil { return false }
+        if bytesSinceSync < options.asyncBytes { lock.wait(nanoseconds: intervalNanos) }
+        if closed || failure != nil { return false }
+        if flushing || (active.used == 0 && durable == written) { return true }
+        do { try flushLocked(sync: true) } catch { return false }
+        return true
+    }
+}
+
+/// Prepares the next segment file, zero-filled and synced, on a background thread.
+final class Preallocator: @unchecked Sendable {
+    private let path: String
+    private let bytes: Int
+    private let lock = ConditionLock()
+    private var state = State.idle
+    enum State { case idle, preparing, ready, failed, discarded }
+
+    init(directory: String, bytes: Int) {
+        path = directory + "/" + JournalFormat.preallocatedName
+        self.bytes = bytes
+    }
+
+    /// Starts preparing a file unless one is ready or being prepared.
+    func prepare() {
+        lock.lock()
+        guard state == .idle || state == .failed else { lock.unlock(); return }
+        state = .preparing
+        lock.unlock()
+        let thread = Thread { [self] in
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            var ok = fd >= 0
+            if ok { do { try JournalIO.zeroFill(fd, bytes: bytes, path: path) } catch { ok = false } }
+            if fd >= 0 { close(fd) }
+            lock.lock()
+            if state == .discarded { unlink(path) } else { state = ok ? .ready : .failed }
+            if !ok { unlink(path) }
+            lock.broadcast()
+            lock.unlock()
+        }
+        thread.name = "retrace-journal-prealloc"
+        thread.start()
+    }
+
+    /// Renames the prepared file to `target` if one is ready.
+    func take(as target: String) -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        guard state == .ready else { return false }
+        state = .idle
+        return rename(path, target) == 0
+    }
+
+    /// Stops using preallocation and removes a prepared file (waiting for one in progress).
+    func discard() {
+        lock.lock(); defer { lock.unlock() }
+        while state == .preparing { lock.wait() }
+        if state == .ready { unlink(path) }
+        state = .discarded
     }
 }

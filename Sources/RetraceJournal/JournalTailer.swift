@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Follows a journal another process is writing: each `poll` delivers the records that
+/// have landed since the last one, in sequence order, without touching the writer's files.
+///
+/// The tailer reads with `pread` (the files grow), treats an incomplete or not-yet-valid
+/// record at the end as "not yet written", and moves to the next segment once that
+/// segment has a valid header and the current one holds no more records.
+public final class JournalTailer {
+    public let directory: String
+    /// The last sequence delivered or skipped.
+    public private(set) var lastSequence: UInt64
+    private var segment: Int
+    private var offset: Int
+    private var fd: Int32 = -1
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
+    private let from: UInt64
+
+    /// Starts at sequence `from` (records before it are skipped), or after the records
+    /// already in the journal when `from` is nil.
+    /// - Throws: `.notFound` while the journal does not exist yet; reading errors of the
+    ///   existing records.
+    public init(directory: String, from: UInt64?) throws(JournalError) {
+        self.directory = directory
+        // Catch up with a verifying reader (it handles compressed segments), then follow.
+        let reader = try JournalReader(directory: directory)
+        if from == nil { while try reader.next() != nil {} } else { try reader.seek(toSequence: from!) }
+        segment = reader.currentSegment
+        offset = reader.position
+        lastSequence = reader.lastSequence
+        self.from = from ?? reader.lastSequence &+ 1
+        if offset < JournalFormat.headerSize {  // a headerless segment: wait for its header
+            offset = 0
+        }
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        buffer.deallocate()
+    }
+
+    private func openSegment() -> Bool {
+        if fd >= 0 { return true }
+        fd = open(directory + "/" + JournalFormat.segmentName(segment), O_RDONLY | O_CLOEXEC)
+        return fd >= 0
+    }
+
+    /// Delivers every complete record now available; returns how many were delivered.
+    @discardableResult
+    public func poll(_ deliver: (JournalRecord) throws -> Void) throws -> Int {
+        var delivered = 0
+        while true {
+            guard openSegment() else { return delivered }
+            if offset == 0 {
+                // Waiting for this segment's header.
+                let n = pread(fd, buffer.baseAddress, JournalFormat.headerSize, 0)
+                guard n == JournalFormat.headerSize, let header = try? JournalFormat.parseHeader(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), path: ""),
+                      header.firstSequence == lastSequence &+ 1 else { return delivered }
+                offset = JournalFormat.headerSize
+            }
+            let n = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            guard n >= 0 else { throw JournalError(.io, "cannot read \(JournalFormat.segmentName(segment)) at byte \(offset): \(String(cString: strerror(errno)))") }
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            var at = 0
+            var progressed = false
+            scan: while true {
+                switch JournalFormat.frame(in: bytes, at: at) {
+                case .record(let sequence, let length, let size) where sequence == lastSequence &+ 1:
+                    lastSequence = sequence
+                    if sequence >= from {
+                        let payload = UnsafeRawBufferPointer(rebasing: bytes[(at + JournalFormat.frameSize)..<(at + JournalFormat.frameSize + length)])
+                        try deliver(JournalRecord(sequence: sequence, offset: offset + at, payload: payload))
+                        delivered += 1
+                    }
+                    at += size
+                    progressed = true
+                default:
+                    break scan  // not written yet (or being written): look again at the next poll
+                }
+            }
+            offset += at
+            if progressed && n == buffer.count { continue }  // more may follow in the file
+            // Nothing more here now: has the writer moved on to the next segment?
+            let nextPath = directory + "/" + JournalFormat.segmentName(segment + 1)
+            let nextFD = open(nextPath, O_RDONLY | O_CLOEXEC)
+            guard nextFD >= 0 else { return delivered }
+            let h = pread(nextFD, buffer.baseAddress, JournalFormat.headerSize, 0)
+            let ready = h == JournalFormat.headerSize && (try? JournalFormat.parseHeader(UnsafeRawBufferPointer(rebasing: buffer[0..<h]), path: ""))?.firstSequence == lastSequence &+ 1
+            close(nextFD)
+            // The header names the sequence after our last one: this segment is complete.
+            guard ready else { return delivered }
+            close(fd)
+            fd = -1
+            segment += 1
+            offset = 0
+        }
+    }
+}
