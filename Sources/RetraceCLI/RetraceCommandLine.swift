@@ -21,6 +21,9 @@ public enum RetraceCommandLine {
 
     /// Entry point of the executable.
     public static func main() -> Never {
+        // A file-size limit (RLIMIT_FSIZE) must surface as an EFBIG error the journal reports,
+        // not as a signal that kills the process mid-write.
+        signal(SIGXFSZ, SIG_IGN)
         exit(run(Array(CommandLine.arguments.dropFirst())))
     }
 

@@ -140,35 +140,74 @@ public final class JournalReader {
     public func next() throws(JournalError) -> JournalRecord? {
         while !ended {
             let b = current.bytes
-            switch JournalFormat.frame(in: b, at: offset) {
+            switch try JournalReader.step(b, at: offset, after: lastSequence, last: onLastSegment, path: current.path) {
             case .record(let sequence, let length, let size):
-                guard sequence == lastSequence &+ 1 else {
-                    throw JournalError(.sequenceGap, "\(current.path): record at byte \(offset) has sequence \(sequence), expected \(lastSequence &+ 1)")
-                }
                 let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))
                 offset += size
                 lastSequence = sequence
                 return record
             case .end:
-                if !JournalFormat.isZero(b, from: offset) {
-                    if onLastSegment && !JournalReader.intactRecordFollows(b, after: offset) {
-                        return stop("zero frame followed by non-zero bytes that hold no record")
-                    }
-                    throw JournalError(.corrupt, "\(current.path): zeroed record frame at byte \(offset) followed by data (after sequence \(lastSequence)); the journal is corrupt — restore it from a copy")
-                }
                 guard !onLastSegment else {
                     ended = true
                     return nil
                 }
                 try advanceSegment()
-            case .damaged(let reason, let sequence):
-                if onLastSegment && !JournalReader.intactRecordFollows(b, after: offset) {
-                    return stop(reason + (sequence != 0 ? " in the record claiming sequence \(sequence)" : ""))
-                }
-                throw JournalError(.corrupt, "\(current.path): \(reason) in record at byte \(offset) (sequence \(sequence == 0 ? "unreadable" : String(sequence)), after sequence \(lastSequence)); the journal is corrupt before its tail — restore it from a copy")
+            case .torn(let reason):
+                return stop(reason)
             }
         }
         return nil
+    }
+
+    /// What reading finds at `offset` of a segment's bytes.
+    enum Step: Equatable {
+        case record(sequence: UInt64, payloadBytes: Int, size: Int)
+        /// The segment's records end here.
+        case end
+        /// A torn tail (only in the last segment): damage with no intact record after it.
+        case torn(String)
+    }
+
+    /// Classifies the bytes at `offset`: an intact record continuing the chain after
+    /// `previous`, the clean end of the segment, a torn tail (`last` segment only), or it
+    /// throws naming `path`, the byte offset and the sequence.
+    static func step(_ b: UnsafeRawBufferPointer, at offset: Int, after previous: UInt64, last: Bool, path: String) throws(JournalError) -> Step {
+        switch JournalFormat.frame(in: b, at: offset) {
+        case .record(let sequence, let length, let size):
+            guard sequence == previous &+ 1 else {
+                throw JournalError(.sequenceGap, "\(path): record at byte \(offset) has sequence \(sequence), expected \(previous &+ 1)")
+            }
+            return .record(sequence: sequence, payloadBytes: length, size: size)
+        case .end:
+            if JournalFormat.isZero(b, from: offset) { return .end }
+            if last && !intactRecordFollows(b, after: offset) { return .torn("zero frame followed by non-zero bytes that hold no record") }
+            throw JournalError(.corrupt, "\(path): zeroed record frame at byte \(offset) followed by data (after sequence \(previous)); the journal is corrupt — restore it from a copy")
+        case .damaged(let reason, let sequence):
+            if last && !intactRecordFollows(b, after: offset) {
+                return .torn(reason + (sequence != 0 ? " in the record claiming sequence \(sequence)" : ""))
+            }
+            throw JournalError(.corrupt, "\(path): \(reason) in record at byte \(offset) (sequence \(sequence == 0 ? "unreadable" : String(sequence)), after sequence \(previous)); the journal is corrupt before its tail — restore it from a copy")
+        }
+    }
+
+    /// Scans one segment held in memory as the last segment of a journal: its header, every
+    /// record (and, for event payloads, their decoding). Returns the records read and the
+    /// torn tail's reason, if any. The fuzz target drives this.
+    public static func scanSegment(_ b: UnsafeRawBufferPointer, path: String = "segment") throws(JournalError) -> (records: Int, torn: String?) {
+        let header = try JournalFormat.parseHeader(b, path: path)
+        var offset = JournalFormat.headerSize, previous = header.firstSequence &- 1, records = 0
+        while true {
+            switch try step(b, at: offset, after: previous, last: true, path: path) {
+            case .record(let sequence, let length, let size):
+                let payload = UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)])
+                if !SyntheticRecord.matches(payload) {
+                    do { _ = try EventCodec.decode(payload, sequence: sequence) } catch { throw JournalError(.corrupt, "\(path) at byte \(offset): \(error.message)") }
+                }
+                (offset, previous, records) = (offset + size, sequence, records + 1)
+            case .end: return (records, nil)
+            case .torn(let reason): return (records, reason)
+            }
+        }
     }
 
     private func advanceSegment() throws(JournalError) {
