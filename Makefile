@@ -5,7 +5,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/retrace
 DEBUG_BIN = .build/debug/retrace
 
-.PHONY: deps build release demo test bench clean
+.PHONY: deps build release demo test bench fuzz clean
 
 deps:
 	@Scripts/install-deps
@@ -27,5 +27,17 @@ bench: release
 	@mkdir -p Benchmarks/results
 	$(RELEASE_BIN) bench --json | tee Benchmarks/results/$$(date -u +%Y%m%dT%H%M%SZ).json
 
+# libFuzzer over the journal's record decoder and segment scanner (FUZZ_SECONDS, default 60).
+# Seeds: a synthetic journal segment and the start of the demo dataset's journal.
+FUZZ_SECONDS ?= 60
+fuzz: deps build
+	$(SWIFT) build --scratch-path .build-fuzz --product journal-fuzz --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	rm -rf .build-fuzz/seeds && mkdir -p .build-fuzz/corpus
+	$(DEBUG_BIN) journal append-test .build-fuzz/seeds/synthetic --sync none --records 20 --record-bytes 80 > /dev/null
+	$(DEBUG_BIN) import quotes-csv Datasets/demo/quotes.csv --out .build-fuzz/seeds/events > /dev/null
+	cp .build-fuzz/seeds/synthetic/journal/00000000.wal .build-fuzz/corpus/synthetic.wal
+	head -c 4096 .build-fuzz/seeds/events/journal/00000000.wal > .build-fuzz/corpus/events.wal
+	SWIFT_BACKTRACE=enable=no .build-fuzz/debug/journal-fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=8192 .build-fuzz/corpus
+
 clean:
-	rm -rf .build Runs
+	rm -rf .build .build-fuzz Runs

@@ -34,6 +34,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "retrace", dependencies: ["RetraceCLI"]),
+        // libFuzzer target for the journal decoder and scanner (`make fuzz`).
+        .executableTarget(name: "journal-fuzz", dependencies: ["RetraceJournal", "RetraceCore"]),
 
         .testTarget(name: "RetraceCoreTests", dependencies: ["RetraceCore"]),
         .testTarget(name: "RetraceJournalTests", dependencies: ["RetraceJournal", "RetraceCore"]),

@@ -68,6 +68,13 @@ public enum JournalFormat {
         destination.storeBytes(of: crc.littleEndian, toByteOffset: 60, as: UInt32.self)
     }
 
+    /// The bytes of a segment header.
+    public static func segmentHeader(runID: [UInt8], firstSequence: UInt64) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: headerSize)
+        out.withUnsafeMutableBytes { writeHeader(to: $0.baseAddress!, runID: runID, firstSequence: firstSequence) }
+        return out
+    }
+
     /// A parsed segment header.
     public struct Header: Equatable, Sendable {
         public var runID: [UInt8]
