@@ -9,12 +9,17 @@ enum BacktestCommand {
     static var help: String {
         var s = """
         usage: retrace backtest --data RUN|FILE --strategy NAME [--param key=value]... --out RUN
-                                [--sync none|fsync] [--seed N] [--force] [--json]
+                                [--sync none|async|fsync] [--io auto|uring|posix] [--segment-bytes B]
+                               [--seed N] [--force] [--json]
 
           --data      a data run made by 'retrace import', or a CSV file (format read from its header)
           --strategy  a built-in strategy (below)
           --param     strategy or account parameter; unknown keys are errors
-          --sync      journal sync mode: none (default, page cache) or fsync (each input durable first)
+          --sync      journal sync mode: none (default, page cache), async (background fdatasync
+                      every 10 ms or 1 MiB) or fsync (each input durable before the engine acts)
+          --io        journal I/O backend: posix (default), uring, or auto (io_uring when the
+                      kernel allows it, else POSIX)
+          --segment-bytes  journal segment size before rotation (default 64MiB)
           --force     replace an existing run at --out
           --json      print the summary as one JSON object on stdout
 
@@ -30,7 +35,7 @@ enum BacktestCommand {
     }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed"], flags: ["json", "force", "quiet"])
+        let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed", "io", "segment-bytes"], flags: ["json", "force", "quiet"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'") }
         let data = try a.require("data")
@@ -41,9 +46,10 @@ enum BacktestCommand {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param expects key=value, got '\(p)'") }
             overrides.append((String(p[..<eq]), String(p[p.index(after: eq)...])))
         }
-        guard let sync = SyncMode(rawValue: a.value("sync") ?? "none") else { throw UsageError("--sync must be none or fsync") }
+        guard let sync = SyncMode(rawValue: a.value("sync") ?? "none") else { throw UsageError("--sync must be none, async or fsync") }
         guard let seed = UInt64(a.value("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
-        let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: out, syncMode: sync, replace: a.has("force"), seed: seed)
+        let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: out, replace: a.has("force"), seed: seed,
+                                               journal: try JournalCommand.journalOptions(a, sync: sync))
         let manifest = try backtest(try StrategyCatalog.named(name), settings: settings)
         Summary.print(manifest, run: out, json: a.has("json"))
         return 0

@@ -152,7 +152,7 @@ enum BenchCommand {
 
         // fsync: one appender waiting for each commit, then 4 appenders in batches of 256
         // (each waits for its batch's last ticket); both backends.
-        let defaultBackend = try backendKind(.auto, scratch)
+        let defaultBackend = try backendKind(JournalOptions().io, scratch)
         for backend in [IOChoice.posix, .uring] {
             guard backend == .posix || (try? backendKind(.uring, scratch)) == .uring else { continue }
             let prefix = "journal.\(backend.rawValue)"
@@ -204,7 +204,7 @@ enum BenchCommand {
             add("\(prefix).append.fsync.64B.4threads.records_per_second", median(rates), "records/s")
             add("\(prefix).commit.fsync.64B.4threads.batch256.p99_micros", percentile(latencies, 0.99), "µs")
         }
-        // The headline names report the backend `--io auto` picks here.
+        // The headline names report the default backend.
         let chosen = "journal.\(defaultBackend.rawValue)."
         for f in figures where f.name.hasPrefix(chosen) {
             figures.append(Figure(name: "journal." + f.name.dropFirst(chosen.count), value: f.value, unit: f.unit))

@@ -285,7 +285,7 @@ enum JournalCommand {
 
     /// Journal options from `--io`, `--segment-bytes` and `--preallocate`.
     static func journalOptions(_ a: Arguments, sync: SyncMode) throws(UsageError) -> JournalOptions {
-        guard let io = IOChoice(rawValue: a.value("io") ?? "auto") else { throw UsageError("--io must be auto, uring or posix") }
+        guard let io = IOChoice(rawValue: a.value("io") ?? "posix") else { throw UsageError("--io must be auto, uring or posix") }
         let segment = try byteCount(a.value("segment-bytes") ?? String(JournalFormat.defaultSegmentBytes), "segment-bytes")
         guard segment >= 4096 else { throw UsageError("--segment-bytes must be at least 4096") }
         var preallocate: Bool?

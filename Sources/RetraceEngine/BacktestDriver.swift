@@ -12,11 +12,15 @@ public enum BacktestDriver {
         public var dataset: String
         public var inputs: [String]
         public var out: String
-        public var syncMode: SyncMode
+        public var syncMode: SyncMode { journal.syncMode }
+        /// How the run's journal is written (sync mode, segment size, I/O backend).
+        public var journal: JournalOptions
         public var replace: Bool
         public var seed: UInt64
-        public init(overrides: [(String, String)], dataset: String, inputs: [String], out: String, syncMode: SyncMode = .none, replace: Bool = false, seed: UInt64 = 0) {
-            (self.overrides, self.dataset, self.inputs, self.out, self.syncMode, self.replace, self.seed) = (overrides, dataset, inputs, out, syncMode, replace, seed)
+        public init(overrides: [(String, String)], dataset: String, inputs: [String], out: String, syncMode: SyncMode = .none, replace: Bool = false, seed: UInt64 = 0,
+                    journal: JournalOptions? = nil) {
+            (self.overrides, self.dataset, self.inputs, self.out, self.replace, self.seed) = (overrides, dataset, inputs, out, replace, seed)
+            self.journal = journal ?? JournalOptions(syncMode: syncMode)
         }
     }
 
@@ -47,7 +51,7 @@ public enum BacktestDriver {
             store = s
             try saveCatalog(s, manifest, values)
             let journal: JournalWriter
-            do { journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, syncMode: settings.syncMode) } catch {
+            do { journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, options: settings.journal) } catch {
                 throw EngineError(.journal, error.message)
             }
             let projector = StoreProjector(store: s)

@@ -17,6 +17,8 @@ public final class JournalTailer {
     private var fd: Int32 = -1
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 << 20, alignment: 64)
     private let from: UInt64
+    /// Reads the records already there (any segment form) before following begins.
+    private var catchUp: JournalReader?
 
     /// Starts at sequence `from` (records before it are skipped), or after the records
     /// already in the journal when `from` is nil.
@@ -26,14 +28,10 @@ public final class JournalTailer {
         self.directory = directory
         // Catch up with a verifying reader (it handles compressed segments), then follow.
         let reader = try JournalReader(directory: directory)
-        if from == nil { while try reader.next() != nil {} } else { try reader.seek(toSequence: from!) }
-        segment = reader.currentSegment
-        offset = reader.position
-        lastSequence = reader.lastSequence
+        if let from { try reader.seek(toSequence: from) } else { while try reader.next() != nil {} }
+        (segment, offset, lastSequence) = (0, 0, 0)
         self.from = from ?? reader.lastSequence &+ 1
-        if offset < JournalFormat.headerSize {  // a headerless segment: wait for its header
-            offset = 0
-        }
+        catchUp = reader
     }
 
     deinit {
@@ -47,12 +45,39 @@ public final class JournalTailer {
         return fd >= 0
     }
 
+    /// True when the next segment exists with a header naming the sequence after the last
+    /// one seen: the current segment is then complete.
+    private func nextSegmentReady() -> Bool {
+        let nextFD = open(directory + "/" + JournalFormat.segmentName(segment + 1), O_RDONLY | O_CLOEXEC)
+        guard nextFD >= 0 else { return false }
+        defer { close(nextFD) }
+        let h = pread(nextFD, buffer.baseAddress, JournalFormat.headerSize, 0)
+        guard h == JournalFormat.headerSize, let header = try? JournalFormat.parseHeader(UnsafeRawBufferPointer(rebasing: buffer[0..<h]), path: "") else { return false }
+        return header.firstSequence == lastSequence &+ 1
+    }
+
     /// Delivers every complete record now available; returns how many were delivered.
     @discardableResult
     public func poll(_ deliver: (JournalRecord) throws -> Void) throws -> Int {
         var delivered = 0
+        if let reader = catchUp {
+            while let record = try reader.next() {
+                try deliver(record)
+                delivered += 1
+            }
+            segment = reader.currentSegment
+            offset = reader.position < JournalFormat.headerSize ? 0 : reader.position  // 0: wait for a header
+            lastSequence = reader.lastSequence
+            catchUp = nil
+        }
         while true {
-            guard openSegment() else { return delivered }
+            if !openSegment() {
+                // A compacted (sealed) segment is complete: only the next one can grow.
+                guard access(directory + "/" + JournalFormat.compressedSegmentName(segment), F_OK) == 0, nextSegmentReady() else { return delivered }
+                segment += 1
+                offset = 0
+                continue
+            }
             if offset == 0 {
                 // Waiting for this segment's header.
                 let n = pread(fd, buffer.baseAddress, JournalFormat.headerSize, 0)
@@ -83,14 +108,7 @@ public final class JournalTailer {
             offset += at
             if progressed && n == buffer.count { continue }  // more may follow in the file
             // Nothing more here now: has the writer moved on to the next segment?
-            let nextPath = directory + "/" + JournalFormat.segmentName(segment + 1)
-            let nextFD = open(nextPath, O_RDONLY | O_CLOEXEC)
-            guard nextFD >= 0 else { return delivered }
-            let h = pread(nextFD, buffer.baseAddress, JournalFormat.headerSize, 0)
-            let ready = h == JournalFormat.headerSize && (try? JournalFormat.parseHeader(UnsafeRawBufferPointer(rebasing: buffer[0..<h]), path: ""))?.firstSequence == lastSequence &+ 1
-            close(nextFD)
-            // The header names the sequence after our last one: this segment is complete.
-            guard ready else { return delivered }
+            guard nextSegmentReady() else { return delivered }
             close(fd)
             fd = -1
             segment += 1

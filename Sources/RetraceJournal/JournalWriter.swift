@@ -13,7 +13,9 @@ public struct JournalOptions: Sendable {
     /// Pre-zero each segment to its full size (cheaper `fdatasync` on ext4); the next
     /// segment is prepared by a background thread.
     public var preallocate: Bool
-    /// io_uring or POSIX I/O.
+    /// io_uring or POSIX I/O. POSIX is the default: on the measured machine a linked
+    /// io_uring write → fdatasync commits 15–20 µs slower at p50 than `pwrite` + `fdatasync`
+    /// (the kernel hands the sync to a worker thread), and group commit leaves nothing to overlap.
     public var io: IOChoice
     /// `async` mode: background `fdatasync` at least this often…
     public var asyncIntervalMillis: Int
@@ -26,7 +28,7 @@ public struct JournalOptions: Sendable {
 
     /// - Parameter preallocate: defaults to on for `async` and `fsync`, off for `none`.
     public init(syncMode: SyncMode = .none, segmentBytes: Int = JournalFormat.defaultSegmentBytes, preallocate: Bool? = nil,
-                io: IOChoice = .auto, asyncIntervalMillis: Int = 10, asyncBytes: Int = 1 << 20, bufferBytes: Int = 1 << 20,
+                io: IOChoice = .posix, asyncIntervalMillis: Int = 10, asyncBytes: Int = 1 << 20, bufferBytes: Int = 1 << 20,
                 indexInterval: Int = SegmentIndex.defaultInterval) {
         precondition(segmentBytes >= 4096, "segments must hold at least 4096 bytes")
         precondition(bufferBytes >= 4096, "journal buffer of \(bufferBytes) bytes is too small")

@@ -12,15 +12,17 @@ struct CommandResult {
     let stderr: String
 }
 
-/// Runs the built `retrace` binary in a fresh process.
-func retrace(_ args: [String], in directory: String = packageRoot) throws -> CommandResult {
+/// Runs the built `retrace` binary in a fresh process, with extra `environment` variables
+/// and optionally under a `launcher` command (e.g. `prlimit --fsize=N`).
+func retrace(_ args: [String], in directory: String = packageRoot, environment: [String: String] = [:], launcher: [String] = []) throws -> CommandResult {
     let binary = packageRoot + "/.build/debug/retrace"
     guard FileManager.default.isExecutableFile(atPath: binary) else {
         throw CLITestError("\(binary) is missing: run 'swift build' (make test does) before the CLI tests")
     }
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = args
+    p.executableURL = URL(fileURLWithPath: launcher.first ?? binary)
+    p.arguments = launcher.isEmpty ? args : Array(launcher.dropFirst()) + [binary] + args
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     p.currentDirectoryURL = URL(fileURLWithPath: directory)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import RetraceJournal
+
+/// The journal commands as a user runs them.
+@Suite("journal commands")
+struct JournalCommandTests {
+    @Test("append-test in every sync mode, from several threads, rotating segments; inspect and verify agree")
+    func appendModes() throws {
+        let dir = scratch("jcmd")
+        defer { removeScratch(dir) }
+        for (mode, threads) in [("none", "1"), ("async", "4"), ("fsync", "4")] {
+            let run = dir + "/" + mode
+            let r = try retrace(["journal", "append-test", run, "--sync", mode, "--records", "2000", "--threads", threads,
+                                 "--record-bytes", "256", "--segment-bytes", "64K"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let acks = r.stdout.split(separator: "\n").compactMap { UInt64($0) }
+            #expect(acks.sorted() == Array(1...2000), "\(mode): every sequence acknowledged once")
+            let inspect = try retrace(["journal", "inspect", run, "--json"])
+            let json = try summary(inspect)
+            #expect(json["records"] as? Int == 2000 && json["first_sequence"] as? Int == 1 && json["last_sequence"] as? Int == 2000)
+            #expect((json["segments"] as? Int ?? 0) >= 8, "\(mode): 2000 × 256 B in 64 KiB segments")
+            #expect(try retrace(["journal", "verify", run]).status == 0)
+        }
+        let bad = try retrace(["journal", "append-test", dir + "/x", "--record-bytes", "60"])
+        #expect(bad.status == 2 && bad.stderr.contains("multiple of 8"))
+    }
+
+    @Test("io_uring refused: auto falls back to POSIX and says so once; uring alone is a clear error")
+    func uringFallback() throws {
+        let dir = scratch("jio")
+        defer { removeScratch(dir) }
+        let refuse = ["RETRACE_IO_URING_REFUSE": "1"]
+        let auto = try retrace(["journal", "append-test", dir + "/a", "--io", "auto", "--records", "50", "--segment-bytes", "8K"], environment: refuse)
+        #expect(auto.status == 0, "\(auto.stderr)")
+        #expect(auto.stderr.components(separatedBy: "io_uring refused").count == 2, "said exactly once: \(auto.stderr)")
+        let uring = try retrace(["journal", "append-test", dir + "/b", "--io", "uring", "--records", "5"], environment: refuse)
+        #expect(uring.status == 1 && uring.stderr.contains("io_uring is not available"), "\(uring.stderr)")
+        let real = try retrace(["journal", "append-test", dir + "/c", "--io", "auto", "--records", "50"])
+        #expect(real.status == 0 && real.stdout.split(separator: "\n").count == 50, "\(real.stderr)")
+    }
+
+    @Test("a file-size limit mid-run: a clear error, non-zero exit, every acknowledged record intact")
+    func fileTooLarge() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit") else {
+            print("skipped: prlimit (util-linux) is not installed")
+            return
+        }
+        let dir = scratch("jfull")
+        defer { removeScratch(dir) }
+        let run = dir + "/run"
+        let r = try retrace(["journal", "append-test", run, "--sync", "fsync", "--records", "5000", "--preallocate", "no"], launcher: ["/usr/bin/prlimit", "--fsize=100000"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("00000000.wal") && r.stderr.contains("File too large"), "\(r.stderr)")
+        let acknowledged = r.stdout.split(separator: "\n").compactMap { UInt64($0) }.max() ?? 0
+        #expect(acknowledged > 1000)
+        let inspect = try summary(try retrace(["journal", "inspect", run, "--json"]))
+        #expect((inspect["last_sequence"] as? Int).map(UInt64.init) ?? 0 >= acknowledged)
+        // Recovery continues the chain once space is available again.
+        let resumed = try retrace(["journal", "append-test", run, "--records", "3"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try retrace(["journal", "verify", run]).status == 0)
+    }
+
+    @Test("tail follows another process's appends across segments; compact then verify")
+    func tailAndCompact() throws {
+        let dir = scratch("jtail")
+        defer { removeScratch(dir) }
+        let run = dir + "/run"
+        let tail = Process()
+        tail.executableURL = URL(fileURLWithPath: packageRoot + "/.build/debug/retrace")
+        tail.arguments = ["journal", "tail", run, "--from", "start", "--count", "1500", "--json"]
+        let out = Pipe()
+        tail.standardOutput = out
+        tail.standardError = FileHandle.nullDevice
+        try tail.run()
+        let writer = try retrace(["journal", "append-test", run, "--sync", "fsync", "--records", "1500", "--threads", "2", "--segment-bytes", "16K"])
+        #expect(writer.status == 0)
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        tail.waitUntilExit()
+        let lines = text.split(separator: "\n")
+        #expect(lines.count == 1500)
+        #expect(lines.first == "{\"sequence\":1,\"kind\":\"synthetic\",\"bytes\":48}")
+        #expect(lines.last?.hasPrefix("{\"sequence\":1500,") == true)
+
+        let compact = try retrace(["journal", "compact", run])
+        #expect(compact.status == 0 && compact.stdout.contains("ratio"), "\(compact.stdout)\(compact.stderr)")
+        let inspect = try summary(try retrace(["journal", "inspect", run, "--json"]))
+        #expect(inspect["compressed_segments"] as? Int == inspect["segments"] as? Int)
+        #expect(inspect["records"] as? Int == 1500)
+        #expect(try retrace(["journal", "verify", run]).status == 0)
+        let rest = try retrace(["journal", "tail", run, "--from", "1499", "--count", "2"])
+        #expect(rest.stdout == "#1499 synthetic 48 bytes\n#1500 synthetic 48 bytes\n")
+    }
+
+    @Test("a backtest journals through the chosen sync mode and segment size; its journal verifies")
+    func backtestJournal() throws {
+        let dir = scratch("jbt")
+        defer { removeScratch(dir) }
+        let r = try retrace(["backtest", "--data", "Datasets/demo/quotes.csv", "--strategy", "ema-cross", "--out", dir + "/bt",
+                             "--sync", "async", "--segment-bytes", "256K", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try JournalFormat.segmentIndexes(in: dir + "/bt/journal").count > 1)
+        let v = try retrace(["journal", "verify", dir + "/bt"])
+        #expect(v.status == 0 && v.stdout.contains("matches the manifest"), "\(v.stdout)\(v.stderr)")
+    }
+}
