@@ -94,10 +94,17 @@ struct SegmentedJournalTests {
                 }
             }
             #expect(tickets.withLock { $0.sorted() } == Array(1...1000))
-            #expect(w.syncCount < 1000, "concurrent appenders should share fdatasyncs (\(w.syncCount) for 1000 records, \(io))")
+            #expect(w.syncCount <= 1000)
+            // Four tickets pending at once, four waiters: the first one's fdatasync covers all.
+            let before = w.syncCount
+            let pending = try payload.withUnsafeBytes { p in try (0..<4).map { _ in try w.append(encoded: p) } }
+            DispatchQueue.concurrentPerform(iterations: 4) { i in
+                do { try w.waitDurable(pending[i]) } catch { Issue.record("\(error)") }
+            }
+            #expect(w.syncCount == before + 1, "\(io): four waiters should share one fdatasync")
             try w.finish()
             let (_, sequences) = try readSequences(dir)
-            #expect(sequences == Array(1...1000))
+            #expect(sequences == Array(1...1004))
         }
     }
 
