@@ -272,6 +272,19 @@ public final class JournalReader {
         return SegmentIndex.build(segment: current.number, bytes: current.bytes, firstSequence: first, interval: interval)
     }
 
+    /// Positions the reader at the first record of the last segment (recovery and tailing
+    /// need only the end of a long journal; sealed segments were verified when written).
+    public func seekToLastSegment() throws(JournalError) {
+        guard segments.count > 1 else { return }
+        let data = try SegmentData(directory: directory, number: segments[segments.count - 1])
+        if JournalFormat.isZero(data.bytes, from: 0) {
+            // A crash while rotating left it without a header: start from the one before.
+            try position(atSlot: segments.count - 2, entry: nil)
+        } else {
+            try position(atSlot: segments.count - 1, entry: nil)
+        }
+    }
+
     /// Positions the reader so that `next()` returns the record with `sequence` (or nil
     /// when the journal ends before it).
     public func seek(toSequence sequence: UInt64) throws(JournalError) {

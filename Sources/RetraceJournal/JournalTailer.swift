@@ -28,7 +28,10 @@ public final class JournalTailer {
         self.directory = directory
         // Catch up with a verifying reader (it handles compressed segments), then follow.
         let reader = try JournalReader(directory: directory)
-        if let from { try reader.seek(toSequence: from) } else { while try reader.next() != nil {} }
+        if let from { try reader.seek(toSequence: from) } else {
+            try reader.seekToLastSegment()
+            while try reader.next() != nil {}
+        }
         (segment, offset, lastSequence) = (0, 0, 0)
         self.from = from ?? reader.lastSequence &+ 1
         catchUp = reader

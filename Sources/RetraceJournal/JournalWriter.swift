@@ -207,6 +207,7 @@ public final class JournalWriter: @unchecked Sendable {
             }
         }
         let reader = try JournalReader(directory: directory)
+        try reader.seekToLastSegment()
         while try reader.next() != nil {}
         let last = reader.lastSequence
         let recovery = JournalRecovery(tornTail: reader.tornTail, removedSegment: removed, lastSequence: last)
