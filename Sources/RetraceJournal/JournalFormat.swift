@@ -148,17 +148,26 @@ public enum JournalFormat {
         return true
     }
 
+    /// The names in `directory` (unordered), or nil when it cannot be opened (see `errno`).
+    static func fileNames(in directory: String) -> [String]? {
+        guard let dir = opendir(directory) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) })
+        }
+        return names
+    }
+
     /// The segment indexes present in `directory` (`.wal` or `.wal.zst`), ascending.
     /// - Throws: `.notFound` when the folder does not exist or holds no segment.
     public static func segmentIndexes(in directory: String) throws(JournalError) -> [Int] {
-        guard let dir = opendir(directory) else {
+        guard let names = fileNames(in: directory) else {
             let code: JournalError.Code = errno == ENOENT ? .notFound : .io
             throw JournalError(code, "cannot open journal directory \(directory): \(String(cString: strerror(errno)))")
         }
-        defer { closedir(dir) }
         var found = Set<Int>()
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in String(cString: raw.bindMemory(to: CChar.self).baseAddress!) }
+        for name in names {
             let stem: Substring
             if name.hasSuffix(".wal.zst") { stem = name.dropLast(8) } else if name.hasSuffix(".wal") { stem = name.dropLast(4) } else { continue }
             if stem.count == 8, stem.allSatisfy(\.isASCIIDigit), let n = Int(stem) { found.insert(n) }

@@ -154,15 +154,12 @@ public final class JournalWriter: @unchecked Sendable {
         }
         do {
             try self.init(directory: directory, runID: runID, options: options, fd: fd, segment: 0, fileOffset: 0, preallocated: preallocated,
-                          next: firstSequence, index: SegmentIndex(segment: 0, firstSequence: firstSequence, lastSequence: firstSequence &- 1, records: 0,
-                                                                   maxTime: Int64.min, interval: options.indexInterval, entries: []))
+                          next: firstSequence, index: SegmentIndex(segment: 0, firstSequence: firstSequence, interval: options.indexInterval))
         } catch {
             close(fd)
             throw error
         }
-        JournalFormat.writeHeader(to: active.base, runID: runID, firstSequence: firstSequence)
-        active.used = JournalFormat.headerSize
-        segmentFill = JournalFormat.headerSize
+        bufferSegmentHeader()
         if options.syncMode != .none { try JournalIO.syncDirectory(directory) }
     }
 
@@ -220,11 +217,8 @@ public final class JournalWriter: @unchecked Sendable {
             guard fd >= 0 else { throw JournalError(.io, "cannot create segment after \(path).zst: \(String(cString: strerror(errno)))") }
             let w = try JournalWriter(directory: directory, runID: reader.runID, options: options, fd: fd, segment: lastSegment + 1, fileOffset: 0,
                                       preallocated: false, next: last &+ 1,
-                                      index: SegmentIndex(segment: lastSegment + 1, firstSequence: last &+ 1, lastSequence: last, records: 0,
-                                                          maxTime: Int64.min, interval: options.indexInterval, entries: []))
-            JournalFormat.writeHeader(to: w.active.base, runID: reader.runID, firstSequence: last &+ 1)
-            w.active.used = JournalFormat.headerSize
-            w.segmentFill = JournalFormat.headerSize
+                                      index: SegmentIndex(segment: lastSegment + 1, firstSequence: last &+ 1, interval: options.indexInterval))
+            w.bufferSegmentHeader()
             return (w, recovery)
         }
         let validEnd = reader.position
@@ -321,7 +315,13 @@ public final class JournalWriter: @unchecked Sendable {
         active.starts.append(Buffer.SegmentStart(offset: active.used, segment: segment + 1, sealed: index))
         segment += 1
         nextRequested = false
-        index = SegmentIndex(segment: segment, firstSequence: next, lastSequence: next &- 1, records: 0, maxTime: Int64.min, interval: options.indexInterval, entries: [])
+        index = SegmentIndex(segment: segment, firstSequence: next, interval: options.indexInterval)
+        bufferSegmentHeader()
+    }
+
+    /// Puts the header of the segment new records go to (first sequence `next`) into the
+    /// active buffer.
+    private func bufferSegmentHeader() {
         JournalFormat.writeHeader(to: active.base + active.used, runID: runID, firstSequence: next)
         active.used += JournalFormat.headerSize
         segmentFill = JournalFormat.headerSize

@@ -29,6 +29,16 @@ public struct SegmentIndex: Equatable, Sendable {
     public var entries: [Entry]
 
     static let magic: [UInt8] = Array("RTRCIDX\0".utf8)
+
+    public init(segment: Int, firstSequence: UInt64, lastSequence: UInt64, records: Int, maxTime: Int64, interval: Int, entries: [Entry]) {
+        (self.segment, self.firstSequence, self.lastSequence, self.records) = (segment, firstSequence, lastSequence, records)
+        (self.maxTime, self.interval, self.entries) = (maxTime, interval, entries)
+    }
+
+    /// The index of a segment with no records yet.
+    public init(segment: Int, firstSequence: UInt64, interval: Int) {
+        self.init(segment: segment, firstSequence: firstSequence, lastSequence: firstSequence &- 1, records: 0, maxTime: Int64.min, interval: interval, entries: [])
+    }
     /// Default records between entries.
     public static let defaultInterval = 1024
 
@@ -103,7 +113,7 @@ public struct SegmentIndex: Equatable, Sendable {
     /// Builds the index of a segment's bytes by scanning its intact records (stopping at
     /// the first frame that is not one).
     public static func build(segment: Int, bytes b: UnsafeRawBufferPointer, firstSequence: UInt64, interval: Int = defaultInterval) -> SegmentIndex {
-        var index = SegmentIndex(segment: segment, firstSequence: firstSequence, lastSequence: firstSequence &- 1, records: 0, maxTime: Int64.min, interval: interval, entries: [])
+        var index = SegmentIndex(segment: segment, firstSequence: firstSequence, interval: interval)
         var offset = JournalFormat.headerSize
         while case .record(let sequence, let length, let size) = JournalFormat.frame(in: b, at: offset) {
             let time = JournalFormat.payloadTime(UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))

@@ -54,11 +54,8 @@ public struct SnapshotStore: Sendable {
 
     /// The snapshots present, by ascending sequence (unverified; `load` verifies).
     public func list() -> [Info] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
         var out: [Info] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        for name in JournalFormat.fileNames(in: directory) ?? [] {
             guard name.hasSuffix(".snap"), let sequence = UInt64(name.dropLast(5)) else { continue }
             var st = stat()
             let path = directory + "/" + name
