@@ -20,6 +20,7 @@ enum BacktestCommand {
           --io        journal I/O backend: posix (default), uring, or auto (io_uring when the
                       kernel allows it, else POSIX)
           --segment-bytes  journal segment size before rotation (default 64MiB)
+          --async-ms, --async-bytes  how often async mode syncs (default 10 ms or 1MiB)
           --force     replace an existing run at --out
           --json      print the summary as one JSON object on stdout
 
@@ -35,7 +36,7 @@ enum BacktestCommand {
     }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed", "io", "segment-bytes"], flags: ["json", "force", "quiet"])
+        let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed", "io", "segment-bytes", "async-ms", "async-bytes"], flags: ["json", "force", "quiet"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'") }
         let data = try a.require("data")

@@ -13,7 +13,7 @@ enum JournalCommand {
            retrace journal rebuild-store RUN --out FILE
            retrace journal append-test RUN [--sync none|async|fsync] [--records N] [--record-bytes B]
                                        [--threads T] [--io auto|uring|posix] [--segment-bytes B]
-                                       [--preallocate yes|no]
+                                       [--preallocate yes|no] [--async-ms N] [--async-bytes B]
 
       verify   reads every record of every segment (.wal or .wal.zst), checks each CRC, the
                sequence chain, segment headers and the encoding, every snapshot, and
@@ -34,12 +34,13 @@ enum JournalCommand {
                      default 64) to RUN, creating it as a run folder or recovering it first,
                      and prints each sequence number on stdout the moment its commit is
                      acknowledged (durable in fsync mode); --threads T appends from T threads
-                     that share group commits
+                     that share group commits; --async-ms / --async-bytes set how often
+                     async mode syncs (default 10 ms or 1MiB, whichever comes first)
     """
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
         let a = try Arguments(args, valued: ["limit", "out", "sync", "records", "record-bytes", "threads", "io", "segment-bytes", "preallocate",
-                                             "from", "count", "poll-ms", "level"], flags: ["json"])
+                                             "from", "count", "poll-ms", "level", "async-ms", "async-bytes"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
         let commands = ["verify", "inspect", "tail", "compact", "rebuild-store", "append-test"]
         guard a.positionals.count == 2, commands.contains(a.positionals[0]) else {
@@ -283,7 +284,7 @@ enum JournalCommand {
         return 0
     }
 
-    /// Journal options from `--io`, `--segment-bytes` and `--preallocate`.
+    /// Journal options from `--io`, `--segment-bytes`, `--preallocate`, `--async-ms` and `--async-bytes`.
     static func journalOptions(_ a: Arguments, sync: SyncMode) throws(UsageError) -> JournalOptions {
         guard let io = IOChoice(rawValue: a.value("io") ?? "posix") else { throw UsageError("--io must be auto, uring or posix") }
         let segment = try byteCount(a.value("segment-bytes") ?? String(JournalFormat.defaultSegmentBytes), "segment-bytes")
@@ -295,6 +296,9 @@ enum JournalCommand {
         case "no": preallocate = false
         default: throw UsageError("--preallocate must be yes or no")
         }
-        return JournalOptions(syncMode: sync, segmentBytes: segment, preallocate: preallocate, io: io)
+        guard let asyncMillis = Int(a.value("async-ms") ?? "10"), asyncMillis > 0 else { throw UsageError("--async-ms must be a positive integer") }
+        let asyncBytes = try byteCount(a.value("async-bytes") ?? "1MiB", "async-bytes")
+        guard asyncBytes > 0 else { throw UsageError("--async-bytes must be positive") }
+        return JournalOptions(syncMode: sync, segmentBytes: segment, preallocate: preallocate, io: io, asyncIntervalMillis: asyncMillis, asyncBytes: asyncBytes)
     }
 }
