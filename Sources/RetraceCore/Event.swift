@@ -29,6 +29,7 @@ public enum EventBody: Equatable, Sendable {
     case quoteReceived(QuoteReceived)
     case barReceived(BarReceived)
     case l2LevelUpdated(L2LevelUpdated)
+    case orderBookMessage(OrderBookMessage)
     // Orders
     case orderSubmitted(OrderSubmitted)
     case orderAccepted(OrderAccepted)
@@ -51,6 +52,7 @@ public enum EventBody: Equatable, Sendable {
         case .quoteReceived: .quoteReceived
         case .barReceived: .barReceived
         case .l2LevelUpdated: .l2LevelUpdated
+        case .orderBookMessage: .orderBookMessage
         case .orderSubmitted: .orderSubmitted
         case .orderAccepted: .orderAccepted
         case .orderRejected: .orderRejected
@@ -72,6 +74,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case quoteReceived = 11
     case barReceived = 12
     case l2LevelUpdated = 13
+    case orderBookMessage = 14
     case orderSubmitted = 20
     case orderAccepted = 21
     case orderRejected = 22
@@ -93,6 +96,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
         case .quoteReceived: "QuoteReceived"
         case .barReceived: "BarReceived"
         case .l2LevelUpdated: "L2LevelUpdated"
+        case .orderBookMessage: "OrderBookMessage"
         case .orderSubmitted: "OrderSubmitted"
         case .orderAccepted: "OrderAccepted"
         case .orderRejected: "OrderRejected"
@@ -159,6 +163,38 @@ public struct L2LevelUpdated: Equatable, Sendable {
     public var quantity: Quantity
     public init(instrument: InstrumentID, side: Side, price: Price, quantity: Quantity) {
         (self.instrument, self.side, self.price, self.quantity) = (instrument, side, price, quantity)
+    }
+}
+
+/// What an order-level (L3) feed message does to the book.
+public enum BookAction: UInt8, Sendable, CaseIterable {
+    /// A new resting order.
+    case add = 1
+    /// Part of an order cancelled.
+    case reduce = 2
+    /// An order deleted.
+    case delete = 3
+    /// A visible order executed (in part or whole).
+    case execute = 4
+    /// A hidden order executed: a trade that leaves the visible book alone.
+    case hiddenExecute = 5
+    /// Trading halted (or resumed).
+    case halt = 7
+}
+
+/// One message of an order-level feed (LOBSTER, exchange MBO): the exact change it makes.
+public struct OrderBookMessage: Equatable, Sendable {
+    public var instrument: InstrumentID
+    public var action: BookAction
+    /// The side of the resting order.
+    public var side: Side
+    /// The venue's order id (0 when the feed gives none).
+    public var orderID: UInt64
+    public var price: Price
+    /// The size the message adds or removes.
+    public var quantity: Quantity
+    public init(instrument: InstrumentID, action: BookAction, side: Side, orderID: UInt64, price: Price, quantity: Quantity) {
+        (self.instrument, self.action, self.side, self.orderID, self.price, self.quantity) = (instrument, action, side, orderID, price, quantity)
     }
 }
 

@@ -19,6 +19,10 @@ extension EventCodec {
         case .l2LevelUpdated:
             let id = InstrumentID(r.u32()); let side: Side = try enumValue(r.u8(), seq, "side"); r.skip(3)
             return .l2LevelUpdated(L2LevelUpdated(instrument: id, side: side, price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64())))
+        case .orderBookMessage:
+            let id = InstrumentID(r.u32()); let action: BookAction = try enumValue(r.u8(), seq, "book action")
+            let side: Side = try enumValue(r.u8(), seq, "side"); r.skip(2)
+            return .orderBookMessage(OrderBookMessage(instrument: id, action: action, side: side, orderID: r.u64(), price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64())))
         case .orderSubmitted:
             let oid = ClientOrderID(r.u64()); let id = InstrumentID(r.u32())
             let side: Side = try enumValue(r.u8(), seq, "side"); let type: OrderType = try enumValue(r.u8(), seq, "order type")

@@ -20,6 +20,7 @@ public enum EventCodec {
         case .quoteReceived: 40
         case .barReceived: 48
         case .l2LevelUpdated: 24
+        case .orderBookMessage: 32
         case .orderSubmitted: 32
         case .orderAccepted, .orderRejected: 16
         case .orderCanceled: 24
@@ -66,6 +67,9 @@ public enum EventCodec {
             w.i64(e.open.raw); w.i64(e.high.raw); w.i64(e.low.raw); w.i64(e.close.raw); w.i64(e.volume.raw)
         case .l2LevelUpdated(let e):
             w.u32(e.instrument.raw); w.u8(e.side.rawValue); w.zeros(3); w.i64(e.price.raw); w.i64(e.quantity.raw)
+        case .orderBookMessage(let e):
+            w.u32(e.instrument.raw); w.u8(e.action.rawValue); w.u8(e.side.rawValue); w.zeros(2)
+            w.u64(e.orderID); w.i64(e.price.raw); w.i64(e.quantity.raw)
         case .orderSubmitted(let e):
             w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u8(e.side.rawValue); w.u8(e.type.rawValue)
             w.u8(e.sizing.rawValue); w.u8(0); w.i64(e.quantity.raw); w.i64(e.limitPrice.raw)

@@ -9,7 +9,7 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
     let oid = ClientOrderID(rng.next())
     let side: Side = rng.next(modulo: 2) == 0 ? .buy : .sell
     let body: EventBody
-    switch rng.next(modulo: 15) {
+    switch rng.next(modulo: 16) {
     case 0: body = .instrumentDefined(InstrumentDefined(instrument: Instrument(id: id, symbol: Symbol("SYM\(rng.next(modulo: 1000))")!, priceScale: Int(rng.next(modulo: 13)), quantityScale: Int(rng.next(modulo: 13)))))
     case 1: body = .tradeReceived(TradeReceived(instrument: id, price: Price(raw: i64()), quantity: Quantity(raw: i64()), aggressor: AggressorSide(rawValue: UInt8(rng.next(modulo: 3)))!, tradeID: rng.next()))
     case 2: body = .quoteReceived(QuoteReceived(instrument: id, bidPrice: Price(raw: i64()), bidQuantity: Quantity(raw: i64()), askPrice: Price(raw: i64()), askQuantity: Quantity(raw: i64())))
@@ -24,6 +24,7 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
     case 11: body = .balanceChanged(BalanceChanged(cash: money(), equity: money(), realizedPnL: money(), unrealizedPnL: money(), fees: money()))
     case 12: body = .timerFired(TimerFired(timerID: rng.next()))
     case 13: body = .sessionStarted(SessionStarted(mode: .backtest, seed: rng.next()))
+    case 14: body = .orderBookMessage(OrderBookMessage(instrument: id, action: BookAction.allCases[Int(rng.next(modulo: 6))], side: side, orderID: rng.next(), price: Price(raw: i64()), quantity: Quantity(raw: i64())))
     default: body = .sessionEnded(SessionEnded(inputEvents: rng.next()))
     }
     return Event(sequence: rng.next(), eventTime: Timestamp(nanos: i64()), receiveTime: Timestamp(nanos: i64()), body: body)
