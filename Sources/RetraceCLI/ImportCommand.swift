@@ -7,6 +7,8 @@ enum ImportCommand {
         var s = """
         usage: retrace import FORMAT INPUT... --out RUN [--instrument SYMBOL] [--time-unit ns|us|ms|s|iso]
                               [--columns a,b,c] [--price-scale N] [--quantity-scale N] [--force] [--json]
+               retrace import lobster MESSAGES ORDERBOOK --levels N --out RUN [--reconciliations FILE]
+                              [--instrument SYMBOL] [--date YYYY-MM-DD] [--force] [--json]
 
           FORMAT   \(FeedFormat.allCases.map(\.rawValue).joined(separator: " | "))
           INPUT    a CSV file (.gz is decompressed); FORMAT:FILE gives one file another format,
@@ -23,6 +25,7 @@ enum ImportCommand {
     }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
+        if args.first == "lobster" { return try lobster(args.dropFirst()) }
         let a = try Arguments(args, valued: ["out", "instrument", "time-unit", "columns", "price-scale", "quantity-scale"], flags: ["json", "force", "quiet"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.count >= 2 else { throw UsageError("expected FORMAT and at least one INPUT") }
@@ -59,6 +62,31 @@ enum ImportCommand {
         } else {
             Output.out("imported \(m.events) events into \(out)")
             for i in m.instruments { Output.out("  instrument \(i)") }
+        }
+        return 0
+    }
+
+    /// `retrace import lobster MESSAGES ORDERBOOK --levels N --out RUN`.
+    static func lobster(_ args: ArraySlice<String>) throws -> Int32 {
+        let a = try Arguments(args, valued: ["out", "levels", "reconciliations", "instrument", "date"], flags: ["json", "force"])
+        if a.has("help") { Output.out(help); return 0 }
+        guard a.positionals.count == 2 else { throw UsageError("expected MESSAGES and ORDERBOOK files") }
+        guard let levels = Int(try a.require("levels")), levels > 0 else { throw UsageError("--levels must be a positive integer") }
+        let out = try a.require("out")
+        let r = try LobsterImport.run(messages: a.positionals[0], orderbook: a.positionals[1], levels: levels, instrument: a.value("instrument"),
+                                      date: a.value("date"), reconciliationsCSV: a.value("reconciliations"), out: out, replace: a.has("force"))
+        if a.has("json") {
+            var o = JSONObject()
+            o.add("run", out)
+            o.add("mode", "import")
+            o.add("status", r.manifest.status)
+            o.add("events", r.manifest.events)
+            o.add("messages", r.messages)
+            o.add("levels", r.levels)
+            o.add("reconciliations", r.reconciliations)
+            Output.out(o.text)
+        } else {
+            Output.out("imported \(r.messages) LOBSTER messages (\(r.levels) levels, \(r.reconciliations) reconciliations) into \(out)")
         }
         return 0
     }

@@ -12,7 +12,8 @@ public enum RetraceCommandLine {
     static let commands: [(String, String)] = [
         ("demo", "backtest ema-cross on the bundled dataset and print a summary"),
         ("generate", "write a synthetic quotes + trades dataset from a seed"),
-        ("import", "read CSV feeds into a data run"),
+        ("import", "read CSV feeds (or a LOBSTER window) into a data run"),
+        ("book", "write the order book after every message of an order-level run (LOBSTER layout)"),
         ("backtest", "run a strategy over a data run or a CSV file"),
         ("export", "write a run's trades, orders, fills, positions, equity and summary as CSV"),
         ("journal", "verify, inspect, rebuild a store from, or crash-test a run's journal"),
@@ -39,6 +40,7 @@ public enum RetraceCommandLine {
             case "demo": return try DemoCommand.run(rest)
             case "generate": return try GenerateCommand.run(rest)
             case "import": return try ImportCommand.run(rest)
+            case "book": return try BookCommand.run(rest)
             case "backtest": return try BacktestCommand.run(rest)
             case "export": return try ExportCommand.run(rest)
             case "journal": return try JournalCommand.run(rest)
@@ -81,6 +83,7 @@ public enum RetraceCommandLine {
         case "demo": DemoCommand.help
         case "generate": GenerateCommand.help
         case "import": ImportCommand.help
+        case "book": BookCommand.help
         case "backtest": BacktestCommand.help
         case "export": ExportCommand.help
         case "journal": JournalCommand.help

@@ -127,10 +127,15 @@ public final class LobsterReconstructor {
     /// Number of reconciliation changes made so far.
     public private(set) var reconciliations = 0
 
-    /// Seeds the book from `firstRow` (the state after `first`) with `first` undone.
-    public init(levels: Int, tickSize: Int64, firstRow: ArraySlice<Int64>, first: LobsterMessage) {
+    /// An empty book (a journal replay sets the seed levels itself).
+    public init(levels: Int, tickSize: Int64) {
         self.levels = levels
         self.tickSize = tickSize
+    }
+
+    /// Seeds the book from `firstRow` (the state after `first`) with `first` undone.
+    public convenience init(levels: Int, tickSize: Int64, firstRow: ArraySlice<Int64>, first: LobsterMessage) {
+        self.init(levels: levels, tickSize: tickSize)
         for k in 0..<levels {
             let base = firstRow.startIndex + 4 * k
             let (askPrice, askSize, bidPrice, bidSize) = (firstRow[base], firstRow[base + 1], firstRow[base + 2], firstRow[base + 3])
@@ -163,7 +168,22 @@ public final class LobsterReconstructor {
 
     /// Applies one message as an exact change of its size at its price.
     public func apply(_ m: LobsterMessage) {
-        let tick = m.price / tickSize
+        apply(action: BookAction(rawValue: m.type) ?? .halt, side: m.side, orderID: m.orderID, price: m.price, size: m.size)
+    }
+
+    /// Applies a journaled order-book message (prices in the same units as the file's).
+    public func apply(_ m: OrderBookMessage) {
+        apply(action: m.action, side: m.side, orderID: m.orderID, price: m.price.raw, size: m.quantity.raw)
+    }
+
+    /// Sets the volume at a price to `total` (a journaled seed or reconciliation).
+    public func set(side: Side, price: Int64, total: Int64) {
+        book.adjustUnattributed(side: side, tick: price / tickSize, by: total - book.depth(side: side, tick: price / tickSize))
+    }
+
+    func apply(action: BookAction, side: Side, orderID: UInt64, price: Int64, size: Int64) {
+        let m = (side: side, orderID: orderID, size: size, type: action.rawValue)
+        let tick = price / tickSize
         switch m.type {
         case 1:
             do { try book.add(id: m.orderID, side: m.side, tick: tick, size: m.size) } catch {
