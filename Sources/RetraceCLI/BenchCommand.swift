@@ -8,7 +8,7 @@ import RetraceStrategies
 import Synchronization
 
 enum BenchCommand {
-    static let groups = ["codec", "journal", "engine"]
+    static let groups = ["codec", "journal", "book", "engine"]
     static let help = """
     usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]]
 
@@ -40,6 +40,7 @@ enum BenchCommand {
             switch g {
             case "codec": figures += try codec(iterations)
             case "journal": figures += try journal(iterations, scratch, dataset: dataset)
+            case "book": figures += try book(iterations)
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
         }
@@ -261,6 +262,48 @@ enum BenchCommand {
             }
         }
         if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// LOBSTER GOOG level 10 (100,000 messages) through the L3 book: messages applied with
+    /// the journal's seed and reconciliation level sets, as `retrace book` replays them.
+    static func book(_ iterations: Int) throws -> [Figure] {
+        let d = "../shared/datasets/lobster/GOOG_2012-06-21_34200000_57600000_"
+        guard FileManager.default.fileExists(atPath: d + "message_10.first100000.csv.gz") else {
+            Output.err("note: book benchmark skipped: \(d)message_10.first100000.csv.gz is absent")
+            return []
+        }
+        let messages = try Lobster.readMessages(d + "message_10.first100000.csv.gz")
+        let (levels, values) = try Lobster.readOrderbook(d + "orderbook_10.first100000.csv.gz")
+        let width = 4 * levels, tick = LobsterReconstructor.tickSize(messages: messages, orderbook: values, levels: levels)
+        // Record the reconciliation level sets once, then time the replay of messages + sets.
+        var sets: [[(Side, Int64, Int64)]] = Array(repeating: [], count: messages.count)
+        let seeded = LobsterReconstructor(levels: levels, tickSize: tick, firstRow: values[0..<width], first: messages[0])
+        let seed = seeded.book.top(Int.max, side: .sell).map { (Side.sell, $0.tick * tick, $0.total) } + seeded.book.top(Int.max, side: .buy).map { (Side.buy, $0.tick * tick, $0.total) }
+        var previous: [Int64] = []
+        seeded.write(into: &previous)
+        var prev = previous[...]
+        for (i, m) in messages.enumerated() {
+            seeded.apply(m)
+            let row = values[(i * width)..<((i + 1) * width)]
+            seeded.reconcile(message: i + 1, row: row, previous: prev) { c in sets[i].append((c.side, c.price, 0)) }
+            for k in sets[i].indices { sets[i][k].2 = seeded.book.depth(side: sets[i][k].0, tick: sets[i][k].1 / tick) }
+            prev = row
+        }
+        var rates: [Double] = []
+        var check: Int64 = 0
+        for _ in 0..<max(iterations, 5) {
+            rates.append(rate(messages.count) {
+                let r = LobsterReconstructor(levels: levels, tickSize: tick)
+                for (side, price, total) in seed { r.set(side: side, price: price, total: total) }
+                for (i, m) in messages.enumerated() {
+                    r.apply(m)
+                    for (side, price, total) in sets[i] { r.set(side: side, price: price, total: total) }
+                }
+                check &+= r.book.bestBid?.tick ?? 0
+            })
+        }
+        precondition(check != 0, "book benchmark rebuilt nothing")
+        return [Figure(name: "book.l3.lobster.messages_per_second", value: median(rates), unit: "messages/s")]
     }
 
     static func micros(_ d: Duration) -> Double {
