@@ -215,10 +215,11 @@ public final class LobsterReconstructor {
     public func reconcile(message number: Int, row: ArraySlice<Int64>, previous: ArraySlice<Int64>, log: ((LobsterReconciliation) -> Void)? = nil) {
         for side in [Side.sell, .buy] {
             let priceColumn = side == .sell ? 0 : 2
-            var shown: [Int64: Int64] = [:], before = Set<Int64>()
+            // Row order (best first), never hash order: the changes are journaled in this order.
+            var shown: [(price: Int64, size: Int64)] = [], before = Set<Int64>()
             for k in 0..<levels {
                 let p = row[row.startIndex + 4 * k + priceColumn], s = row[row.startIndex + 4 * k + priceColumn + 1]
-                if s > 0 && p != Lobster.emptyAskPrice && p != Lobster.emptyBidPrice { shown[p] = s }
+                if s > 0 && p != Lobster.emptyAskPrice && p != Lobster.emptyBidPrice { shown.append((p, s)) }
                 let q = previous[previous.startIndex + 4 * k + priceColumn], t = previous[previous.startIndex + 4 * k + priceColumn + 1]
                 if t > 0 && q != Lobster.emptyAskPrice && q != Lobster.emptyBidPrice { before.insert(q) }
             }
@@ -232,7 +233,7 @@ public final class LobsterReconstructor {
                 changed = false
                 for (tick, total) in book.top(levels, side: side) {
                     let price = tick * tickSize
-                    if shown[price] == nil && !before.contains(price) {
+                    if !shown.contains(where: { $0.price == price }) && !before.contains(price) {
                         adjust(number, side, price, -total, log)
                         changed = true
                     }

@@ -32,6 +32,13 @@ struct LobsterCommandTests {
         let expected = pipe.fileHandleForReading.readDataToEndOfFile()
         original.waitUntilExit()
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/book.csv")) == expected)
+        // A second import journals the same records in the same order (no hash-order leaks):
+        // only the run id in the segment header differs.
+        let again = try retrace(["import", "lobster", messages, d + "/GOOG_2012-06-21_34200000_57600000_orderbook_1.csv.gz", "--levels", "1", "--out", dir + "/run2"])
+        #expect(again.status == 0)
+        let first = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/journal/00000000.wal"))
+        let second = try Data(contentsOf: URL(fileURLWithPath: dir + "/run2/journal/00000000.wal"))
+        #expect(first.dropFirst(64) == second.dropFirst(64))
         // Mismatched inputs are refused with both files named.
         let bad = try retrace(["import", "lobster", messages, d + "/GOOG_2012-06-21_34200000_57600000_orderbook_10.first100000.csv.gz",
                                "--levels", "10", "--out", dir + "/bad"])
