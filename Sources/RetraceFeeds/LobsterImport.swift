@@ -2,7 +2,6 @@ import Foundation
 import RetraceCore
 import RetraceEngine
 import RetraceJournal
-import RetraceStore
 
 /// `retrace import lobster` and `retrace book`: a LOBSTER window into a data run, and the
 /// book rebuilt from that run's journal in LOBSTER's orderbook layout.
@@ -43,14 +42,10 @@ public enum LobsterImport {
 
         let tickSize = LobsterReconstructor.tickSize(messages: messages, orderbook: values, levels: levels)
         let r = LobsterReconstructor(levels: levels, tickSize: tickSize, firstRow: values[0..<width], first: messages[0])
-        let folder = try RunFolder(path: out, replace: replace)
-        do {
-            let (runIDBytes, runID) = RunFolder.newRunID(for: out)
-            var manifest = RunManifest(runID: runID, mode: "import", status: "running", codeVersion: retraceVersion, startedAt: RunFolder.wallClockNow())
-            manifest.inputs = ["lobster:\(messagesPath)", "lobster-orderbook:\(orderbookPath)", "levels:\(levels)"]
-            manifest.dataset = messagesPath
-            manifest.instruments = ["\(symbol) price_scale=4 quantity_scale=0"]
-            let journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, syncMode: .none)
+        var log = reconciliationsCSV.map { _ in "message,side,price,change\n" }
+        let manifest = try ImportDriver.writeDataRun(out: out, replace: replace,
+                                                     inputs: ["lobster:\(messagesPath)", "lobster-orderbook:\(orderbookPath)", "levels:\(levels)"],
+                                                     dataset: messagesPath, instruments: [instrument]) { journal in
             var events: UInt64 = 0
             func append(_ time: Int64, _ body: EventBody) throws {
                 try journal.append(Event(eventTime: Timestamp(nanos: time), receiveTime: Timestamp(nanos: time), body: body))
@@ -63,12 +58,9 @@ public enum LobsterImport {
                     try append(start, .l2LevelUpdated(L2LevelUpdated(instrument: instrument.id, side: side, price: Price(raw: level.tick * tickSize), quantity: Quantity(raw: level.total))))
                 }
             }
-            var log = reconciliationsCSV.map { _ in "message,side,price,change\n" }
-            var previous: ArraySlice<Int64> = {
-                var seed: [Int64] = []
-                r.write(into: &seed)
-                return seed[...]
-            }()
+            var seed: [Int64] = []
+            r.write(into: &seed)
+            var previous = seed[...]
             var touched: [(Side, Int64)] = []
             for (i, m) in messages.enumerated() {
                 let time = midnight + m.time
@@ -87,26 +79,13 @@ public enum LobsterImport {
                 }
                 previous = row
             }
-            try journal.finish()
-            if let reconciliationsCSV, let log {
-                guard FileManager.default.createFile(atPath: reconciliationsCSV, contents: Data(log.utf8)) else {
-                    throw FeedError(.io, "\(reconciliationsCSV): cannot write the reconciliation log")
-                }
+            // Inside the staged write, so a failure here leaves no run behind.
+            if let reconciliationsCSV, let log, !FileManager.default.createFile(atPath: reconciliationsCSV, contents: Data(log.utf8)) {
+                throw FeedError(.io, "\(reconciliationsCSV): cannot write the reconciliation log")
             }
-            let store = try RunStore(path: RunFolder.storePath(folder.stagingPath))
-            try store.saveInstrument(instrument)
-            manifest.status = "completed"
-            manifest.events = events
-            manifest.endedAt = RunFolder.wallClockNow()
-            try store.saveRun(RunRecord(runID: runID, mode: "import", strategy: "", parameters: "{}", dataset: manifest.dataset, seed: 0,
-                                        startedAt: manifest.startedAt, endedAt: manifest.endedAt, status: "completed", events: Int64(events)))
-            try folder.write(manifest)
-            try folder.commit()
-            return Result(manifest: manifest, messages: messages.count, reconciliations: r.reconciliations, levels: levels)
-        } catch {
-            folder.discard()
-            throw error
+            return events
         }
+        return Result(manifest: manifest, messages: messages.count, reconciliations: r.reconciliations, levels: levels)
     }
 
     /// Writes the book after every order-book message of `run`'s journal, `levels` deep, in
