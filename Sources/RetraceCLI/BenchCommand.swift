@@ -40,7 +40,7 @@ enum BenchCommand {
             switch g {
             case "codec": figures += try codec(iterations)
             case "journal": figures += try journal(iterations, scratch, dataset: dataset)
-            case "book": figures += try book(iterations)
+            case "book": figures += try book(iterations, scratch)
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
         }
@@ -264,42 +264,32 @@ enum BenchCommand {
         if let error = failure.withLock({ $0 }) { throw error }
     }
 
-    /// LOBSTER GOOG level 10 (100,000 messages) through the L3 book: messages applied with
-    /// the journal's seed and reconciliation level sets, as `retrace book` replays them.
-    static func book(_ iterations: Int) throws -> [Figure] {
+    /// LOBSTER GOOG level 10 (100,000 messages) through the L3 book, as `retrace book`
+    /// replays an imported run: messages plus the seed and reconciliation level sets.
+    static func book(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         let d = "../shared/datasets/lobster/GOOG_2012-06-21_34200000_57600000_"
         guard FileManager.default.fileExists(atPath: d + "message_10.first100000.csv.gz") else {
             Output.err("note: book benchmark skipped: \(d)message_10.first100000.csv.gz is absent")
             return []
         }
-        let messages = try Lobster.readMessages(d + "message_10.first100000.csv.gz")
-        let (levels, values) = try Lobster.readOrderbook(d + "orderbook_10.first100000.csv.gz")
-        let width = 4 * levels, tick = LobsterReconstructor.tickSize(messages: messages, orderbook: values, levels: levels)
-        // Record the reconciliation level sets once, then time the replay of messages + sets.
-        var sets: [[(Side, Int64, Int64)]] = Array(repeating: [], count: messages.count)
-        let seeded = LobsterReconstructor(levels: levels, tickSize: tick, firstRow: values[0..<width], first: messages[0])
-        let seed = seeded.book.top(Int.max, side: .sell).map { (Side.sell, $0.tick * tick, $0.total) } + seeded.book.top(Int.max, side: .buy).map { (Side.buy, $0.tick * tick, $0.total) }
-        var previous: [Int64] = []
-        seeded.write(into: &previous)
-        var prev = previous[...]
-        for (i, m) in messages.enumerated() {
-            seeded.apply(m)
-            let row = values[(i * width)..<((i + 1) * width)]
-            seeded.reconcile(message: i + 1, row: row, previous: prev) { c in sets[i].append((c.side, c.price, 0)) }
-            for k in sets[i].indices { sets[i][k].2 = seeded.book.depth(side: sets[i][k].0, tick: sets[i][k].1 / tick) }
-            prev = row
+        let run = scratch + "/lobster"
+        let imported = try LobsterImport.run(messages: d + "message_10.first100000.csv.gz", orderbook: d + "orderbook_10.first100000.csv.gz", levels: 10,
+                                             instrument: nil, date: nil, reconciliationsCSV: nil, out: run, replace: true)
+        var bodies: [EventBody] = []
+        var tick = LobsterReconstructor.TickSize()
+        let reader = try JournalReader(directory: RunFolder.journalPath(run))
+        while let (_, e) = try reader.nextEvent() {
+            bodies.append(e.body)
+            if case .orderBookMessage(let m) = e.body { tick.add(m.price.raw) } else if case .l2LevelUpdated(let u) = e.body { tick.add(u.price.raw) }
         }
         var rates: [Double] = []
         var check: Int64 = 0
         for _ in 0..<max(iterations, 5) {
-            rates.append(rate(messages.count) {
-                let r = LobsterReconstructor(levels: levels, tickSize: tick)
-                for (side, price, total) in seed { r.set(side: side, price: price, total: total) }
-                for (i, m) in messages.enumerated() {
-                    r.apply(m)
-                    for (side, price, total) in sets[i] { r.set(side: side, price: price, total: total) }
+            var i = 0
+            rates.append(try rate(imported.messages) {
+                try LobsterImport.replay(next: { defer { i += 1 }; return i < bodies.count ? bodies[i] : nil }, levels: 10, tickSize: tick.value) { r in
+                    check &+= r.book.bestBid?.tick ?? 0
                 }
-                check &+= r.book.bestBid?.tick ?? 0
             })
         }
         precondition(check != 0, "book benchmark rebuilt nothing")

@@ -154,16 +154,27 @@ public final class LobsterReconstructor {
 
     /// The greatest common divisor of every price in the messages and orderbook rows.
     public static func tickSize(messages: [LobsterMessage], orderbook: [Int64], levels: Int) -> Int64 {
-        func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
-        var g: Int64 = 0
-        for m in messages where m.price != 0 { g = gcd(g, abs(m.price)); if g == 1 { return 1 } }
+        var g = TickSize()
+        for m in messages { g.add(m.price) }
         var i = 0
         while i < orderbook.count {
             let p = orderbook[i]
-            if p != Lobster.emptyAskPrice && p != Lobster.emptyBidPrice && p != 0 { g = gcd(g, abs(p)); if g == 1 { return 1 } }
+            if p != Lobster.emptyAskPrice && p != Lobster.emptyBidPrice { g.add(p) }
             i += 2  // prices sit at even columns
         }
-        return max(g, 1)
+        return g.value
+    }
+
+    /// The greatest common divisor of the prices added (1 when there are none).
+    public struct TickSize {
+        private var g: Int64 = 0
+        public init() {}
+        public mutating func add(_ price: Int64) {
+            var (a, b) = (g, abs(price))
+            while b != 0 { (a, b) = (b, a % b) }
+            g = a
+        }
+        public var value: Int64 { max(g, 1) }
     }
 
     /// Applies one message as an exact change of its size at its price.

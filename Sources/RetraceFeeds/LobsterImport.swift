@@ -93,19 +93,17 @@ public enum LobsterImport {
     public static func book(run: String, levels: Int, csv: String) throws -> Int {
         let directory = RunFolder.journalPath(run)
         // Pass 1: the tick size (GCD of every price), so the ladder is dense.
-        var g: Int64 = 0
-        func gcd(_ a: Int64, _ b: Int64) -> Int64 { b == 0 ? a : gcd(b, a % b) }
-        let first = try JournalReader(directory: directory)
+        var tick = LobsterReconstructor.TickSize()
         var sawMessage = false
+        let first = try JournalReader(directory: directory)
         while let (_, e) = try first.nextEvent() {
             switch e.body {
-            case .orderBookMessage(let m): sawMessage = true; if m.price.raw != 0 { g = gcd(g, abs(m.price.raw)) }
-            case .l2LevelUpdated(let u): if u.price.raw != 0 { g = gcd(g, abs(u.price.raw)) }
+            case .orderBookMessage(let m): sawMessage = true; tick.add(m.price.raw)
+            case .l2LevelUpdated(let u): tick.add(u.price.raw)
             default: break
             }
         }
         guard sawMessage else { throw FeedError(.unsupported, "\(run): the journal holds no order-book messages (import a LOBSTER window with 'retrace import lobster')") }
-        let r = LobsterReconstructor(levels: levels, tickSize: max(g, 1))
         guard let handle = FileHandle(forWritingAtPath: csv) ?? (FileManager.default.createFile(atPath: csv, contents: nil) ? FileHandle(forWritingAtPath: csv) : nil) else {
             throw FeedError(.io, "\(csv): cannot create the file")
         }
@@ -115,19 +113,28 @@ public enum LobsterImport {
         text.reserveCapacity(1 << 20)
         var row: [Int64] = []
         var rows = 0
-        var pending = false
-        func flushRow() throws {
+        let reader = try JournalReader(directory: directory)
+        try replay(next: { try reader.nextEvent()?.event.body }, levels: levels, tickSize: tick.value) { r in
             r.write(into: &row)
             for (k, v) in row.enumerated() { text += k == 0 ? String(v) : "," + String(v) }
             text += "\n"
             rows += 1
             if text.utf8.count > 1 << 20 { try handle.write(contentsOf: Data(text.utf8)); text.removeAll(keepingCapacity: true) }
         }
-        let reader = try JournalReader(directory: directory)
-        while let (_, e) = try reader.nextEvent() {
-            switch e.body {
+        try handle.write(contentsOf: Data(text.utf8))
+        return rows
+    }
+
+    /// Replays an order-level run's events (`next` returns them in journal order, nil at the
+    /// end) through a fresh book, calling `row` once per message after that message and the
+    /// level sets that follow it — the state the orderbook file records for it.
+    public static func replay(next: () throws -> EventBody?, levels: Int, tickSize: Int64, row: (LobsterReconstructor) throws -> Void) throws {
+        let r = LobsterReconstructor(levels: levels, tickSize: tickSize)
+        var pending = false
+        while let body = try next() {
+            switch body {
             case .orderBookMessage(let m):
-                if pending { try flushRow() }
+                if pending { try row(r) }
                 r.apply(m)
                 pending = true
             case .l2LevelUpdated(let u):
@@ -135,9 +142,7 @@ public enum LobsterImport {
             default: break
             }
         }
-        if pending { try flushRow() }
-        try handle.write(contentsOf: Data(text.utf8))
-        return rows
+        if pending { try row(r) }
     }
 
     /// The trading day in a LOBSTER file name (`TICKER_YYYY-MM-DD_…`).
