@@ -116,7 +116,7 @@ enum BenchCommand {
                         let dir = directory()
                         let w = try JournalWriter(directory: dir, runID: runID, options: JournalOptions(syncMode: mode, io: .posix))
                         rates.append(try rate(n) {
-                            try appendConcurrently(w, payload, records: n, threads: threads, batch: Int.max)
+                            try JournalCommand.appendConcurrently(w, payload, records: n, threads: threads, batch: Int.max, commit: nil)
                             if mode == .async { try w.waitDurable(w.nextSequence - 1) } else { try w.commit() }
                         })
                         try w.finish()
@@ -196,7 +196,9 @@ enum BenchCommand {
                 let w = try JournalWriter(directory: dir, runID: runID, options: JournalOptions(syncMode: .fsync, segmentBytes: 16 << 20, io: backend))
                 let collected = Mutex<[Double]>([])
                 rates.append(try rate(4 * perThread) {
-                    try appendConcurrently(w, payload, records: 4 * perThread, threads: 4, batch: 256) { _, micros in collected.withLock { $0.append(micros) } }
+                    try JournalCommand.appendConcurrently(w, payload, records: 4 * perThread, threads: 4, batch: 256, commit: { try w.waitDurable($0) }) { _, start in
+                        collected.withLock { $0.append(micros(ContinuousClock.now - start)) }
+                    }
                 })
                 latencies += collected.withLock { $0 }
                 try w.finish()
@@ -231,37 +233,6 @@ enum BenchCommand {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let w = try JournalWriter(directory: dir, runID: [UInt8](repeating: 1, count: 16), options: JournalOptions(syncMode: .none, io: choice))
         return w.ioBackend
-    }
-
-    /// Appends `records` copies of `payload` from `threads` threads. With a finite `batch`,
-    /// each thread waits for durability after every `batch` appends and reports the wait
-    /// (from its batch's first append to the acknowledgement) in µs.
-    static func appendConcurrently(_ w: JournalWriter, _ payload: [UInt8], records: Int, threads: Int, batch: Int,
-                                   latency: (@Sendable (Int, Double) -> Void)? = nil) throws {
-        let failure = Mutex<(any Error)?>(nil)
-        DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let share = records / threads + (t < records % threads ? 1 : 0)
-            let clock = ContinuousClock()
-            payload.withUnsafeBytes { p in
-                do {
-                    var done = 0
-                    while done < share {
-                        let start = clock.now
-                        let k = min(batch, share - done)
-                        var ticket: UInt64 = 0
-                        for _ in 0..<k { ticket = try w.append(encoded: p) }
-                        done += k
-                        if batch != Int.max {
-                            try w.waitDurable(ticket)
-                            latency?(t, micros(clock.now - start))
-                        }
-                    }
-                } catch {
-                    failure.withLock { if $0 == nil { $0 = error } }
-                }
-            }
-        }
-        if let error = failure.withLock({ $0 }) { throw error }
     }
 
     /// LOBSTER GOOG level 10 (100,000 messages) through the L3 book, as `retrace book`

@@ -260,19 +260,40 @@ enum JournalCommand {
             writer = try JournalWriter(directory: journalPath, runID: id, options: options)
         }
         let payload = SyntheticRecord.payload(bytes: recordBytes - JournalFormat.frameSize)
+        let durable = sync == .fsync
+        let commit: @Sendable (UInt64) throws -> Void = { ticket in
+            if durable { try writer.waitDurable(ticket) } else { try writer.commit() }
+        }
+        try appendConcurrently(writer, payload, records: count, threads: threads, batch: 1, commit: commit) { sequence, _ in
+            // One write(2) per line: lines from several threads never interleave.
+            let line = Array((String(sequence) + "\n").utf8)
+            line.withUnsafeBytes { b in _ = Glibc.write(1, b.baseAddress, b.count) }
+        }
+        try writer.finish()
+        return 0
+    }
+
+    /// Appends `records` copies of `payload` from `threads` threads. After every `batch`
+    /// appends a thread calls `commit` with its last ticket, then `acknowledged` with that
+    /// ticket and the instant its batch began; with no `commit` nothing is awaited.
+    static func appendConcurrently(_ w: JournalWriter, _ payload: [UInt8], records: Int, threads: Int, batch: Int,
+                                   commit: (@Sendable (UInt64) throws -> Void)?, acknowledged: (@Sendable (UInt64, ContinuousClock.Instant) -> Void)? = nil) throws {
         let failure = Mutex<(any Error)?>(nil)
         DispatchQueue.concurrentPerform(iterations: threads) { t in
-            let share = count / threads + (t < count % threads ? 1 : 0)
-            var text = [UInt8]()
+            let share = records / threads + (t < records % threads ? 1 : 0)
             payload.withUnsafeBytes { p in
                 do {
-                    for _ in 0..<share {
-                        let sequence = try writer.append(encoded: p)
-                        if sync == .fsync { try writer.waitDurable(sequence) } else { try writer.commit() }
-                        text.removeAll(keepingCapacity: true)
-                        text += Array(String(sequence).utf8)
-                        text.append(10)
-                        text.withUnsafeBytes { b in _ = Glibc.write(1, b.baseAddress, b.count) }
+                    var done = 0
+                    while done < share {
+                        let start = ContinuousClock.now
+                        let k = min(batch, share - done)
+                        var ticket: UInt64 = 0
+                        for _ in 0..<k { ticket = try w.append(encoded: p) }
+                        done += k
+                        if let commit {
+                            try commit(ticket)
+                            acknowledged?(ticket, start)
+                        }
                     }
                 } catch {
                     failure.withLock { if $0 == nil { $0 = error } }
@@ -280,8 +301,6 @@ enum JournalCommand {
             }
         }
         if let error = failure.withLock({ $0 }) { throw error }
-        try writer.finish()
-        return 0
     }
 
     /// Journal options from `--io`, `--segment-bytes`, `--preallocate`, `--async-ms` and `--async-bytes`.
