@@ -184,11 +184,8 @@ final class JournalIO {
     }
 
     static func writeFileAtomically(_ path: String, _ bytes: [UInt8], sync: Bool) throws(JournalError) {
-        var failure: JournalError?
-        bytes.withUnsafeBytes { b in
-            do { try writeFileAtomically(path, b, sync: sync) } catch let e as JournalError { failure = e } catch { failure = JournalError(.io, "\(path): \(error)") }
-        }
-        if let failure { throw failure }
+        let result = bytes.withUnsafeBytes { b in Result { () throws(JournalError) in try writeFileAtomically(path, b, sync: sync) } }
+        try result.get()
     }
 
     /// Writes `bytes` zeros to the start of `fd` (preallocation) and `fdatasync`s them.
