@@ -1,10 +1,13 @@
 import RetraceCore
 
-/// An aggregated price-level book for one instrument: bids best (highest) first,
-/// asks best (lowest) first. Fed by L2 level updates or, for BBO feeds, by quotes.
+/// An aggregated price-level (L2) book for one instrument. Fed by L2 level updates or, for
+/// BBO-only feeds, by quotes.
 ///
-/// Complexity: updates are O(log n) to find the level plus O(n) to insert or remove it
-/// (levels are kept in sorted arrays; books here are shallow). BBO is O(1).
+/// Each side is a `PriceLadder`: level quantities in an array indexed by price (in units
+/// of `tickSize` raw price), with an occupancy bitmap so the next level after the best one
+/// is found a 64-slot word at a time. The window re-bases and doubles to follow prices up
+/// to `PriceLadder.maxSlots`; levels farther away live in a small sorted overflow list.
+/// Setting a level is O(1) (amortised); the best price is O(1).
 public struct L2Book: Sendable {
     /// A price level.
     public struct Level: Equatable, Sendable {
@@ -13,78 +16,320 @@ public struct L2Book: Sendable {
         public init(price: Price, quantity: Quantity) { (self.price, self.quantity) = (price, quantity) }
     }
 
-    /// Bids, highest price first.
-    public private(set) var bids: [Level] = []
-    /// Asks, lowest price first.
-    public private(set) var asks: [Level] = []
+    /// Raw price units per ladder slot (1 when the tick size is unknown).
+    public let tickSize: Int64
+    var bidLadder: PriceLadder
+    var askLadder: PriceLadder
 
-    public init() {}
+    public init(tickSize: Int64 = 1) {
+        precondition(tickSize > 0, "tick size must be positive")
+        self.tickSize = tickSize
+        bidLadder = PriceLadder(isBid: true)
+        askLadder = PriceLadder(isBid: false)
+    }
 
     /// Best bid, if any.
-    @inlinable public var bestBid: Level? { bids.first }
+    @inlinable public var bestBid: Level? { best(.buy) }
     /// Best ask, if any.
-    @inlinable public var bestAsk: Level? { asks.first }
+    @inlinable public var bestAsk: Level? { best(.sell) }
 
-    /// Sets one level: quantity 0 removes it.
+    /// The best level of a side.
+    public func best(_ side: Side) -> Level? {
+        let ladder = side == .buy ? bidLadder : askLadder
+        guard let t = ladder.bestTick else { return nil }
+        return Level(price: Price(raw: t * tickSize), quantity: Quantity(raw: ladder.quantity(t)))
+    }
+
+    /// Every bid, highest price first.
+    public var bids: [Level] { top(Int.max).bids }
+    /// Every ask, lowest price first.
+    public var asks: [Level] { top(Int.max).asks }
+
+    /// Number of levels on a side.
+    public func levelCount(_ side: Side) -> Int { side == .buy ? bidLadder.count : askLadder.count }
+
+    /// Sets one level: quantity 0 removes it. A price off the tick grid traps (the book's
+    /// tick size must divide every price it is given).
+    @inlinable
     public mutating func apply(_ update: L2LevelUpdated) {
-        precondition(update.quantity.raw >= 0, "negative level quantity \(update.quantity.raw)")
-        if update.side == .buy { L2Book.set(&bids, update.price, update.quantity, descending: true) }
-        else { L2Book.set(&asks, update.price, update.quantity, descending: false) }
+        set(side: update.side, price: update.price, quantity: update.quantity)
+    }
+
+    /// Sets the level at `price` on `side` to `quantity` (0 removes it).
+    public mutating func set(side: Side, price: Price, quantity: Quantity) {
+        precondition(quantity.raw >= 0, "negative level quantity \(quantity.raw)")
+        precondition(price.raw % tickSize == 0, "price \(price.raw) is not a multiple of the tick size \(tickSize)")
+        if side == .buy { bidLadder.set(price.raw / tickSize, quantity.raw) } else { askLadder.set(price.raw / tickSize, quantity.raw) }
     }
 
     /// Replaces the top of book with a quote (BBO feeds carry no depth). A side with a
     /// price but size 0 is kept: feeds without sizes (FX ticks) still set the touch.
     public mutating func apply(_ quote: QuoteReceived) {
-        bids.removeAll(keepingCapacity: true)
-        asks.removeAll(keepingCapacity: true)
-        if quote.bidPrice.raw > 0 { bids.append(Level(price: quote.bidPrice, quantity: quote.bidQuantity)) }
-        if quote.askPrice.raw > 0 { asks.append(Level(price: quote.askPrice, quantity: quote.askQuantity)) }
+        bidLadder.removeAll()
+        askLadder.removeAll()
+        if quote.bidPrice.raw > 0 { bidLadder.set(quote.bidPrice.raw / tickSize, quote.bidQuantity.raw, keepEmpty: true) }
+        if quote.askPrice.raw > 0 { askLadder.set(quote.askPrice.raw / tickSize, quote.askQuantity.raw, keepEmpty: true) }
     }
 
     /// Quantity resting at `price` on `side` (zero when there is no level).
     public func depth(side: Side, price: Price) -> Quantity {
-        let levels = side == .buy ? bids : asks
-        let i = L2Book.index(levels, price, descending: side == .buy)
-        return i < levels.count && levels[i].price == price ? levels[i].quantity : .zero
+        guard price.raw % tickSize == 0 else { return .zero }
+        return Quantity(raw: (side == .buy ? bidLadder : askLadder).quantity(price.raw / tickSize))
     }
 
-    /// The best `n` levels of each side.
-    public func top(_ n: Int) -> (bids: ArraySlice<Level>, asks: ArraySlice<Level>) {
-        (bids.prefix(n), asks.prefix(n))
+    /// The best `n` levels of each side, best first.
+    public func top(_ n: Int) -> (bids: [Level], asks: [Level]) {
+        func levels(_ l: PriceLadder) -> [Level] {
+            var out: [Level] = []
+            l.forEachBestFirst { tick, q in
+                guard out.count < n else { return false }
+                out.append(Level(price: Price(raw: tick * tickSize), quantity: Quantity(raw: q)))
+                return true
+            }
+            return out
+        }
+        return (levels(bidLadder), levels(askLadder))
     }
 
-    /// Traps if the book is inconsistent: unsorted or duplicate levels, negative sizes.
-    /// (A BBO feed may be locked or crossed for an instant, or carry no sizes; that is
-    /// data, not a bug. L2 updates of size 0 remove their level.)
-    public func checkInvariants() {
-        for i in bids.indices {
-            precondition(bids[i].quantity.raw >= 0, "negative bid level at \(bids[i].price.raw)")
-            if i > 0 { precondition(bids[i - 1].price > bids[i].price, "bids out of order at level \(i)") }
+    /// Whether the best bid is at or above the best ask.
+    public var isCrossed: Bool {
+        guard let b = bidLadder.bestTick, let a = askLadder.bestTick else { return false }
+        return b >= a
+    }
+
+    /// Checks the book's structure; returns the first violation found, or nil: levels and
+    /// bitmap agree, the best prices are right, no negative sizes, the level count is right.
+    /// With `requireUncrossed`, best bid < best ask. (A BBO feed may be locked or crossed for
+    /// an instant; that is data, not a bug, so the default does not require it.)
+    public func checkInvariants(requireUncrossed: Bool = false) -> String? {
+        for (name, l) in [("bid", bidLadder), ("ask", askLadder)] {
+            if let problem = l.check() { return "\(name) side: \(problem)" }
         }
-        for i in asks.indices {
-            precondition(asks[i].quantity.raw >= 0, "negative ask level at \(asks[i].price.raw)")
-            if i > 0 { precondition(asks[i - 1].price < asks[i].price, "asks out of order at level \(i)") }
+        if requireUncrossed && isCrossed { return "book crossed: bid \(bestBid!.price.raw) ≥ ask \(bestAsk!.price.raw)" }
+        return nil
+    }
+}
+
+/// One side of a price-level book: quantities by tick over a re-basing window plus a
+/// sorted overflow for far prices. Ticks are signed integers (price / tick size).
+struct PriceLadder: Sendable {
+    static let initialSlots = 4096
+    static let maxSlots = 1 << 20
+
+    let isBid: Bool
+    /// Tick of slot 0.
+    var base: Int64 = 0
+    var quantities: [Int64] = []
+    /// Bit `i % 64` of word `i / 64` is set when slot `i` holds a level.
+    var words: [UInt64] = []
+    /// Levels outside the window, sorted by tick.
+    var overflow: [(tick: Int64, quantity: Int64)] = []
+    /// Best level tick inside the window (`Int64.min` when none).
+    var windowBest: Int64 = .min
+    /// Levels on this side (window and overflow).
+    var count = 0
+
+    init(isBid: Bool) { self.isBid = isBid }
+
+    @inline(__always) func better(_ a: Int64, _ b: Int64) -> Bool { isBid ? a > b : a < b }
+
+    /// The best tick overall.
+    var bestTick: Int64? {
+        let w: Int64? = windowBest == .min ? nil : windowBest
+        guard !overflow.isEmpty else { return w }
+        let far = isBid ? overflow[overflow.count - 1].tick : overflow[0].tick
+        guard let w else { return far }
+        return better(far, w) ? far : w
+    }
+
+    func quantity(_ tick: Int64) -> Int64 {
+        let i = tick &- base
+        if i >= 0 && i < Int64(quantities.count) { return quantities[Int(i)] }
+        guard !overflow.isEmpty, let k = overflowIndex(tick) else { return 0 }
+        return overflow[k].quantity
+    }
+
+    func overflowIndex(_ tick: Int64) -> Int? {
+        var lo = 0, hi = overflow.count
+        while lo < hi { let mid = (lo + hi) / 2; if overflow[mid].tick < tick { lo = mid + 1 } else { hi = mid } }
+        return lo < overflow.count && overflow[lo].tick == tick ? lo : nil
+    }
+
+    /// Sets the level at `tick` (0 removes it, unless `keepEmpty` — a quote with no size).
+    @inline(__always)
+    mutating func set(_ tick: Int64, _ quantity: Int64, keepEmpty: Bool = false) {
+        let present = quantity != 0 || keepEmpty
+        let i = tick &- base
+        if i >= 0 && i < Int64(quantities.count) {
+            setSlot(Int(i), tick, quantity, present)
+        } else if present, let slot = grow(toCover: tick) {
+            setSlot(slot, tick, quantity, present)
+        } else {
+            setOverflow(tick, quantity, present)
         }
     }
 
-    static func index(_ levels: [Level], _ price: Price, descending: Bool) -> Int {
-        var lo = 0, hi = levels.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            let before = descending ? levels[mid].price > price : levels[mid].price < price
-            if before { lo = mid + 1 } else { hi = mid }
+    @inline(__always)
+    private mutating func setSlot(_ i: Int, _ tick: Int64, _ quantity: Int64, _ present: Bool) {
+        let (w, bit) = (i >> 6, UInt64(1) << UInt64(i & 63))
+        let was = words[w] & bit != 0
+        quantities[i] = quantity
+        if present {
+            if !was { words[w] |= bit; count += 1 }
+            if windowBest == .min || better(tick, windowBest) { windowBest = tick }
+        } else if was {
+            words[w] &= ~bit
+            count -= 1
+            if tick == windowBest { windowBest = scan(after: i).map { base + Int64($0) } ?? .min }
         }
-        return lo
     }
 
-    static func set(_ levels: inout [Level], _ price: Price, _ quantity: Quantity, descending: Bool) {
-        let i = index(levels, price, descending: descending)
-        let exists = i < levels.count && levels[i].price == price
-        switch (exists, quantity.raw == 0) {
-        case (true, true): levels.remove(at: i)
-        case (true, false): levels[i].quantity = quantity
-        case (false, false): levels.insert(Level(price: price, quantity: quantity), at: i)
-        case (false, true): break
+    private mutating func setOverflow(_ tick: Int64, _ quantity: Int64, _ present: Bool) {
+        var lo = 0, hi = overflow.count
+        while lo < hi { let mid = (lo + hi) / 2; if overflow[mid].tick < tick { lo = mid + 1 } else { hi = mid } }
+        let exists = lo < overflow.count && overflow[lo].tick == tick
+        switch (exists, present) {
+        case (true, true): overflow[lo].quantity = quantity
+        case (true, false): overflow.remove(at: lo); count -= 1
+        case (false, true): overflow.insert((tick, quantity), at: lo); count += 1
+        case (false, false): break
         }
+    }
+
+    /// The next occupied slot after `i` going away from the inside (down for bids).
+    func scan(after i: Int) -> Int? {
+        if isBid {
+            let j = i - 1
+            guard j >= 0 else { return nil }
+            var w = j >> 6
+            var word = words[w] & (UInt64.max >> UInt64(63 - (j & 63)))
+            while true {
+                if word != 0 { return w << 6 + (63 - word.leadingZeroBitCount) }
+                w -= 1
+                guard w >= 0 else { return nil }
+                word = words[w]
+            }
+        } else {
+            let j = i + 1
+            guard j < quantities.count else { return nil }
+            var w = j >> 6
+            var word = words[w] & (UInt64.max << UInt64(j & 63))
+            while true {
+                if word != 0 { return w << 6 + word.trailingZeroBitCount }
+                w += 1
+                guard w < words.count else { return nil }
+                word = words[w]
+            }
+        }
+    }
+
+    /// Grows (re-bases) the window so it covers `tick`, if that keeps it within `maxSlots`.
+    /// Returns the tick's slot, or nil (the tick then goes to the overflow).
+    private mutating func grow(toCover tick: Int64) -> Int? {
+        if quantities.isEmpty {
+            base = tick - Int64(PriceLadder.initialSlots / 2)
+            quantities = [Int64](repeating: 0, count: PriceLadder.initialSlots)
+            words = [UInt64](repeating: 0, count: PriceLadder.initialSlots / 64)
+            absorbOverflow()
+            return Int(tick - base)
+        }
+        let lo = min(base, tick), hi = max(base + Int64(quantities.count), tick + 1)
+        guard hi - lo <= Int64(PriceLadder.maxSlots) else {
+            // The window cannot stretch that far. If it is empty, move it instead.
+            guard count == overflow.count else { return nil }
+            base = tick - Int64(quantities.count / 2)
+            absorbOverflow()
+            return Int(tick - base)
+        }
+        var size = quantities.count
+        while Int64(size) < hi - lo { size *= 2 }
+        size = min(size, PriceLadder.maxSlots)
+        let newBase = tick < base ? hi - Int64(size) : lo
+        var q = [Int64](repeating: 0, count: size)
+        var w = [UInt64](repeating: 0, count: size / 64)
+        let shift = Int(base - newBase)
+        forEachWindowSlot { i in
+            q[i + shift] = quantities[i]
+            w[(i + shift) >> 6] |= UInt64(1) << UInt64((i + shift) & 63)
+        }
+        quantities = q
+        words = w
+        base = newBase
+        absorbOverflow()
+        return Int(tick - base)
+    }
+
+    /// Moves overflow levels that now fall inside the window into it.
+    private mutating func absorbOverflow() {
+        guard !overflow.isEmpty else { return }
+        let size = Int64(quantities.count)
+        var kept: [(tick: Int64, quantity: Int64)] = []
+        for e in overflow {
+            let i = e.tick - base
+            if i >= 0 && i < size {
+                quantities[Int(i)] = e.quantity
+                words[Int(i) >> 6] |= UInt64(1) << UInt64(Int(i) & 63)
+                if windowBest == .min || better(e.tick, windowBest) { windowBest = e.tick }
+            } else {
+                kept.append(e)
+            }
+        }
+        overflow = kept
+    }
+
+    private func forEachWindowSlot(_ body: (Int) -> Void) {
+        for (w, word) in words.enumerated() where word != 0 {
+            var bits = word
+            while bits != 0 {
+                body(w << 6 + bits.trailingZeroBitCount)
+                bits &= bits - 1
+            }
+        }
+    }
+
+    /// Removes every level (cheap when few levels exist: walks from the best one).
+    mutating func removeAll() {
+        while windowBest != .min { set(windowBest, 0) }
+        overflow.removeAll(keepingCapacity: true)
+        count = 0
+    }
+
+    /// Calls `body(tick, quantity)` best first until it returns false.
+    func forEachBestFirst(_ body: (Int64, Int64) -> Bool) {
+        var slot: Int? = windowBest == .min ? nil : Int(windowBest - base)
+        // Overflow on the inside of the window (better than any window level), best first,
+        // then the window, then the overflow on the outside.
+        var inside: [(tick: Int64, quantity: Int64)] = []
+        var outside: [(tick: Int64, quantity: Int64)] = []
+        for e in overflow {
+            let above = e.tick >= base + Int64(quantities.count)
+            if above == isBid { inside.append(e) } else { outside.append(e) }
+        }
+        if isBid { inside.reverse(); outside.reverse() }
+        for e in inside { guard body(e.tick, e.quantity) else { return } }
+        while let s = slot {
+            guard body(base + Int64(s), quantities[s]) else { return }
+            slot = scan(after: s)
+        }
+        for e in outside { guard body(e.tick, e.quantity) else { return } }
+    }
+
+    func check() -> String? {
+        var n = overflow.count
+        var bestSeen: Int64?
+        for (i, q) in quantities.enumerated() {
+            let occupied = words[i >> 6] & (UInt64(1) << UInt64(i & 63)) != 0
+            if !occupied && q != 0 { return "slot \(base + Int64(i)) holds \(q) but is not marked" }
+            if occupied {
+                if q < 0 { return "negative level \(q) at \(base + Int64(i))" }
+                n += 1
+                let t = base + Int64(i)
+                if bestSeen.map({ better(t, $0) }) ?? true { bestSeen = t }
+            }
+        }
+        for k in overflow.indices.dropFirst() where overflow[k - 1].tick >= overflow[k].tick { return "overflow out of order at \(overflow[k].tick)" }
+        guard n == count else { return "count \(count), levels \(n)" }
+        guard (windowBest == .min ? nil : windowBest) == bestSeen else { return "best \(windowBest), levels say \(bestSeen.map(String.init) ?? "none")" }
+        return nil
     }
 }
