@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "RetraceMarket", dependencies: ["RetraceCore"]),
         .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
         .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore"]),
-        .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine"]),
+        .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine", "CZstd"]),
         .target(name: "RetraceReports", dependencies: ["RetraceCore", "RetraceStore", "RetraceJournal"]),
         .target(
             name: "RetraceCLI",

@@ -9,6 +9,8 @@ enum ImportCommand {
                               [--columns a,b,c] [--price-scale N] [--quantity-scale N] [--force] [--json]
                retrace import lobster MESSAGES ORDERBOOK --levels N --out RUN [--reconciliations FILE]
                               [--instrument SYMBOL] [--date YYYY-MM-DD] [--force] [--json]
+               retrace import l2-csv --snapshot FILE --updates FILE [--trades FILE] [--bbo FILE] --out RUN
+                              [--instrument SYMBOL] [--allow-gaps] [--force] [--json]
 
           FORMAT   \(FeedFormat.allCases.map(\.rawValue).joined(separator: " | "))
           INPUT    a CSV file (.gz is decompressed); FORMAT:FILE gives one file another format,
@@ -16,6 +18,12 @@ enum ImportCommand {
           --instrument   symbol for files without a symbol column (default: from the file name)
           --columns      column names for a file without a header row
           --time-unit    unit of the time columns (default: from the column name or the values)
+
+        l2-csv reads Binance futures depth recordings (snapshot + depthUpdate rows, bookTicker,
+        trades; plain, .gz or .zst): updates before the snapshot are buffered, update ids are
+        chained (a gap stops the import and names the line, unless --allow-gaps), crossed
+        books are reported, and every BBO record whose update id ends an applied depth event is
+        checked against the rebuilt book (bbo_compared, bbo_match_rate).
 
         columns (matched by header name, case-insensitive):
 
@@ -26,6 +34,7 @@ enum ImportCommand {
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
         if args.first == "lobster" { return try lobster(args.dropFirst()) }
+        if args.first == "l2-csv" { return try l2(args.dropFirst()) }
         let a = try Arguments(args, valued: ["out", "instrument", "time-unit", "columns", "price-scale", "quantity-scale"], flags: ["json", "force", "quiet"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.count >= 2 else { throw UsageError("expected FORMAT and at least one INPUT") }
@@ -63,6 +72,49 @@ enum ImportCommand {
             Output.out("imported \(m.events) events into \(out)")
             for i in m.instruments { Output.out("  instrument \(i)") }
         }
+        return 0
+    }
+
+    /// `retrace import l2-csv --snapshot FILE --updates FILE [--trades FILE] [--bbo FILE] --out RUN`.
+    static func l2(_ args: ArraySlice<String>) throws -> Int32 {
+        let a = try Arguments(args, valued: ["out", "snapshot", "updates", "trades", "bbo", "instrument"], flags: ["json", "force", "allow-gaps"])
+        if a.has("help") { Output.out(help); return 0 }
+        guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])' (l2-csv takes --snapshot and --updates)") }
+        var o = L2DepthImport.Options(snapshot: try a.require("snapshot"), updates: try a.require("updates"))
+        o.trades = a.value("trades")
+        o.bbo = a.value("bbo")
+        o.instrument = a.value("instrument")
+        o.allowGaps = a.has("allow-gaps")
+        let out = try a.require("out")
+        let s = try L2DepthImport.run(o, out: out, replace: a.has("force"))
+        if a.has("json") {
+            var j = JSONObject()
+            j.add("run", out)
+            j.add("mode", "import")
+            j.add("status", s.manifest.status)
+            j.add("events", s.manifest.events)
+            j.add("instrument", s.instrument.symbol.description)
+            j.add("tick_size", s.instrument.text(Price(raw: s.tickSize)))
+            j.add("snapshot_levels", s.snapshotLevels)
+            j.add("depth_events", s.depthEvents)
+            j.add("applied_events", s.appliedEvents)
+            j.add("dropped_events", s.droppedEvents)
+            j.add("level_updates", s.levelUpdates)
+            j.add("gaps", s.gaps)
+            j.add("crossed_events", s.crossedEvents)
+            j.add("trades", s.trades)
+            j.add("quotes", s.quotes)
+            j.add("bbo_compared", s.bboCompared)
+            j.add("bbo_matched", s.bboMatched)
+            j.add("bbo_match_rate", s.bboMatchRate)
+            Output.out(j.text)
+        } else {
+            Output.out("imported \(s.instrument.symbol): \(s.snapshotLevels) snapshot levels, \(s.appliedEvents) of \(s.depthEvents) depth events applied (\(s.droppedEvents) before the snapshot dropped), \(s.levelUpdates) level updates, \(s.trades) trades, \(s.quotes) quotes into \(out)")
+            Output.out("  BBO check: \(s.bboMatched) of \(s.bboCompared) records with an applied update id match the rebuilt book")
+        }
+        if let g = s.firstGap { Output.err("warning: \(s.gaps) gap(s) in the depth stream; first: \(g)") }
+        if let c = s.firstCrossed { Output.err("warning: the book was crossed or locked after \(s.crossedEvents) depth event(s); first: \(c)") }
+        if let m = s.firstMismatch { Output.err("warning: \(s.bboCompared - s.bboMatched) BBO record(s) differ from the rebuilt book; first: \(m)") }
         return 0
     }
 

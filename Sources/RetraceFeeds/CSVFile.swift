@@ -1,8 +1,10 @@
+import CZstd
 import Foundation
 
 /// A CSV file's bytes, split into lines and fields without copying (RFC 4180 quotes
-/// are handled; a quoted field keeps its inner text). `.gz` files are decompressed with
-/// the system's `gzip`.
+/// are handled; a quoted field keeps its inner text). `.zst` files are decompressed with
+/// libzstd (streaming, so frames without a recorded size work too); `.gz` files with the
+/// system's `gzip`.
 public struct CSVFile {
     public let path: String
     public let bytes: [UInt8]
@@ -12,12 +14,54 @@ public struct CSVFile {
         self.path = path
         if path.hasSuffix(".gz") {
             bytes = try CSVFile.gunzip(path)
+        } else if path.hasSuffix(".zst") {
+            bytes = try CSVFile.unzstd(path)
         } else {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw FeedError(.io, "\(path): cannot read the file (missing or unreadable)")
             }
             bytes = [UInt8](data)
         }
+    }
+
+    private static func unzstd(_ path: String) throws(FeedError) -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw FeedError(.io, "\(path): cannot read the file (missing or unreadable)") }
+        guard let stream = ZSTD_createDStream() else { throw FeedError(.io, "\(path): cannot allocate a zstd stream") }
+        defer { ZSTD_freeDStream(stream) }
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count * 6)
+        let chunk = ZSTD_DStreamOutSize()
+        var buffer = [UInt8](repeating: 0, count: chunk)
+        var failure: String?
+        var last: Int = 0
+        data.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
+            var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+            while input.pos < input.size {
+                let before = input.pos
+                let produced: Int = buffer.withUnsafeMutableBytes { dst in
+                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+                    last = ZSTD_decompressStream(stream, &output, &input)
+                    return output.pos
+                }
+                if ZSTD_isError(last) != 0 { failure = "\(String(cString: ZSTD_getErrorName(last))) at compressed byte \(before)"; return }
+                out.append(contentsOf: buffer[0..<produced])
+                if produced == 0 && input.pos == before { failure = "no progress at compressed byte \(before)"; return }
+            }
+            // Flush what the decoder still holds.
+            while last != 0 {
+                let produced: Int = buffer.withUnsafeMutableBytes { dst in
+                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+                    last = ZSTD_decompressStream(stream, &output, &input)
+                    return output.pos
+                }
+                if ZSTD_isError(last) != 0 { failure = String(cString: ZSTD_getErrorName(last)); return }
+                out.append(contentsOf: buffer[0..<produced])
+                if produced == 0 { break }
+            }
+        }
+        if let failure { throw FeedError(.io, "\(path): cannot decompress zstd data (\(failure))") }
+        if last != 0 { throw FeedError(.io, "\(path): the zstd data is truncated (the last frame is incomplete)") }
+        return out
     }
 
     private static func gunzip(_ path: String) throws(FeedError) -> [UInt8] {
