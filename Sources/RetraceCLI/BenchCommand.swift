@@ -3,6 +3,7 @@ import RetraceCore
 import RetraceEngine
 import RetraceFeeds
 import RetraceJournal
+import RetraceMarket
 import RetraceStore
 import RetraceStrategies
 import Synchronization
@@ -238,6 +239,38 @@ enum BenchCommand {
     /// LOBSTER GOOG level 10 (100,000 messages) through the L3 book, as `retrace book`
     /// replays an imported run: messages plus the seed and reconciliation level sets.
     static func book(_ iterations: Int, _ scratch: String) throws -> [Figure] {
+        try lobsterBook(iterations, scratch) + binanceBook(iterations, scratch)
+    }
+
+    /// Binance BTCUSDT depth (snapshot + 443,262 level updates) through the L2 book, as an
+    /// imported run replays it.
+    static func binanceBook(_ iterations: Int, _ scratch: String) throws -> [Figure] {
+        let d = "../shared/datasets/crypto/binance_usdm_btcusdt_20240808"
+        guard FileManager.default.fileExists(atPath: d + "_depth_updates.csv.gz") else {
+            Output.err("note: L2 book benchmark skipped: \(d)_depth_updates.csv.gz is absent")
+            return []
+        }
+        let run = scratch + "/binance"
+        let imported = try L2DepthImport.run(L2DepthImport.Options(snapshot: d + "_depth_snapshot.csv.gz", updates: d + "_depth_updates.csv.gz"), out: run, replace: true)
+        var updates: [L2LevelUpdated] = []
+        let reader = try JournalReader(directory: RunFolder.journalPath(run))
+        while let (_, e) = try reader.nextEvent() { if case .l2LevelUpdated(let u) = e.body { updates.append(u) } }
+        var rates: [Double] = []
+        var check: Int64 = 0
+        for _ in 0..<max(iterations, 5) {
+            var book = L2Book(tickSize: imported.tickSize)
+            rates.append(rate(updates.count) {
+                for u in updates {
+                    book.apply(u)
+                    check &+= book.bestBid?.price.raw ?? 0
+                }
+            })
+        }
+        precondition(check != 0, "L2 book benchmark rebuilt nothing")
+        return [Figure(name: "book.l2.binance.updates_per_second", value: median(rates), unit: "updates/s")]
+    }
+
+    static func lobsterBook(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         let d = "../shared/datasets/lobster/GOOG_2012-06-21_34200000_57600000_"
         guard FileManager.default.fileExists(atPath: d + "message_10.first100000.csv.gz") else {
             Output.err("note: book benchmark skipped: \(d)message_10.first100000.csv.gz is absent")
