@@ -36,6 +36,7 @@ public enum EventBody: Equatable, Sendable {
     case orderRejected(OrderRejected)
     case orderCanceled(OrderCanceled)
     case orderFilled(OrderFilled)
+    case orderModified(OrderModified)
     // State
     case positionChanged(PositionChanged)
     case balanceChanged(BalanceChanged)
@@ -58,6 +59,7 @@ public enum EventBody: Equatable, Sendable {
         case .orderRejected: .orderRejected
         case .orderCanceled: .orderCanceled
         case .orderFilled: .orderFilled
+        case .orderModified: .orderModified
         case .positionChanged: .positionChanged
         case .balanceChanged: .balanceChanged
         case .timerFired: .timerFired
@@ -80,6 +82,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case orderRejected = 22
     case orderCanceled = 23
     case orderFilled = 24
+    case orderModified = 25
     case positionChanged = 30
     case balanceChanged = 31
     case timerFired = 40
@@ -102,6 +105,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
         case .orderRejected: "OrderRejected"
         case .orderCanceled: "OrderCanceled"
         case .orderFilled: "OrderFilled"
+        case .orderModified: "OrderModified"
         case .positionChanged: "PositionChanged"
         case .balanceChanged: "BalanceChanged"
         case .timerFired: "TimerFired"
@@ -250,6 +254,20 @@ public struct OrderFilled: Equatable, Sendable {
     public var leavesQuantity: Quantity
     public init(orderID: ClientOrderID, instrument: InstrumentID, side: Side, price: Price, quantity: Quantity, fee: Money, liquidity: Liquidity, leavesQuantity: Quantity) {
         (self.orderID, self.instrument, self.side, self.price, self.quantity, self.fee, self.liquidity, self.leavesQuantity) = (orderID, instrument, side, price, quantity, fee, liquidity, leavesQuantity)
+    }
+}
+
+/// The venue applied a modification: the order now works `leavesQuantity` at `price`.
+/// `keptPriority` says whether it kept its place in the queue (a size reduction at the same
+/// price does; a price change or a size increase does not).
+public struct OrderModified: Equatable, Sendable {
+    public var orderID: ClientOrderID
+    public var instrument: InstrumentID
+    public var keptPriority: Bool
+    public var leavesQuantity: Quantity
+    public var price: Price
+    public init(orderID: ClientOrderID, instrument: InstrumentID, keptPriority: Bool, leavesQuantity: Quantity, price: Price) {
+        (self.orderID, self.instrument, self.keptPriority, self.leavesQuantity, self.price) = (orderID, instrument, keptPriority, leavesQuantity, price)
     }
 }
 

@@ -42,6 +42,10 @@ extension EventCodec {
             let side: Side = try enumValue(r.u8(), seq, "side"); let liq: Liquidity = try enumValue(r.u8(), seq, "liquidity"); r.skip(2)
             let price = Price(raw: r.i64()), qty = Quantity(raw: r.i64()), leaves = Quantity(raw: r.i64())
             return .orderFilled(OrderFilled(orderID: oid, instrument: id, side: side, price: price, quantity: qty, fee: Money(raw: r.i128()), liquidity: liq, leavesQuantity: leaves))
+        case .orderModified:
+            let oid = ClientOrderID(r.u64()); let id = InstrumentID(r.u32()); let kept = r.u8(); r.skip(3)
+            guard kept <= 1 else { throw CoreError(.invalidField, "event #\(seq): invalid kept-priority flag \(kept)") }
+            return .orderModified(OrderModified(orderID: oid, instrument: id, keptPriority: kept == 1, leavesQuantity: Quantity(raw: r.i64()), price: Price(raw: r.i64())))
         case .positionChanged:
             let id = InstrumentID(r.u32()); r.skip(4); let qty = Quantity(raw: r.i64())
             return .positionChanged(PositionChanged(instrument: id, quantity: qty, costBasis: Money(raw: r.i128()), realizedPnL: Money(raw: r.i128()), fees: Money(raw: r.i128())))

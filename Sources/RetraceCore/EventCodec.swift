@@ -25,6 +25,7 @@ public enum EventCodec {
         case .orderAccepted, .orderRejected: 16
         case .orderCanceled: 24
         case .orderFilled: 56
+        case .orderModified: 32
         case .positionChanged: 64
         case .balanceChanged: 80
         case .timerFired, .sessionEnded: 8
@@ -82,6 +83,8 @@ public enum EventCodec {
         case .orderFilled(let e):
             w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u8(e.side.rawValue); w.u8(e.liquidity.rawValue); w.u16(0)
             w.i64(e.price.raw); w.i64(e.quantity.raw); w.i64(e.leavesQuantity.raw); w.i128(e.fee.raw)
+        case .orderModified(let e):
+            w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u8(e.keptPriority ? 1 : 0); w.zeros(3); w.i64(e.leavesQuantity.raw); w.i64(e.price.raw)
         case .positionChanged(let e):
             w.u32(e.instrument.raw); w.u32(0); w.i64(e.quantity.raw)
             w.i128(e.costBasis.raw); w.i128(e.realizedPnL.raw); w.i128(e.fees.raw)

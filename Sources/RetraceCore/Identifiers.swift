@@ -34,8 +34,29 @@ public enum AggressorSide: UInt8, Sendable {
 
 /// Order types of the simulated venue.
 public enum OrderType: UInt8, Sendable {
+    /// Takes liquidity at any price; what the book cannot fill is cancelled.
     case market = 1
+    /// Good till cancelled: takes what crosses, rests the remainder.
     case limit = 2
+    /// Immediate or cancel: takes what crosses at or better than the limit, cancels the rest.
+    case ioc = 3
+    /// Fill or kill: fills completely at or better than the limit at once, or is cancelled whole.
+    case fok = 4
+    /// Rests only: rejected if it would take liquidity on arrival.
+    case postOnly = 5
+
+    /// Carries a limit price (everything but market).
+    @inlinable public var hasLimit: Bool { self != .market }
+    /// A stable name for listings and exports.
+    public var name: String {
+        switch self {
+        case .market: "market"
+        case .limit: "limit"
+        case .ioc: "ioc"
+        case .fok: "fok"
+        case .postOnly: "post_only"
+        }
+    }
 }
 
 /// How the quantity of an order is decided.
@@ -60,6 +81,8 @@ public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
     case unknownInstrument = 3
     case noMarket = 4
     case invalidPrice = 5
+    case postOnlyWouldCross = 6
+    case unknownOrder = 7
 
     public var description: String {
         switch self {
@@ -68,6 +91,8 @@ public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
         case .unknownInstrument: "unknown instrument"
         case .noMarket: "no market data for the instrument yet"
         case .invalidPrice: "invalid limit price"
+        case .postOnlyWouldCross: "post-only order would take liquidity"
+        case .unknownOrder: "no such working order"
         }
     }
 }

@@ -30,13 +30,14 @@ public final class BacktestEngine<S: Strategy> {
         self.strategy = strategy
         self.account = account
         ledger = Ledger(account: account, recorder: recorder)
-        venue = SimulatedVenue(fees: account.fees)
+        venue = SimulatedVenue(venues: account.venues, assignment: account.assignment)
         commands.reserveCapacity(16)
     }
 
     /// Runs every event of `source` and closes the session. Returns the summary.
     public func run<Source: InputSource>(_ source: inout Source, seed: UInt64 = 0) throws(EngineError) -> RunResult {
         let recorder = ledger.recorder
+        venue = SimulatedVenue(venues: account.venues, assignment: account.assignment, seed: seed)
         try recorder.recordControl(.sessionStarted(SessionStarted(mode: .backtest, seed: seed)), at: .zero)
         var started = false
         while let input = try source.next() {
@@ -47,6 +48,7 @@ public final class BacktestEngine<S: Strategy> {
             try process(input)
         }
         if !started { try start(at: clock.now) }
+        try settleVenue()
         try finish()
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
                          finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: recorder.fingerprint.hex)
@@ -70,9 +72,11 @@ public final class BacktestEngine<S: Strategy> {
         } else {
             event = try recorder.recordInput(event)
         }
-        try fireTimers(upTo: event.receiveTime)
-        clock.advance(to: event.receiveTime)
-        ledger.now = clock.now
+        // Requests that reach the venue before this event's exchange time, answers and
+        // timers due before we receive it, in time order.
+        let exchangeTime = venue.exchangeTime(of: event)
+        try fireDue(upTo: event.receiveTime, arrivalsUpTo: exchangeTime)
+        setTime(event.receiveTime)
         if case .instrumentDefined(let d) = event.body {
             venue.define(d.instrument)
             ledger.define(d.instrument)
@@ -80,7 +84,7 @@ public final class BacktestEngine<S: Strategy> {
             return
         }
         var listener = ledger
-        venue.onMarket(event.body, listener: &listener)
+        venue.onMarket(event, listener: &listener)
         try deliverVenueAnswers()
         ledger.mark(event)
         callStrategy { s, c in s.onMarket(event, &c) }
@@ -107,6 +111,8 @@ public final class BacktestEngine<S: Strategy> {
                     venue.submit(order, listener: &listener)
                 case .cancel(let id):
                     venue.cancel(id, listener: &listener)
+                case .modify(let id, let quantity, let price):
+                    venue.modify(id, quantity: quantity, price: price, listener: &listener)
                 case .schedule(let time, let id):
                     timers.schedule(at: time, id: id)
                 }
@@ -120,24 +126,64 @@ public final class BacktestEngine<S: Strategy> {
     /// Shows fills and rejects to the strategy (which may send more commands).
     private func deliverVenueAnswers() throws(EngineError) {
         if let failure = ledger.failure { throw failure }
-        while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty {
+        while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty || !ledger.pendingCancels.isEmpty {
             let fills = ledger.pendingFills
             let rejects = ledger.pendingRejects
+            let cancels = ledger.pendingCancels
             ledger.pendingFills.removeAll(keepingCapacity: true)
             ledger.pendingRejects.removeAll(keepingCapacity: true)
+            ledger.pendingCancels.removeAll(keepingCapacity: true)
             for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
             for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
+            for x in cancels { callStrategy { s, c in s.onCanceled(x, &c) } }
             if !commands.isEmpty { try drain() }
         }
     }
 
-    private func fireTimers(upTo time: Timestamp) throws(EngineError) {
-        while let due = timers.popDue(upTo: time) {
-            clock.advance(to: due.time)
-            ledger.now = clock.now
-            ledger.record(.timerFired(TimerFired(timerID: due.id)))
-            callStrategy { s, c in s.onTimer(due.id, &c) }
+    private func setTime(_ time: Timestamp) {
+        if time > clock.now { clock.advance(to: time) }
+        ledger.now = clock.now
+        venue.now = clock.now
+    }
+
+    /// Fires timers and lets the venue process what is due up to `time` (requests reaching
+    /// it only up to `arrivalLimit`, the exchange time of the next market event), earliest
+    /// first; on a tie the venue goes first (its answers were caused earlier).
+    private func fireDue(upTo time: Timestamp, arrivalsUpTo arrivalLimit: Timestamp) throws(EngineError) {
+        while true {
+            let timer = timers.nextTime.flatMap { $0 <= time ? $0 : nil }
+            var venueDue = venue.nextDue.flatMap { $0 <= time ? $0 : nil }
+            if let d = venueDue, venue.nextArrival == d, d > arrivalLimit {
+                venueDue = venue.nextDueAnswer.flatMap { $0 <= time ? $0 : nil }
+            }
+            if let d = venueDue, d <= (timer ?? .max) {
+                setTime(d)
+                var listener = ledger
+                venue.advance(to: d, arrivalsUpTo: arrivalLimit, listener: &listener)
+                try deliverVenueAnswers()
+                try drain()
+            } else if timer != nil, let due = timers.popDue(upTo: time) {
+                setTime(due.time)
+                ledger.record(.timerFired(TimerFired(timerID: due.id)))
+                callStrategy { s, c in s.onTimer(due.id, &c) }
+                try drain()
+            } else {
+                return
+            }
+        }
+    }
+
+    /// After the last event: requests still in flight reach the venue and answers reach the
+    /// strategy, in time order (the book is the last one recorded).
+    private func settleVenue() throws(EngineError) {
+        var rounds = 0
+        while let due = venue.nextDue, rounds < 1_000_000 {
+            setTime(due)
+            var listener = ledger
+            venue.advance(to: max(due, clock.now), listener: &listener)
+            try deliverVenueAnswers()
             try drain()
+            rounds += 1
         }
     }
 
@@ -146,8 +192,9 @@ public final class BacktestEngine<S: Strategy> {
     private func finish() throws(EngineError) {
         callStrategy { s, c in s.onStop(&c) }
         try drain()
+        try settleVenue()
         var listener = ledger
-        for w in venue.working { venue.cancel(w.order.orderID, listener: &listener) }
+        venue.cancelAll(listener: &listener)
         if account.closeAtEnd {
             for (i, p) in ledger.portfolio.positions.enumerated() where p.quantity.raw != 0 {
                 let id = InstrumentID(UInt32(i))
@@ -161,6 +208,7 @@ public final class BacktestEngine<S: Strategy> {
         }
         ledger.pendingFills.removeAll()
         ledger.pendingRejects.removeAll()
+        ledger.pendingCancels.removeAll()
         ledger.recordBalance()
         if let failure = ledger.failure { throw failure }
         let recorder = ledger.recorder

@@ -16,6 +16,7 @@ public final class Ledger: VenueListener {
     /// Fills and rejects not yet shown to the strategy, in order.
     var pendingFills: [OrderFilled] = []
     var pendingRejects: [OrderRejected] = []
+    var pendingCancels: [OrderCanceled] = []
     private var nextOrderID: UInt64 = 1
     private let equityIntervalNanos: Int64
     private var lastEquityTime = Timestamp(nanos: Int64.min)
@@ -41,7 +42,11 @@ public final class Ledger: VenueListener {
     }
 
     public func venueAccepted(_ event: OrderAccepted) { record(.orderAccepted(event)) }
-    public func venueCanceled(_ event: OrderCanceled) { record(.orderCanceled(event)) }
+    public func venueCanceled(_ event: OrderCanceled) {
+        record(.orderCanceled(event))
+        pendingCancels.append(event)
+    }
+    public func venueModified(_ event: OrderModified) { record(.orderModified(event)) }
 
     public func venueRejected(_ event: OrderRejected) {
         record(.orderRejected(event))

@@ -5,7 +5,11 @@ public struct ParameterSpec: Sendable {
     public var name: String
     public var defaultValue: String
     public var help: String
-    public init(_ name: String, _ defaultValue: String, _ help: String) { (self.name, self.defaultValue, self.help) = (name, defaultValue, help) }
+    /// Also settable per venue as `venue.NAME.<name>` (venue settings).
+    public var perVenue: Bool
+    public init(_ name: String, _ defaultValue: String, _ help: String, perVenue: Bool = false) {
+        (self.name, self.defaultValue, self.help, self.perVenue) = (name, defaultValue, help, perVenue)
+    }
 }
 
 /// Parameter values after defaults are applied, with typed accessors that name the
@@ -19,6 +23,17 @@ public struct ParameterValues: Sendable {
     public init(specs: [ParameterSpec], overrides: [(String, String)]) throws(EngineError) {
         var table = specs.map { (name: $0.name, value: $0.defaultValue) }
         for (key, value) in overrides {
+            if key.hasPrefix("venue.") {
+                // venue.NAME.KEY: a per-venue setting (or `instruments`, the venue's symbols).
+                let parts = key.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+                let perVenue = specs.filter(\.perVenue).map(\.name) + ["instruments"]
+                guard parts.count == 3, !parts[1].isEmpty, parts[1].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }),
+                      perVenue.contains(String(parts[2])) else {
+                    throw EngineError(.unknownParameter, "unknown parameter '\(key)'; per-venue parameters are venue.NAME.KEY with KEY one of: \(perVenue.sorted().joined(separator: ", "))")
+                }
+                if let i = table.firstIndex(where: { $0.name == key }) { table[i].value = value } else { table.append((key, value)) }
+                continue
+            }
             guard let i = table.firstIndex(where: { $0.name == key }) else {
                 let known = specs.map(\.name).sorted().joined(separator: ", ")
                 throw EngineError(.unknownParameter, "unknown parameter '\(key)'; valid parameters: \(known)")
@@ -57,6 +72,9 @@ public struct ParameterValues: Sendable {
         default: throw EngineError(.invalidParameter, "parameter \(name)=\(text(name)): expected true or false")
         }
     }
+
+    /// The value of `name` if it was given (for optional per-venue keys).
+    public func optionalText(_ name: String) -> String? { values.first(where: { $0.name == name })?.value }
 
     /// A fee rate (`0.002` = 0.2 %).
     public func rate(_ name: String) throws(EngineError) -> Rate {

@@ -31,6 +31,11 @@ public final class StoreProjector {
             update(r.orderID, e.eventTime) { $0.status = "rejected"; $0.rejectReason = r.reason.description }
         case .orderCanceled(let c):
             update(c.orderID, e.eventTime) { $0.status = "canceled" }
+        case .orderModified(let m):
+            update(m.orderID, e.eventTime) { o in
+                o.quantity = o.filledQuantity + m.leavesQuantity
+                o.limitPrice = m.price
+            }
         case .orderFilled(let f):
             try store.add(FillRow(sequence: e.sequence, time: e.eventTime, fill: f))
             let instrument = trades.instrument(f.instrument)

@@ -23,6 +23,9 @@ public protocol Strategy {
     mutating func onFill(_ fill: OrderFilled, _ context: inout StrategyContext)
     /// One of our orders was rejected.
     mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext)
+    /// One of our orders was cancelled (by us, or by the venue: IOC / FOK / market
+    /// remainders, self-trade prevention).
+    mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext)
     /// A timer set with `context.schedule` came due.
     mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext)
     /// Called once after the last event, before positions are closed out.
@@ -33,6 +36,7 @@ extension Strategy {
     public mutating func onStart(_ context: inout StrategyContext) throws(EngineError) {}
     public mutating func onFill(_ fill: OrderFilled, _ context: inout StrategyContext) {}
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) {}
+    public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) {}
     public mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext) {}
     public mutating func onStop(_ context: inout StrategyContext) {}
 }
@@ -41,6 +45,7 @@ extension Strategy {
 public enum StrategyCommand: Sendable {
     case submit(OrderSubmitted)
     case cancel(ClientOrderID)
+    case modify(ClientOrderID, Quantity, Price)
     case schedule(Timestamp, UInt64)
 }
 
@@ -88,11 +93,17 @@ public struct StrategyContext {
         submit(instrument, side, .market, quantity, .zero, sizing)
     }
 
-    /// Sends a limit order.
+    /// Sends a limit-priced order: `.limit` (good till cancelled, the default), `.ioc`,
+    /// `.fok` or `.postOnly`.
     @discardableResult
-    public mutating func submitLimit(_ instrument: InstrumentID, _ side: Side, quantity: Quantity, price: Price) -> ClientOrderID {
-        submit(instrument, side, .limit, quantity, price, .fixed)
+    public mutating func submitLimit(_ instrument: InstrumentID, _ side: Side, quantity: Quantity, price: Price, type: OrderType = .limit) -> ClientOrderID {
+        precondition(type.hasLimit, "submitLimit needs a limit-priced order type")
+        return submit(instrument, side, type, quantity, price, .fixed)
     }
+
+    /// Changes a working order to `quantity` open at `price`: a smaller size at the same
+    /// price keeps its queue position; a new price or a larger size loses it.
+    public mutating func modify(_ id: ClientOrderID, quantity: Quantity, price: Price) { commands.append(.modify(id, quantity, price)) }
 
     private mutating func submit(_ instrument: InstrumentID, _ side: Side, _ type: OrderType, _ quantity: Quantity, _ price: Price, _ sizing: OrderSizing) -> ClientOrderID {
         let id = ledger.allocateOrderID()

@@ -19,6 +19,9 @@ struct TimerQueue {
         }
     }
 
+    /// When the earliest timer is due.
+    var nextTime: Timestamp? { heap.first?.time }
+
     /// Removes and returns the earliest timer due at or before `time`.
     mutating func popDue(upTo time: Timestamp) -> Entry? {
         guard let top = heap.first, top.time <= time else { return nil }

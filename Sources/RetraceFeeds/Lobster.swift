@@ -193,32 +193,7 @@ public final class LobsterReconstructor {
     }
 
     func apply(action: BookAction, side: Side, orderID: UInt64, price: Int64, size: Int64) {
-        let m = (side: side, orderID: orderID, size: size, type: action.rawValue)
-        let tick = price / tickSize
-        switch m.type {
-        case 1:
-            do { try book.add(id: m.orderID, side: m.side, tick: tick, size: m.size) } catch {
-                // A reused id: keep the volume exact, as unattributed.
-                book.adjustUnattributed(side: m.side, tick: tick, by: m.size)
-            }
-        case 2, 3, 4:
-            if let order = book.order(m.orderID), order.side == m.side, order.tick == tick {
-                let tracked = order.size
-                if m.type == 3 {
-                    _ = try? book.cancel(id: m.orderID)
-                    // A delete removes the message's size; any difference stays as bookkeeping.
-                    book.adjustUnattributed(side: m.side, tick: tick, by: tracked - m.size)
-                } else {
-                    let cut = min(m.size, tracked)
-                    _ = try? book.reduce(id: m.orderID, by: cut)
-                    book.adjustUnattributed(side: m.side, tick: tick, by: cut - m.size)
-                }
-            } else {
-                book.adjustUnattributed(side: m.side, tick: tick, by: -m.size)
-            }
-        default:
-            break  // hidden executions and halts leave the book alone
-        }
+        book.applyExact(action, side: side, orderID: orderID, tick: price / tickSize, size: size)
     }
 
     /// Reconciles the book with orderbook `row` (the file's state after message `number`),

@@ -169,7 +169,10 @@ public final class L3Book {
     var isBid: [Bool] = []
     var prev: [Int32] = []
     var next: [Int32] = []
+    var arrivals: [UInt64] = []
     var free: [Int32] = []
+    /// Orders added so far: each order's arrival number orders the queue across levels.
+    public private(set) var arrivalCounter: UInt64 = 0
     var index: [UInt64: Int32] = [:]
 
     public init(expectedOrders: Int = 1024) {
@@ -187,11 +190,12 @@ public final class L3Book {
         let slot: Int32
         if let reused = free.popLast() {
             slot = reused
-            (ids[Int(slot)], sizes[Int(slot)], ticks[Int(slot)], isBid[Int(slot)]) = (id, size, tick, side == .buy)
+            (ids[Int(slot)], sizes[Int(slot)], ticks[Int(slot)], isBid[Int(slot)], arrivals[Int(slot)]) = (id, size, tick, side == .buy, arrivalCounter)
         } else {
             slot = Int32(ids.count)
-            ids.append(id); sizes.append(size); ticks.append(tick); isBid.append(side == .buy); prev.append(-1); next.append(-1)
+            ids.append(id); sizes.append(size); ticks.append(tick); isBid.append(side == .buy); prev.append(-1); next.append(-1); arrivals.append(arrivalCounter)
         }
+        arrivalCounter += 1
         index[id] = slot
         let link: (inout Level) -> Void = { level in
             self.prev[Int(slot)] = level.tail
@@ -261,6 +265,45 @@ public final class L3Book {
     public func order(_ id: UInt64) -> (side: Side, tick: Int64, size: Int64)? {
         guard let slot = index[id].map(Int.init) else { return nil }
         return (isBid[slot] ? .buy : .sell, ticks[slot], sizes[slot])
+    }
+
+    /// The arrival number of order `id` (smaller arrived earlier), if it rests in the book.
+    public func arrival(of id: UInt64) -> UInt64? { index[id].map { arrivals[Int($0)] } }
+
+    /// Applies one order-level message as an exact change of its own size at its price
+    /// (LOBSTER's semantics): an add queues a new order; a reduce, delete or execution
+    /// removes the message's size — from the order when it rests at that price, else from
+    /// the level's unattributed volume (ids never seen); a delete takes the message's size,
+    /// not the size tracked for the order, and the difference stays as bookkeeping. Hidden
+    /// executions and halts leave the book alone. A reused id adds unattributed volume.
+    public func applyExact(_ action: BookAction, side: Side, orderID: UInt64, tick: Int64, size: Int64) {
+        switch action {
+        case .add:
+            do { try add(id: orderID, side: side, tick: tick, size: size) } catch {
+                adjustUnattributed(side: side, tick: tick, by: size)
+            }
+        case .reduce, .delete, .execute:
+            if let order = order(orderID), order.side == side, order.tick == tick {
+                let tracked = order.size
+                if action == .delete {
+                    _ = try? cancel(id: orderID)
+                    adjustUnattributed(side: side, tick: tick, by: tracked - size)
+                } else {
+                    let cut = min(size, tracked)
+                    _ = try? reduce(id: orderID, by: cut)
+                    adjustUnattributed(side: side, tick: tick, by: cut - size)
+                }
+            } else {
+                adjustUnattributed(side: side, tick: tick, by: -size)
+            }
+        case .hiddenExecute, .halt:
+            break
+        }
+    }
+
+    /// Sets the visible volume at a level to `total` (the change goes to unattributed volume).
+    public func setLevelTotal(side: Side, tick: Int64, total: Int64) {
+        adjustUnattributed(side: side, tick: tick, by: total - depth(side: side, tick: tick))
     }
 
     /// Volume queued ahead of order `id` at its level: the orders before it, plus the

@@ -1,39 +1,83 @@
 import RetraceCore
 
+/// The top-of-book, trade and bar rules (instruments without depth data).
 extension SimulatedVenue {
+    /// An order reaches a venue without depth data.
+    mutating func submitTopOfBook<L: VenueListener>(_ order: OrderSubmitted, venue v: Int, at time: Int64, _ listener: inout L) {
+        let index = Int(order.instrument.raw)
+        let m = markets[index]
+        let touch = m.hasQuotes ? (order.side == .buy ? m.book.bestAsk?.price : m.book.bestBid?.price) : nil
+        let crosses = touch.map { order.type == .market || (order.side == .buy ? order.limitPrice >= $0 : order.limitPrice <= $0) } ?? false
+        if order.type == .postOnly && crosses {
+            emit(.rejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .postOnlyWouldCross)), venue: v, at: time, &listener)
+            return
+        }
+        emit(.accepted(OrderAccepted(orderID: order.orderID, instrument: order.instrument)), venue: v, at: time, &listener)
+        var w = WorkingOrder(order: order, leaves: order.quantity)
+        if crosses, let touch {
+            _ = fill(&w, at: touch, .taker, venue: v, at: time, &listener)
+            return
+        }
+        if order.type == .ioc || order.type == .fok {
+            // Top-of-book data: an IOC or FOK that does not cross the touch on arrival expires.
+            emit(.canceled(OrderCanceled(orderID: order.orderID, instrument: order.instrument, leavesQuantity: order.quantity)), venue: v, at: time, &listener)
+            return
+        }
+        working.append(w)
+    }
+
+    /// Changes a working order: a size reduction at the same price keeps its place in the
+    /// matching order; anything else moves it to the back.
+    mutating func modifyTopOfBook<L: VenueListener>(_ i: Int, quantity: Quantity, price: Price, venue v: Int, at time: Int64, _ listener: inout L) {
+        var w = working[i]
+        if quantity.raw <= 0 {
+            working.remove(at: i)
+            emit(.canceled(OrderCanceled(orderID: w.order.orderID, instrument: w.order.instrument, leavesQuantity: w.leaves)), venue: v, at: time, &listener)
+            return
+        }
+        let kept = (price == w.order.limitPrice || !w.order.type.hasLimit) && quantity <= w.leaves
+        w.leaves = quantity
+        if w.order.type.hasLimit { w.order.limitPrice = price }
+        emit(.modified(OrderModified(orderID: w.order.orderID, instrument: w.order.instrument, keptPriority: kept, leavesQuantity: quantity, price: w.order.limitPrice)),
+             venue: v, at: time, &listener)
+        if kept { working[i] = w } else { working.remove(at: i); working.append(w) }
+    }
+
     /// Fills the whole order at `price`. Returns false when an all-in order could not
     /// afford one unit (it is then rejected).
-    mutating func fill<L: VenueListener>(_ w: inout WorkingOrder, _ instrument: Instrument, at price: Price, _ liquidity: Liquidity, _ listener: inout L) -> Bool {
+    mutating func fill<L: VenueListener>(_ w: inout WorkingOrder, at price: Price, _ liquidity: Liquidity, venue v: Int, at time: Int64, _ listener: inout L) -> Bool {
+        guard let instrument = instruments[Int(w.order.instrument.raw)] else { return false }
+        let fees = venues[v].fees
         var quantity = w.leaves
         if w.order.sizing == .allEquity {
             quantity = listener.allInQuantity(instrument: instrument, price: price, feeRate: fees.rate(liquidity))
             if quantity.raw <= 0 {
-                listener.venueRejected(OrderRejected(orderID: w.order.orderID, instrument: w.order.instrument, reason: .insufficientFunds))
+                emit(.rejected(OrderRejected(orderID: w.order.orderID, instrument: w.order.instrument, reason: .insufficientFunds)), venue: v, at: time, &listener)
                 return false
             }
         }
-        let fee = Money.fee(price: price, quantity: quantity, rate: fees.rate(liquidity), priceScale: instrument.priceScale, quantityScale: instrument.quantityScale)
+        let fee = fees.fee(price: price, quantity: quantity, liquidity: liquidity, instrument: instrument)
         w.leaves = .zero
-        listener.venueFilled(OrderFilled(orderID: w.order.orderID, instrument: w.order.instrument, side: w.order.side, price: price,
-                                         quantity: quantity, fee: fee, liquidity: liquidity, leavesQuantity: .zero))
+        emit(.filled(OrderFilled(orderID: w.order.orderID, instrument: w.order.instrument, side: w.order.side, price: price,
+                                 quantity: quantity, fee: fee, liquidity: liquidity, leavesQuantity: .zero)), venue: v, at: time, &listener)
         return true
     }
 
     /// Runs `decide` over the instrument's working orders in submission order; an order
     /// for which it returns a fill price and liquidity is filled and removed.
-    mutating func match<L: VenueListener>(_ id: InstrumentID, _ listener: inout L, _ decide: (OrderSubmitted) -> (Price, Liquidity)?) {
-        guard let instrument = instruments[Int(id.raw)], !working.isEmpty else { return }
+    mutating func match<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L, _ decide: (OrderSubmitted) -> (Price, Liquidity)?) {
+        guard !working.isEmpty else { return }
         var i = 0
         while i < working.count {
             guard working[i].order.instrument == id, let (price, liquidity) = decide(working[i].order) else { i += 1; continue }
             var w = working.remove(at: i)
-            _ = fill(&w, instrument, at: price, liquidity, &listener)
+            _ = fill(&w, at: price, liquidity, venue: v, at: time, &listener)
         }
     }
 
-    mutating func matchTouch<L: VenueListener>(_ id: InstrumentID, _ listener: inout L) {
+    mutating func matchTouch<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L) {
         let book = markets[Int(id.raw)].book
-        match(id, &listener) { order in
+        match(id, venue: v, at: time, &listener) { order in
             guard let touch = order.side == .buy ? book.bestAsk?.price : book.bestBid?.price else { return nil }
             if order.type == .market { return (touch, .taker) }
             let through = order.side == .buy ? touch < order.limitPrice : touch > order.limitPrice
@@ -41,17 +85,17 @@ extension SimulatedVenue {
         }
     }
 
-    mutating func matchTrade<L: VenueListener>(_ t: TradeReceived, _ listener: inout L) {
+    mutating func matchTrade<L: VenueListener>(_ t: TradeReceived, venue v: Int, at time: Int64, _ listener: inout L) {
         let quoted = markets[Int(t.instrument.raw)].hasQuotes
-        match(t.instrument, &listener) { order in
+        match(t.instrument, venue: v, at: time, &listener) { order in
             if order.type == .market { return quoted ? nil : (t.price, .taker) }
             let through = order.side == .buy ? t.price < order.limitPrice : t.price > order.limitPrice
             return through ? (order.limitPrice, .maker) : nil
         }
     }
 
-    mutating func matchBar<L: VenueListener>(_ b: BarReceived, _ listener: inout L) {
-        match(b.instrument, &listener) { order in
+    mutating func matchBar<L: VenueListener>(_ b: BarReceived, venue v: Int, at time: Int64, _ listener: inout L) {
+        match(b.instrument, venue: v, at: time, &listener) { order in
             if order.type == .market { return (b.open, .taker) }
             if order.side == .buy {
                 return b.low <= order.limitPrice ? (min(b.open, order.limitPrice), .maker) : nil

@@ -1,48 +1,96 @@
 import RetraceCore
 
-/// A deterministic venue that matches orders against recorded market data (v0: zero
-/// latency, no queue model, recorded size is not consumed).
+/// A deterministic simulation of one or more venues that match our orders against
+/// recorded market data.
 ///
-/// Rules, per feed kind of the instrument:
-/// - **Quotes (BBO / L2):** market orders fill at once at the touch (ask for a buy, bid
-///   for a sell) as taker. A limit order that crosses the touch on arrival fills there
-///   as taker; otherwise it rests and fills at its limit, as maker, once the opposite
-///   touch moves strictly through it (ask < limit for a buy) or a trade prints through it.
-/// - **Trades only:** market orders fill at the next trade's price; resting limits fill at
+/// **Depth data** (L2 level updates or L3 order-book messages): a `DepthMarket` per
+/// instrument matches against the recorded book with sizes, queue positions, partial fills,
+/// self-trade prevention and the IOC / FOK / post-only rules (see `DepthMarket`).
+///
+/// **Top of book, trades and bars** (no depth): simpler rules, sizes unlimited:
+/// - *Quotes:* market orders fill at once at the touch (ask for a buy, bid for a sell) as
+///   taker. A limit order that crosses the touch on arrival fills there as taker;
+///   otherwise it rests and fills at its limit, as maker, once the opposite touch moves
+///   strictly through it (ask < limit for a buy) or a trade prints through it. IOC and FOK
+///   orders that do not cross are cancelled; post-only orders that would cross are rejected.
+/// - *Trades only:* market orders fill at the next trade's price; resting limits fill at
 ///   their limit when a trade prints strictly through them.
-/// - **Bars:** orders placed while a bar is processed fill on the next bar: market orders
-///   at its open; a buy limit when `low ≤ limit`, at `min(open, limit)` (mirror for sells),
-///   as backtesting.py does.
-/// Orders are matched in submission order. Fills are full (size is not limited by the
-/// recorded liquidity in this version).
+/// - *Bars:* orders placed while a bar is processed fill on the next bar: market orders at
+///   its open; a buy limit when `low ≤ limit`, at `min(open, limit)` (mirror for sells), as
+///   backtesting.py does.
+///
+/// **Latency** (per venue, `VenueSettings`): an order or cancel reaches the venue an entry
+/// latency after it was sent, and is matched against the book as the venue then knows it
+/// (market events reach the venue a feed latency before we receive them). Every answer
+/// reaches the strategy an ack latency after the venue produced it; answers of one venue
+/// arrive in the order it sent them. With zero latencies (the default) everything happens
+/// at once, in the order the strategy asked.
 public struct SimulatedVenue {
-    /// A working order.
+    /// A working order on a venue without depth data.
     public struct WorkingOrder: Equatable, Sendable {
         public var order: OrderSubmitted
         public var leaves: Quantity
     }
 
     /// Per-instrument market view.
-    public struct MarketView: Sendable {
+    public struct MarketView {
         public var book = L2Book()
         public var lastTrade: Price?
         public var lastBar: BarReceived?
         public var hasQuotes = false
+        /// Set once the instrument has depth data: matching then happens there.
+        public var depth: DepthMarket?
     }
 
-    public let fees: FeeSchedule
+    /// Something sent to a venue that has not arrived yet.
+    enum Request {
+        case submit(OrderSubmitted)
+        case cancel(ClientOrderID, InstrumentID)
+        case modify(ClientOrderID, InstrumentID, Quantity, Price)
+    }
+
+    /// The venues; an instrument trades on `venueIndex[instrument]`.
+    public let venues: [VenueSettings]
+    /// Which venue each symbol trades on (unlisted symbols: the first venue).
+    let assignment: [(symbol: String, venue: Int)]
     public internal(set) var instruments: [Instrument?] = []
     public internal(set) var markets: [MarketView] = []
-    /// Working orders in submission order.
+    var venueIndex: [Int] = []
+    /// Working orders on instruments without depth, in submission order.
     public internal(set) var working: [WorkingOrder] = []
+    /// Local (engine) time, set by the engine before each call.
+    public var now = Timestamp.zero
+    /// The venue side's clock: the latest exchange time processed.
+    public private(set) var exchangeNow = Timestamp(nanos: Int64.min)
+    var rngs: [SplitMix64]
+    var arrivals: [(time: Int64, seq: UInt64, venue: Int, request: Request)] = []
+    var outbox: [(time: Int64, seq: UInt64, answer: VenueAnswer)] = []
+    var lastDelivery: [Int64]
+    var sequence: UInt64 = 0
+    /// The exchange time of the market event about to be processed (drawn once per event).
+    var pendingExchangeTime: Int64?
 
-    public init(fees: FeeSchedule) { self.fees = fees }
+    /// One venue with these fees and no latency.
+    public init(fees: FeeSchedule) { self.init(venues: [VenueSettings(fees: fees)]) }
+
+    /// Several venues; `assignment` maps symbols to venue names (others go to the first).
+    public init(venues: [VenueSettings], assignment: [(symbol: String, venue: String)] = [], seed: UInt64 = 0) {
+        precondition(!venues.isEmpty, "a simulation needs at least one venue")
+        self.venues = venues
+        self.assignment = assignment.map { a in (a.symbol, venues.firstIndex { $0.name == a.venue } ?? 0) }
+        rngs = venues.indices.map { SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64($0 + 1)) }
+        lastDelivery = venues.map { _ in Int64.min }
+    }
+
+    /// The first venue's fees (single-venue runs).
+    public var fees: FeeSchedule { venues[0].fees }
 
     /// Makes an instrument tradable.
     public mutating func define(_ instrument: Instrument) {
         let i = Int(instrument.id.raw)
-        while instruments.count <= i { instruments.append(nil); markets.append(MarketView()) }
+        while instruments.count <= i { instruments.append(nil); markets.append(MarketView()); venueIndex.append(0) }
         instruments[i] = instrument
+        venueIndex[i] = assignment.first { $0.symbol == instrument.symbol.description }?.venue ?? 0
     }
 
     /// The market view of an instrument, if defined.
@@ -50,10 +98,23 @@ public struct SimulatedVenue {
         Int(id.raw) < markets.count ? markets[Int(id.raw)] : nil
     }
 
-    /// Receives an order. Answers (accept, reject, maybe a fill) go to `listener`.
+    /// The settings of the venue an instrument trades on.
+    public func venue(of id: InstrumentID) -> VenueSettings { venues[Int(id.raw) < venueIndex.count ? venueIndex[Int(id.raw)] : 0] }
+
+    /// Working orders everywhere (depth markets and the rest), by order id.
+    public var openOrders: [ClientOrderID] {
+        var ids = working.map(\.order.orderID)
+        for m in markets { if let d = m.depth { ids += d.resting.map(\.order.orderID) } }
+        return ids.sorted()
+    }
+
+    // MARK: - Requests from the strategy
+
+    /// Sends an order. Orders that fail basic checks are rejected at once (a client-side
+    /// check); the rest reach the venue after the entry latency.
     public mutating func submit<L: VenueListener>(_ order: OrderSubmitted, listener: inout L) {
         let index = Int(order.instrument.raw)
-        guard index < instruments.count, let instrument = instruments[index] else {
+        guard index < instruments.count, instruments[index] != nil else {
             listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .unknownInstrument))
             return
         }
@@ -61,73 +122,295 @@ public struct SimulatedVenue {
             listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .invalidQuantity))
             return
         }
-        if order.type == .limit && order.limitPrice.raw <= 0 {
+        if order.type.hasLimit && order.limitPrice.raw <= 0 {
             listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .invalidPrice))
             return
         }
-        listener.venueAccepted(OrderAccepted(orderID: order.orderID, instrument: order.instrument))
-        var w = WorkingOrder(order: order, leaves: order.quantity)
-        let m = markets[index]
-        if m.hasQuotes, let touch = order.side == .buy ? m.book.bestAsk?.price : m.book.bestBid?.price {
-            let crosses = order.type == .market || (order.side == .buy ? order.limitPrice >= touch : order.limitPrice <= touch)
-            if crosses {
-                _ = fill(&w, instrument, at: touch, .taker, &listener)
-                return
-            }
-        }
-        working.append(w)
+        send(.submit(order), venue: venueIndex[index], &listener)
     }
 
-    /// Cancels a working order; unknown or finished ids are ignored (returns false).
+    /// Asks to cancel a working order; unknown or finished ids are ignored when the request
+    /// arrives. Returns false when, with zero latency, there was nothing to cancel.
     @discardableResult
     public mutating func cancel<L: VenueListener>(_ id: ClientOrderID, listener: inout L) -> Bool {
-        guard let i = working.firstIndex(where: { $0.order.orderID == id }) else { return false }
-        let w = working.remove(at: i)
-        listener.venueCanceled(OrderCanceled(orderID: id, instrument: w.order.instrument, leavesQuantity: w.leaves))
+        guard let instrument = instrumentOf(id) else { return false }
+        send(.cancel(id, instrument), venue: venueIndex[Int(instrument.raw)], &listener)
         return true
     }
 
-    /// Matches working orders against a market event, then updates the market view.
-    public mutating func onMarket<L: VenueListener>(_ body: EventBody, listener: inout L) {
+    /// Asks to change a working order to `quantity` (its new open size) at `price`.
+    public mutating func modify<L: VenueListener>(_ id: ClientOrderID, quantity: Quantity, price: Price, listener: inout L) {
+        guard let instrument = instrumentOf(id) else {
+            listener.venueRejected(OrderRejected(orderID: id, instrument: InstrumentID(0), reason: .unknownOrder))
+            return
+        }
+        send(.modify(id, instrument, quantity, price), venue: venueIndex[Int(instrument.raw)], &listener)
+    }
+
+    func instrumentOf(_ id: ClientOrderID) -> InstrumentID? {
+        if let w = working.first(where: { $0.order.orderID == id }) { return w.order.instrument }
+        for m in markets { if let d = m.depth, let r = d.resting.first(where: { $0.order.orderID == id }) { return r.order.instrument } }
+        for a in arrivals {
+            if case .submit(let o) = a.request, o.orderID == id { return o.instrument }
+        }
+        return nil
+    }
+
+    private mutating func send<L: VenueListener>(_ request: Request, venue v: Int, _ listener: inout L) {
+        let latency = venues[v].entryLatency
+        let arrival = latency.isZero ? now.nanos : now.nanos &+ latency.sample(&rngs[v])
+        if arrival <= max(exchangeNow.nanos, now.nanos) && arrivals.isEmpty {
+            handle(request, venue: v, at: max(arrival, exchangeNow.nanos), &listener)
+        } else {
+            sequence += 1
+            let entry = (time: arrival, seq: sequence, venue: v, request: request)
+            let k = arrivals.firstIndex { ($0.time, $0.seq) > (arrival, sequence) } ?? arrivals.count
+            arrivals.insert(entry, at: k)
+        }
+    }
+
+    /// A request reaches its venue at exchange time `time`.
+    mutating func handle<L: VenueListener>(_ request: Request, venue v: Int, at time: Int64, _ listener: inout L) {
+        if time > exchangeNow.nanos { exchangeNow = Timestamp(nanos: time) }
+        switch request {
+        case .submit(let order):
+            let index = Int(order.instrument.raw)
+            if let depth = markets[index].depth {
+                var cx = context(v, index, &listener)
+                depth.submit(order, &cx)
+                route(cx.answers, venue: v, at: time, &listener)
+            } else {
+                submitTopOfBook(order, venue: v, at: time, &listener)
+            }
+        case .cancel(let id, let instrument):
+            if let depth = markets[Int(instrument.raw)].depth {
+                var cx = context(v, Int(instrument.raw), &listener)
+                _ = depth.cancel(id, &cx)
+                route(cx.answers, venue: v, at: time, &listener)
+            } else if let i = working.firstIndex(where: { $0.order.orderID == id }) {
+                let w = working.remove(at: i)
+                emit(.canceled(OrderCanceled(orderID: id, instrument: w.order.instrument, leavesQuantity: w.leaves)), venue: v, at: time, &listener)
+            }
+        case .modify(let id, let instrument, let quantity, let price):
+            if let depth = markets[Int(instrument.raw)].depth {
+                var cx = context(v, Int(instrument.raw), &listener)
+                if !depth.modify(id, quantity: quantity.raw, price: price.raw, &cx) {
+                    cx.answers.append(.rejected(OrderRejected(orderID: id, instrument: instrument, reason: .unknownOrder)))
+                }
+                route(cx.answers, venue: v, at: time, &listener)
+            } else if let i = working.firstIndex(where: { $0.order.orderID == id }) {
+                modifyTopOfBook(i, quantity: quantity, price: price, venue: v, at: time, &listener)
+            } else {
+                emit(.rejected(OrderRejected(orderID: id, instrument: instrument, reason: .unknownOrder)), venue: v, at: time, &listener)
+            }
+        }
+    }
+
+    /// The context of one depth-market call. All-in sizing asks a copy of the listener (the
+    /// engine's ledger is a class, so the copy sees the account as it is at that moment).
+    private func context<L: VenueListener>(_ v: Int, _ index: Int, _ listener: inout L) -> DepthMarket.Context {
+        let snapshot = listener
+        let instrument = instruments[index]!
+        return DepthMarket.Context(settings: venues[v]) { price, rate in snapshot.allInQuantity(instrument: instrument, price: price, feeRate: rate) }
+    }
+
+    // MARK: - Answers
+
+    /// Sends answers produced at exchange time `time` towards the strategy.
+    mutating func route<L: VenueListener>(_ answers: [VenueAnswer], venue v: Int, at time: Int64, _ listener: inout L) {
+        for a in answers { emit(a, venue: v, at: time, &listener) }
+    }
+
+    /// One answer: delivered now when its ack latency has already passed, else queued.
+    mutating func emit<L: VenueListener>(_ answer: VenueAnswer, venue v: Int, at time: Int64, _ listener: inout L) {
+        let latency = venues[v].ackLatency
+        var due = latency.isZero ? time : time &+ latency.sample(&rngs[v])
+        due = max(due, lastDelivery[v])
+        lastDelivery[v] = due
+        if due <= now.nanos && outbox.isEmpty {
+            deliver(answer, &listener)
+        } else {
+            sequence += 1
+            let k = outbox.firstIndex { ($0.time, $0.seq) > (due, sequence) } ?? outbox.count
+            outbox.insert((due, sequence, answer), at: k)
+        }
+    }
+
+    func deliver<L: VenueListener>(_ answer: VenueAnswer, _ listener: inout L) {
+        switch answer {
+        case .accepted(let e): listener.venueAccepted(e)
+        case .rejected(let e): listener.venueRejected(e)
+        case .canceled(let e): listener.venueCanceled(e)
+        case .filled(let e): listener.venueFilled(e)
+        case .modified(let e): listener.venueModified(e)
+        }
+    }
+
+    /// The next time something is due: a request reaching a venue or an answer reaching us.
+    public var nextDue: Timestamp? {
+        let t = min(arrivals.first?.time ?? .max, outbox.first?.time ?? .max)
+        return t == .max ? nil : Timestamp(nanos: t)
+    }
+
+    /// The next time an answer reaches us.
+    public var nextDueAnswer: Timestamp? { outbox.first.map { Timestamp(nanos: $0.time) } }
+
+    /// Cancels every working order at once (session end): in-flight requests are dropped,
+    /// queued answers delivered first.
+    public mutating func cancelAll<L: VenueListener>(listener: inout L) {
+        arrivals.removeAll()
+        while !outbox.isEmpty { deliver(outbox.removeFirst().answer, &listener) }
+        for w in working { listener.venueCanceled(OrderCanceled(orderID: w.order.orderID, instrument: w.order.instrument, leavesQuantity: w.leaves)) }
+        working.removeAll()
+        for m in markets {
+            guard let d = m.depth else { continue }
+            var cx = DepthMarket.Context(settings: venues[0]) { _, _ in .zero }
+            for r in d.resting { _ = d.cancel(r.order.orderID, &cx) }
+            route(cx.answers, &listener)
+        }
+    }
+
+    private func route<L: VenueListener>(_ answers: [VenueAnswer], _ listener: inout L) {
+        for a in answers { deliver(a, &listener) }
+    }
+
+    /// The next time a request reaches a venue.
+    public var nextArrival: Timestamp? { arrivals.first.map { Timestamp(nanos: $0.time) } }
+
+    /// Processes what is due at or before `time`: requests arriving (up to `arrivalsUpTo`)
+    /// and answers reaching us. Call with `now` set to `time`.
+    public mutating func advance<L: VenueListener>(to time: Timestamp, arrivalsUpTo limit: Timestamp? = nil, listener: inout L) {
+        let arrivalLimit = min(time.nanos, limit?.nanos ?? .max)
+        while true {
+            let a = arrivals.first.flatMap { $0.time <= arrivalLimit ? $0.time : nil }
+            let d = outbox.first.flatMap { $0.time <= time.nanos ? $0.time : nil }
+            if let a, a <= (d ?? .max) {
+                let r = arrivals.removeFirst()
+                handle(r.request, venue: r.venue, at: max(a, exchangeNow.nanos), &listener)
+            } else if d != nil {
+                deliver(outbox.removeFirst().answer, &listener)
+            } else {
+                return
+            }
+        }
+    }
+
+    // MARK: - Market data
+
+    /// The exchange time of a market event at the venue of its instrument: its receive time
+    /// less the feed latency (never earlier than what the venue already processed). Drawn
+    /// once per event; `onMarket` uses the same value.
+    public mutating func exchangeTime(of event: Event) -> Timestamp {
+        if let t = pendingExchangeTime { return Timestamp(nanos: t) }
+        let v = instrumentID(of: event.body).map { Int($0.raw) < venueIndex.count ? venueIndex[Int($0.raw)] : 0 } ?? 0
+        let feed: Int64
+        switch venues[v].feedLatency {
+        case nil: feed = max(0, event.receiveTime.nanos &- event.eventTime.nanos)
+        case .some(let m): feed = m.isZero ? 0 : m.sample(&rngs[v])
+        }
+        let t = max(event.receiveTime.nanos &- feed, exchangeNow.nanos)
+        pendingExchangeTime = t
+        return Timestamp(nanos: t)
+    }
+
+    func instrumentID(of body: EventBody) -> InstrumentID? {
         switch body {
-        case .quoteReceived(let q):
-            guard Int(q.instrument.raw) < markets.count else { return }
-            markets[Int(q.instrument.raw)].book.apply(q)
-            markets[Int(q.instrument.raw)].hasQuotes = true
-            matchTouch(q.instrument, &listener)
+        case .quoteReceived(let q): q.instrument
+        case .l2LevelUpdated(let u): u.instrument
+        case .tradeReceived(let t): t.instrument
+        case .barReceived(let b): b.instrument
+        case .orderBookMessage(let m): m.instrument
+        default: nil
+        }
+    }
+
+    /// Matches working orders against a market event (requests that reached the venue
+    /// before it are handled first), then updates the market view.
+    public mutating func onMarket<L: VenueListener>(_ event: Event, listener: inout L) {
+        let x = exchangeTime(of: event).nanos
+        pendingExchangeTime = nil
+        if let first = arrivals.first, first.time <= x { advance(to: Timestamp(nanos: max(x, now.nanos)), arrivalsUpTo: Timestamp(nanos: x), listener: &listener) }
+        if x > exchangeNow.nanos { exchangeNow = Timestamp(nanos: x) }
+        guard let id = instrumentID(of: event.body), Int(id.raw) < markets.count else { return }
+        let index = Int(id.raw)
+        let v = venueIndex[index]
+        switch event.body {
         case .l2LevelUpdated(let u):
-            guard Int(u.instrument.raw) < markets.count else { return }
-            markets[Int(u.instrument.raw)].book.apply(u)
-            markets[Int(u.instrument.raw)].hasQuotes = true
-            matchTouch(u.instrument, &listener)
+            let depth = depthMarket(index, &listener)
+            var cx = context(v, index, &listener)
+            depth.onLevel(u, &cx)
+            route(cx.answers, venue: v, at: x, &listener)
+            markets[index].hasQuotes = true
+        case .orderBookMessage(let m):
+            let depth = depthMarket(index, &listener)
+            var cx = context(v, index, &listener)
+            depth.onMessage(m, &cx)
+            route(cx.answers, venue: v, at: x, &listener)
+            markets[index].hasQuotes = true
+        case .quoteReceived(let q):
+            // With depth, the book is the depth; quotes are only marks.
+            guard markets[index].depth == nil else { return }
+            markets[index].book.apply(q)
+            markets[index].hasQuotes = true
+            matchTouch(id, venue: v, at: x, &listener)
         case .tradeReceived(let t):
-            guard Int(t.instrument.raw) < markets.count else { return }
-            matchTrade(t, &listener)
-            markets[Int(t.instrument.raw)].lastTrade = t.price
+            if let depth = markets[index].depth {
+                var cx = context(v, index, &listener)
+                depth.onTrade(t, &cx)
+                route(cx.answers, venue: v, at: x, &listener)
+            } else {
+                matchTrade(t, venue: v, at: x, &listener)
+            }
+            markets[index].lastTrade = t.price
         case .barReceived(let b):
-            guard Int(b.instrument.raw) < markets.count else { return }
-            matchBar(b, &listener)
-            markets[Int(b.instrument.raw)].lastBar = b
+            matchBar(b, venue: v, at: x, &listener)
+            markets[index].lastBar = b
         default:
             break
         }
     }
 
+    /// A market event received now (tests, benchmarks): exchange and receive time `now`.
+    public mutating func onMarket<L: VenueListener>(_ body: EventBody, listener: inout L) {
+        onMarket(Event(eventTime: now, receiveTime: now, body: body), listener: &listener)
+    }
+
+    /// The instrument's depth market, created on its first depth event; orders working
+    /// under the top-of-book rules move into it (in their order, as new arrivals).
+    mutating func depthMarket<L: VenueListener>(_ index: Int, _ listener: inout L) -> DepthMarket {
+        if let d = markets[index].depth { return d }
+        let d = DepthMarket(instrument: instruments[index]!)
+        markets[index].depth = d
+        markets[index].book = L2Book()
+        let moving = working.filter { Int($0.order.instrument.raw) == index }
+        working.removeAll { Int($0.order.instrument.raw) == index }
+        for w in moving {
+            var o = w.order
+            o.quantity = w.leaves
+            var cx = context(venueIndex[index], index, &listener)
+            d.submit(o, &cx)
+            route(cx.answers.filter { if case .accepted = $0 { false } else { true } }, venue: venueIndex[index], at: exchangeNow.nanos, &listener)
+        }
+        return d
+    }
+
     /// The price a position in `instrument` would be closed at when the data ends:
-    /// the touch for quote feeds, the last trade, or the last bar's open (backtesting.py's
-    /// rule for trades still open at the end). Nil when nothing was seen.
+    /// the touch for quote and depth feeds, the last trade, or the last bar's open
+    /// (backtesting.py's rule for trades still open at the end). Nil when nothing was seen.
     public func closeOutPrice(_ id: InstrumentID, side: Side) -> Price? {
         guard let m = market(id) else { return nil }
+        if let d = m.depth, let p = d.best(side.opposite) { return Price(raw: p) }
         if m.hasQuotes, let level = side == .buy ? m.book.bestAsk : m.book.bestBid { return level.price }
         if let bar = m.lastBar { return bar.open }
         return m.lastTrade
     }
 
-    /// Fills a close-out order at `price` (session end), as taker.
+    /// Fills a close-out order at `price` (session end), as taker, at once.
     public mutating func closeOut<L: VenueListener>(_ order: OrderSubmitted, at price: Price, listener: inout L) {
         guard let instrument = instruments[Int(order.instrument.raw)] else { return }
         listener.venueAccepted(OrderAccepted(orderID: order.orderID, instrument: order.instrument))
-        var w = WorkingOrder(order: order, leaves: order.quantity)
-        _ = fill(&w, instrument, at: price, .taker, &listener)
+        let fee = venue(of: order.instrument).fees.fee(price: price, quantity: order.quantity, liquidity: .taker, instrument: instrument)
+        listener.venueFilled(OrderFilled(orderID: order.orderID, instrument: order.instrument, side: order.side, price: price, quantity: order.quantity,
+                                         fee: fee, liquidity: .taker, leavesQuantity: .zero))
     }
 }

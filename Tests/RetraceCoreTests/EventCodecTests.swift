@@ -9,13 +9,13 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
     let oid = ClientOrderID(rng.next())
     let side: Side = rng.next(modulo: 2) == 0 ? .buy : .sell
     let body: EventBody
-    switch rng.next(modulo: 16) {
+    switch rng.next(modulo: 17) {
     case 0: body = .instrumentDefined(InstrumentDefined(instrument: Instrument(id: id, symbol: Symbol("SYM\(rng.next(modulo: 1000))")!, priceScale: Int(rng.next(modulo: 13)), quantityScale: Int(rng.next(modulo: 13)))))
     case 1: body = .tradeReceived(TradeReceived(instrument: id, price: Price(raw: i64()), quantity: Quantity(raw: i64()), aggressor: AggressorSide(rawValue: UInt8(rng.next(modulo: 3)))!, tradeID: rng.next()))
     case 2: body = .quoteReceived(QuoteReceived(instrument: id, bidPrice: Price(raw: i64()), bidQuantity: Quantity(raw: i64()), askPrice: Price(raw: i64()), askQuantity: Quantity(raw: i64())))
     case 3: body = .barReceived(BarReceived(instrument: id, open: Price(raw: i64()), high: Price(raw: i64()), low: Price(raw: i64()), close: Price(raw: i64()), volume: Quantity(raw: i64())))
     case 4: body = .l2LevelUpdated(L2LevelUpdated(instrument: id, side: side, price: Price(raw: i64()), quantity: Quantity(raw: i64())))
-    case 5: body = .orderSubmitted(OrderSubmitted(orderID: oid, instrument: id, side: side, type: rng.next(modulo: 2) == 0 ? .market : .limit, sizing: rng.next(modulo: 2) == 0 ? .fixed : .allEquity, quantity: Quantity(raw: i64()), limitPrice: Price(raw: i64())))
+    case 5: body = .orderSubmitted(OrderSubmitted(orderID: oid, instrument: id, side: side, type: OrderType(rawValue: UInt8(rng.next(modulo: 5) + 1))!, sizing: rng.next(modulo: 2) == 0 ? .fixed : .allEquity, quantity: Quantity(raw: i64()), limitPrice: Price(raw: i64())))
     case 6: body = .orderAccepted(OrderAccepted(orderID: oid, instrument: id))
     case 7: body = .orderRejected(OrderRejected(orderID: oid, instrument: id, reason: .insufficientFunds))
     case 8: body = .orderCanceled(OrderCanceled(orderID: oid, instrument: id, leavesQuantity: Quantity(raw: i64())))
@@ -25,6 +25,7 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
     case 12: body = .timerFired(TimerFired(timerID: rng.next()))
     case 13: body = .sessionStarted(SessionStarted(mode: .backtest, seed: rng.next()))
     case 14: body = .orderBookMessage(OrderBookMessage(instrument: id, action: BookAction.allCases[Int(rng.next(modulo: 6))], side: side, orderID: rng.next(), price: Price(raw: i64()), quantity: Quantity(raw: i64())))
+    case 15: body = .orderModified(OrderModified(orderID: oid, instrument: id, keptPriority: rng.next(modulo: 2) == 0, leavesQuantity: Quantity(raw: i64()), price: Price(raw: i64())))
     default: body = .sessionEnded(SessionEnded(inputEvents: rng.next()))
     }
     return Event(sequence: rng.next(), eventTime: Timestamp(nanos: i64()), receiveTime: Timestamp(nanos: i64()), body: body)
