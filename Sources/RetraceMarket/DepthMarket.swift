@@ -122,14 +122,14 @@ public final class DepthMarket {
         let limit: Int64? = order.type.hasLimit ? order.limitPrice.raw : nil
         var quantity = order.quantity.raw
         if order.sizing == .allEquity {
-            guard let touch = best(opposite) ?? limit else { return cancelWhole(order, quantity, &cx) }
+            guard let touch = bestAvailable(opposite) ?? limit else { return cancelWhole(order, quantity, &cx) }
             quantity = cx.allIn(Price(raw: touch), cx.settings.fees.taker).raw
             guard quantity > 0 else {
                 cx.answers.append(.rejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .insufficientFunds)))
                 return
             }
         }
-        let crossesNow = best(opposite).map { limit == nil || Self.crosses(side, limit: limit!, price: $0) } ?? false
+        let crossesNow = bestAvailable(opposite).map { limit == nil || Self.crosses(side, limit: limit!, price: $0) } ?? false
         if order.type == .postOnly && crossesNow {
             cx.answers.append(.rejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .postOnlyWouldCross)))
             return
@@ -309,7 +309,7 @@ public final class DepthMarket {
         guard l3 == nil, !resting.isEmpty else { return }
         let price = t.price.raw, size = t.quantity.raw
         // The resting side the trade hit: the seller-initiated trades hit bids.
-        var given: [Side: Int64] = [:]
+        var given = (buy: Int64(0), sell: Int64(0))  // volume already given to our earlier orders
         var i = 0
         while i < resting.count {
             var r = resting[i]
@@ -325,10 +325,10 @@ public final class DepthMarket {
             r.ahead -= size
             r.traded += size
             if r.ahead < 0 {
-                let q = min(r.leaves, max(0, -r.ahead - given[side, default: 0]))
+                let q = min(r.leaves, max(0, -r.ahead - (side == .buy ? given.buy : given.sell)))
                 r.ahead = 0
                 if q > 0 {
-                    given[side, default: 0] += q
+                    if side == .buy { given.buy += q } else { given.sell += q }
                     r.leaves -= q
                     fill(r.order, price: r.price, quantity: q, leaves: r.leaves, .maker, &cx)
                 }
@@ -339,9 +339,20 @@ public final class DepthMarket {
         }
     }
 
+    /// The best price of a side with liquidity we have not already taken.
+    func bestAvailable(_ side: Side) -> Int64? {
+        guard !consumed.isEmpty else { return best(side) }
+        var found: Int64?
+        forEachLevel(side) { price, size in
+            if size - taken(side, price) > 0 { found = price; return false }
+            return true
+        }
+        return found
+    }
+
     /// Fills our resting orders that the opposite side now reaches (the market came to us).
     private func fillCrossed(cx: inout Context) {
-        let bid = best(.buy), ask = best(.sell)
+        let bid = bestAvailable(.buy), ask = bestAvailable(.sell)
         var i = 0
         while i < resting.count {
             let r = resting[i]
