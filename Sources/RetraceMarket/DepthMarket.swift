@@ -259,7 +259,19 @@ public final class DepthMarket {
     /// An order-level message: the exact queue bookkeeping, then the book change.
     public func onMessage(_ m: OrderBookMessage, _ cx: inout Context) {
         let book: L3Book
-        if let l3 { book = l3 } else { book = L3Book(); l3 = book }
+        if let l3 { book = l3 } else {
+            // The first order-level message: levels set so far (a seeded window) become the
+            // L3 book's volume with no known orders behind it.
+            book = L3Book()
+            for side in [Side.buy, .sell] {
+                (side == .buy ? l2.bidLadder : l2.askLadder).forEachBestFirst { tick, q in
+                    book.adjustUnattributed(side: side, tick: tick * l2.tickSize, by: q)
+                    return true
+                }
+            }
+            l3 = book
+            l2 = L2Book(tickSize: l2.tickSize)
+        }
         let side = m.side, price = m.price.raw, size = m.quantity.raw
         if !resting.isEmpty && m.action != .add && m.action != .halt {
             let known = book.order(m.orderID).flatMap { o in o.side == side && o.tick == price ? book.arrival(of: m.orderID) : nil }
