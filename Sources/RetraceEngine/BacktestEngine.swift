@@ -85,6 +85,11 @@ public final class BacktestEngine<S: Strategy> {
         }
         var listener = ledger
         venue.onMarket(event, listener: &listener)
+        if let id = venue.instrumentID(of: event.body) {
+            let i = Int(id.raw)
+            while ledger.touches.count <= i { ledger.touches.append((0, 0)) }
+            ledger.touches[i] = venue.touch(id)
+        }
         try deliverVenueAnswers()
         ledger.mark(event)
         callStrategy { s, c in s.onMarket(event, &c) }

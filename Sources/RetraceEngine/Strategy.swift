@@ -87,6 +87,15 @@ public struct StrategyContext {
         Int(id.raw) < ledger.portfolio.instruments.count ? ledger.portfolio.instruments[Int(id.raw)] : nil
     }
 
+    /// The best bid and ask of an instrument as the venue's book stands after the latest
+    /// event (depth feeds: liquidity we took is excluded). Nil for a side with no price.
+    public func touch(_ id: InstrumentID) -> (bid: Price?, ask: Price?) {
+        let i = Int(id.raw)
+        guard i < ledger.touches.count else { return (nil, nil) }
+        let t = ledger.touches[i]
+        return (t.bid > 0 ? Price(raw: t.bid) : nil, t.ask > 0 ? Price(raw: t.ask) : nil)
+    }
+
     /// Sends a market order of `quantity` lots, or an all-in order when `sizing` is `.allEquity`.
     @discardableResult
     public mutating func submitMarket(_ instrument: InstrumentID, _ side: Side, quantity: Quantity, sizing: OrderSizing = .fixed) -> ClientOrderID {

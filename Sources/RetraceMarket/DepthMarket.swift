@@ -352,7 +352,7 @@ public final class DepthMarket {
     }
 
     /// The best price of a side with liquidity we have not already taken.
-    func bestAvailable(_ side: Side) -> Int64? {
+    public func bestAvailable(_ side: Side) -> Int64? {
         guard !consumed.isEmpty else { return best(side) }
         var found: Int64?
         forEachLevel(side) { price, size in

@@ -313,7 +313,7 @@ public struct SimulatedVenue {
         return Timestamp(nanos: t)
     }
 
-    func instrumentID(of body: EventBody) -> InstrumentID? {
+    public func instrumentID(of body: EventBody) -> InstrumentID? {
         switch body {
         case .quoteReceived(let q): q.instrument
         case .l2LevelUpdated(let u): u.instrument
@@ -392,6 +392,14 @@ public struct SimulatedVenue {
             route(cx.answers.filter { if case .accepted = $0 { false } else { true } }, venue: venueIndex[index], at: exchangeNow.nanos, &listener)
         }
         return d
+    }
+
+    /// The best bid and ask of an instrument as the venue's book now stands (depth with
+    /// what we took removed, or the quoted touch). Raw prices; 0 when a side is empty.
+    public func touch(_ id: InstrumentID) -> (bid: Int64, ask: Int64) {
+        guard let m = market(id) else { return (0, 0) }
+        if let d = m.depth { return (d.bestAvailable(.buy) ?? 0, d.bestAvailable(.sell) ?? 0) }
+        return (m.book.bestBid?.price.raw ?? 0, m.book.bestAsk?.price.raw ?? 0)
     }
 
     /// The price a position in `instrument` would be closed at when the data ends:
