@@ -239,7 +239,76 @@ enum BenchCommand {
     /// LOBSTER GOOG level 10 (100,000 messages) through the L3 book, as `retrace book`
     /// replays an imported run: messages plus the seed and reconciliation level sets.
     static func book(_ iterations: Int, _ scratch: String) throws -> [Figure] {
-        try lobsterBook(iterations, scratch) + binanceBook(iterations, scratch)
+        try lobsterBook(iterations, scratch) + binanceBook(iterations, scratch) + matching(iterations)
+    }
+
+    /// The matcher: a depth market with 1,000 levels a side. Order-to-trade is one
+    /// marketable IOC from `submit` to its fill answer, timed per order; orders per second is
+    /// a mix of a post-only order that rests, an IOC that takes at the touch, and a cancel.
+    /// Levels we took from are restored from the "feed" every 64 orders, outside the timing.
+    static func matching(_ iterations: Int) throws -> [Figure] {
+        let instrument = Instrument(id: InstrumentID(0), symbol: Symbol("BENCH")!, priceScale: 2, quantityScale: 3)
+        let market = DepthMarket(instrument: instrument)
+        let settings = VenueSettings(fees: FeeSchedule(maker: Rate(raw: 2_000), taker: Rate(raw: 5_000)))
+        var cx = DepthMarket.Context(settings: settings) { _, _ in .zero }
+        func refresh() {
+            for k in 0..<1_000 as Range<Int64> {
+                market.onLevel(L2LevelUpdated(instrument: instrument.id, side: .buy, price: Price(raw: 6_000_000 - 10 * k), quantity: Quantity(raw: 1_000 + k)), &cx)
+                market.onLevel(L2LevelUpdated(instrument: instrument.id, side: .sell, price: Price(raw: 6_000_010 + 10 * k), quantity: Quantity(raw: 1_000 + k)), &cx)
+            }
+        }
+        refresh()
+        cx.answers.removeAll(keepingCapacity: true)
+        func order(_ id: UInt64, _ side: Side, _ type: OrderType, _ price: Int64) -> OrderSubmitted {
+            OrderSubmitted(orderID: ClientOrderID(id), instrument: instrument.id, side: side, type: type, sizing: .fixed, quantity: Quantity(raw: 5), limitPrice: Price(raw: price))
+        }
+        let clock = ContinuousClock()
+        var latencies: [Double] = []
+        var id: UInt64 = 0
+        let perRound = 200_000
+        latencies.reserveCapacity(perRound)
+        var rates: [Double] = []
+        var fills = 0
+        for _ in 0..<max(iterations, 3) {
+            latencies.removeAll(keepingCapacity: true)
+            for k in 0..<perRound {
+                id += 1
+                let side: Side = k & 1 == 0 ? .buy : .sell
+                let o = order(id, side, .ioc, side == .buy ? 6_000_010 : 6_000_000)
+                let start = clock.now
+                market.submit(o, &cx)
+                let end = clock.now
+                latencies.append(Double((end - start).components.attoseconds) / 1e9 + Double((end - start).components.seconds) * 1e9)
+                if case .filled = cx.answers.last { fills += 1 }
+                cx.answers.removeAll(keepingCapacity: true)
+                if k & 63 == 63 { refresh(); cx.answers.removeAll(keepingCapacity: true) }
+            }
+            // Throughput: rest, take, cancel.
+            let rounds = 100_000
+            var t: Double = 0
+            for k in 0..<rounds / 1_000 {
+                t += 1.0 / rate(1) {
+                    for j in 0..<1_000 {
+                        id += 1
+                        let side: Side = j & 1 == 0 ? .buy : .sell
+                        market.submit(order(id, side, .postOnly, side == .buy ? 5_999_990 : 6_000_020), &cx)
+                        id += 1
+                        market.submit(order(id, side.opposite, .ioc, side == .buy ? 6_000_000 : 6_000_010), &cx)
+                        _ = market.cancel(ClientOrderID(id - 1), &cx)
+                        cx.answers.removeAll(keepingCapacity: true)
+                    }
+                }
+                _ = k
+                refresh()
+                cx.answers.removeAll(keepingCapacity: true)
+            }
+            // Orders per second counts the two orders of each round (the cancel's time included).
+            rates.append(Double(rounds / 1_000 * 2_000) / t)
+        }
+        precondition(fills > 0, "matching benchmark filled nothing")
+        return [Figure(name: "market.order_to_trade.p50_nanos", value: percentile(latencies, 0.5), unit: "ns"),
+                Figure(name: "market.order_to_trade.p99_nanos", value: percentile(latencies, 0.99), unit: "ns"),
+                Figure(name: "market.orders_per_second", value: median(rates), unit: "orders/s")]
     }
 
     /// Binance BTCUSDT depth (snapshot + 443,262 level updates) through the L2 book, as an

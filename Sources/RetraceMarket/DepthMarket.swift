@@ -138,35 +138,42 @@ public final class DepthMarket {
         var leaves = quantity
         if crossesNow {
             // Self-trade prevention: our resting orders on the other side this one would meet.
-            let meets = resting.indices.filter { resting[$0].order.side == opposite && (limit == nil || Self.crosses(side, limit: limit!, price: resting[$0].price)) }
-            if !meets.isEmpty {
+            if resting.contains(where: { $0.order.side == opposite && (limit == nil || Self.crosses(side, limit: limit!, price: $0.price)) }) {
                 let mode = cx.settings.selfTrade
                 if mode != .cancelIncoming {
-                    for i in meets.reversed() {
-                        let r = resting.remove(at: i)
-                        cx.answers.append(.canceled(OrderCanceled(orderID: r.order.orderID, instrument: r.order.instrument, leavesQuantity: Quantity(raw: r.leaves))))
+                    var i = 0
+                    while i < resting.count {
+                        let r = resting[i]
+                        if r.order.side == opposite && (limit == nil || Self.crosses(side, limit: limit!, price: r.price)) {
+                            resting.remove(at: i)
+                            cx.answers.append(.canceled(OrderCanceled(orderID: r.order.orderID, instrument: r.order.instrument, leavesQuantity: Quantity(raw: r.leaves))))
+                        } else {
+                            i += 1
+                        }
                     }
                 }
                 if mode != .cancelResting { return cancelWhole(order, leaves, &cx) }
             }
-            // What the book offers within the limit.
-            var plan: [(price: Int64, quantity: Int64)] = []
-            var want = leaves
+            if order.type == .fok {
+                // All or nothing: what the book offers within the limit must cover the order.
+                var available: Int64 = 0
+                forEachLevel(opposite) { price, size in
+                    if let limit, !Self.crosses(side, limit: limit, price: price) { return false }
+                    available += max(0, size - taken(opposite, price))
+                    return available < leaves
+                }
+                if available < leaves { return cancelWhole(order, leaves, &cx) }
+            }
             forEachLevel(opposite) { price, size in
                 if let limit, !Self.crosses(side, limit: limit, price: price) { return false }
                 let available = size - taken(opposite, price)
                 if available > 0 {
-                    let q = min(available, want)
-                    plan.append((price, q))
-                    want -= q
+                    let q = min(available, leaves)
+                    take(opposite, price, q)
+                    leaves -= q
+                    fill(order, price: price, quantity: q, leaves: leaves, .taker, &cx)
                 }
-                return want > 0
-            }
-            if order.type == .fok && want > 0 { return cancelWhole(order, leaves, &cx) }
-            for p in plan {
-                take(opposite, p.price, p.quantity)
-                leaves -= p.quantity
-                fill(order, price: p.price, quantity: p.quantity, leaves: leaves, .taker, &cx)
+                return leaves > 0
             }
         }
         guard leaves > 0 else { return }
