@@ -21,7 +21,9 @@ let package = Package(
         .target(name: "RetraceCore"),
         .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims", "CZstd", "CURing"]),
         .target(name: "RetraceStore", dependencies: ["RetraceCore", "CSQLite"]),
-        .target(name: "RetraceMarket", dependencies: ["RetraceCore"]),
+        // The books and the matcher are hot loops over class-held arrays: dynamic
+        // exclusivity checks cost more than the work (static checks still apply).
+        .target(name: "RetraceMarket", dependencies: ["RetraceCore"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
         .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore"]),
         .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine", "CZstd"]),

@@ -50,7 +50,8 @@ public final class DepthMarket {
     /// Our passive orders, in time priority.
     public private(set) var resting: [Resting] = []
     /// Liquidity we took from recorded levels that the data has not updated since.
-    private var consumed: [(side: Side, price: Int64, quantity: Int64)] = []
+    private var consumed: [Taken] = []
+    struct Taken { var side: Side; var price: Int64; var quantity: Int64 }
 
     public init(instrument: Instrument, tickSize: Int64 = 1) {
         self.instrument = instrument
@@ -84,7 +85,8 @@ public final class DepthMarket {
                 n *= 4
             }
         }
-        (side == .buy ? l2.bidLadder : l2.askLadder).forEachBestFirst { tick, q in body(tick * l2.tickSize, q) }
+        let tick = l2.tickSize
+        if side == .buy { l2.bidLadder.forEachBestFirst { t, q in body(t * tick, q) } } else { l2.askLadder.forEachBestFirst { t, q in body(t * tick, q) } }
     }
 
     private func taken(_ side: Side, _ price: Int64) -> Int64 {
@@ -93,11 +95,19 @@ public final class DepthMarket {
     }
 
     private func take(_ side: Side, _ price: Int64, _ quantity: Int64) {
-        if let i = consumed.firstIndex(where: { $0.side == side && $0.price == price }) { consumed[i].quantity += quantity } else { consumed.append((side, price, quantity)) }
+        for i in consumed.indices where consumed[i].side == side && consumed[i].price == price {
+            consumed[i].quantity += quantity
+            return
+        }
+        consumed.append(Taken(side: side, price: price, quantity: quantity))
     }
 
     private func levelChanged(_ side: Side, _ price: Int64) {
-        if !consumed.isEmpty { consumed.removeAll { $0.side == side && $0.price == price } }
+        guard !consumed.isEmpty else { return }
+        for i in consumed.indices where consumed[i].side == side && consumed[i].price == price {
+            consumed.remove(at: i)
+            return
+        }
     }
 
     @inline(__always) static func crosses(_ side: Side, limit: Int64, price: Int64) -> Bool {

@@ -35,9 +35,12 @@ public struct L2Book: Sendable {
 
     /// The best level of a side.
     public func best(_ side: Side) -> Level? {
-        let ladder = side == .buy ? bidLadder : askLadder
-        guard let t = ladder.bestTick else { return nil }
-        return Level(price: Price(raw: t * tickSize), quantity: Quantity(raw: ladder.quantity(t)))
+        if side == .buy {
+            guard let t = bidLadder.bestTick else { return nil }
+            return Level(price: Price(raw: t * tickSize), quantity: Quantity(raw: bidLadder.quantity(t)))
+        }
+        guard let t = askLadder.bestTick else { return nil }
+        return Level(price: Price(raw: t * tickSize), quantity: Quantity(raw: askLadder.quantity(t)))
     }
 
     /// Every bid, highest price first.
@@ -74,7 +77,7 @@ public struct L2Book: Sendable {
     /// Quantity resting at `price` on `side` (zero when there is no level).
     public func depth(side: Side, price: Price) -> Quantity {
         guard price.raw % tickSize == 0 else { return .zero }
-        return Quantity(raw: (side == .buy ? bidLadder : askLadder).quantity(price.raw / tickSize))
+        return Quantity(raw: side == .buy ? bidLadder.quantity(price.raw / tickSize) : askLadder.quantity(price.raw / tickSize))
     }
 
     /// The best `n` levels of each side, best first.
@@ -297,6 +300,13 @@ struct PriceLadder: Sendable {
     /// Calls `body(tick, quantity)` best first until it returns false.
     func forEachBestFirst(_ body: (Int64, Int64) -> Bool) {
         var slot: Int? = windowBest == .min ? nil : Int(windowBest - base)
+        if overflow.isEmpty {
+            while let s = slot {
+                guard body(base + Int64(s), quantities[s]) else { return }
+                slot = scan(after: s)
+            }
+            return
+        }
         // Overflow on the inside of the window (better than any window level), best first,
         // then the window, then the overflow on the outside.
         var inside: [(tick: Int64, quantity: Int64)] = []
