@@ -88,6 +88,7 @@ public final class L3Book {
         }
 
         /// Applies `change` to the level at `tick`, keeping `best` right.
+        @inline(__always)
         mutating func update(_ tick: Int64, _ change: (inout Level) -> Void) {
             if let i = slot(tick, create: true) {
                 change(&levels[i])
@@ -173,16 +174,18 @@ public final class L3Book {
     var free: [Int32] = []
     /// Orders added so far: each order's arrival number orders the queue across levels.
     public private(set) var arrivalCounter: UInt64 = 0
-    var index: [UInt64: Int32] = [:]
+    var index: OrderIndex
 
     public init(expectedOrders: Int = 1024) {
-        index.reserveCapacity(expectedOrders)
+        index = OrderIndex(capacity: expectedOrders)
     }
 
     /// Number of orders resting.
     public var orderCount: Int { index.count }
 
     @inline(__always) func ladder(_ side: Side) -> Ladder { side == .buy ? bids : asks }
+
+    @inline(__always) func levelOf(_ side: Side, _ tick: Int64) -> Level { side == .buy ? bids.level(tick) : asks.level(tick) }
 
     /// Adds order `id` at the back of its level's queue.
     public func add(id: UInt64, side: Side, tick: Int64, size: Int64) throws(BookError) {
@@ -196,16 +199,18 @@ public final class L3Book {
             ids.append(id); sizes.append(size); ticks.append(tick); isBid.append(side == .buy); prev.append(-1); next.append(-1); arrivals.append(arrivalCounter)
         }
         arrivalCounter += 1
-        index[id] = slot
-        let link: (inout Level) -> Void = { level in
-            self.prev[Int(slot)] = level.tail
-            self.next[Int(slot)] = -1
-            if level.tail >= 0 { self.next[Int(level.tail)] = slot } else { level.head = slot }
-            level.tail = slot
-            level.orders += 1
-            level.attributed += size
-        }
-        if side == .buy { bids.update(tick, link) } else { asks.update(tick, link) }
+        index.set(id, slot)
+        if side == .buy { bids.update(tick) { link(&$0, slot, size) } } else { asks.update(tick) { link(&$0, slot, size) } }
+    }
+
+    @inline(__always)
+    private func link(_ level: inout Level, _ slot: Int32, _ size: Int64) {
+        prev[Int(slot)] = level.tail
+        next[Int(slot)] = -1
+        if level.tail >= 0 { next[Int(level.tail)] = slot } else { level.head = slot }
+        level.tail = slot
+        level.orders += 1
+        level.attributed += size
     }
 
     /// Reduces order `id` by `size` (a partial cancel or an execution); removes it at zero.
@@ -220,8 +225,7 @@ public final class L3Book {
             unlink(slot)
         } else {
             sizes[s] = remaining
-            let change: (inout Level) -> Void = { $0.attributed -= cut }
-            if isBid[s] { bids.update(ticks[s], change) } else { asks.update(ticks[s], change) }
+            if isBid[s] { bids.update(ticks[s]) { $0.attributed -= cut } } else { asks.update(ticks[s]) { $0.attributed -= cut } }
         }
         return remaining
     }
@@ -244,15 +248,17 @@ public final class L3Book {
         let (p, n, size) = (prev[s], next[s], sizes[s])
         if p >= 0 { next[Int(p)] = n }
         if n >= 0 { prev[Int(n)] = p }
-        let change: (inout Level) -> Void = { level in
-            if level.head == slot { level.head = n }
-            if level.tail == slot { level.tail = p }
-            level.orders -= 1
-            level.attributed -= size
-        }
-        if isBid[s] { bids.update(ticks[s], change) } else { asks.update(ticks[s], change) }
-        index[ids[s]] = nil
+        if isBid[s] { bids.update(ticks[s]) { L3Book.unlinked(&$0, slot, p, n, size) } } else { asks.update(ticks[s]) { L3Book.unlinked(&$0, slot, p, n, size) } }
+        index.remove(ids[s])
         free.append(slot)
+    }
+
+    @inline(__always)
+    static func unlinked(_ level: inout Level, _ slot: Int32, _ p: Int32, _ n: Int32, _ size: Int64) {
+        if level.head == slot { level.head = n }
+        if level.tail == slot { level.tail = p }
+        level.orders -= 1
+        level.attributed -= size
     }
 
     /// Changes the volume at a price that no known order accounts for.
@@ -283,14 +289,20 @@ public final class L3Book {
                 adjustUnattributed(side: side, tick: tick, by: size)
             }
         case .reduce, .delete, .execute:
-            if let order = order(orderID), order.side == side, order.tick == tick {
-                let tracked = order.size
+            if let slot = index[orderID], ticks[Int(slot)] == tick, isBid[Int(slot)] == (side == .buy) {
+                let s = Int(slot)
+                let tracked = sizes[s]
                 if action == .delete {
-                    _ = try? cancel(id: orderID)
+                    unlink(slot)
                     adjustUnattributed(side: side, tick: tick, by: tracked - size)
                 } else {
                     let cut = min(size, tracked)
-                    _ = try? reduce(id: orderID, by: cut)
+                    if cut == tracked {
+                        unlink(slot)
+                    } else {
+                        sizes[s] = tracked - cut
+                        if isBid[s] { bids.update(tick) { $0.attributed -= cut } } else { asks.update(tick) { $0.attributed -= cut } }
+                    }
                     adjustUnattributed(side: side, tick: tick, by: cut - size)
                 }
             } else {
@@ -323,10 +335,10 @@ public final class L3Book {
     public var bestAsk: (tick: Int64, total: Int64)? { asks.bestTick.map { ($0, asks.level($0).total) } }
 
     /// Total visible volume at `tick` on `side`.
-    public func depth(side: Side, tick: Int64) -> Int64 { ladder(side).level(tick).total }
+    public func depth(side: Side, tick: Int64) -> Int64 { levelOf(side, tick).total }
 
     /// The level state at `tick` on `side`.
-    public func level(side: Side, tick: Int64) -> Level { ladder(side).level(tick) }
+    public func level(side: Side, tick: Int64) -> Level { levelOf(side, tick) }
 
     /// The `n` best levels of a side, best first (a top-N snapshot).
     public func top(_ n: Int, side: Side) -> [(tick: Int64, total: Int64)] { ladder(side).top(n) }
