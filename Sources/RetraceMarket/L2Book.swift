@@ -183,7 +183,10 @@ struct PriceLadder: Sendable {
         } else if was {
             words[w] &= ~bit
             count -= 1
-            if tick == windowBest { windowBest = scan(after: i).map { base + Int64($0) } ?? .min }
+            if tick == windowBest {
+                // The last window level gone (the usual case for a quote feed): nothing to scan.
+                windowBest = count == overflow.count ? .min : scan(after: i).map { base + Int64($0) } ?? .min
+            }
         }
     }
 
