@@ -36,26 +36,26 @@ public struct CSVFile {
         var last: Int = 0
         data.withUnsafeBytes { (src: UnsafeRawBufferPointer) in
             var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
-            while input.pos < input.size {
-                let before = input.pos
+            // One decoder step into `buffer`, appended to `out`; returns the bytes produced.
+            func step() -> Int {
                 let produced: Int = buffer.withUnsafeMutableBytes { dst in
                     var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
                     last = ZSTD_decompressStream(stream, &output, &input)
                     return output.pos
                 }
+                if ZSTD_isError(last) == 0 { out.append(contentsOf: buffer[0..<produced]) }
+                return produced
+            }
+            while input.pos < input.size {
+                let before = input.pos
+                let produced = step()
                 if ZSTD_isError(last) != 0 { failure = "\(String(cString: ZSTD_getErrorName(last))) at compressed byte \(before)"; return }
-                out.append(contentsOf: buffer[0..<produced])
                 if produced == 0 && input.pos == before { failure = "no progress at compressed byte \(before)"; return }
             }
             // Flush what the decoder still holds.
             while last != 0 {
-                let produced: Int = buffer.withUnsafeMutableBytes { dst in
-                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
-                    last = ZSTD_decompressStream(stream, &output, &input)
-                    return output.pos
-                }
+                let produced = step()
                 if ZSTD_isError(last) != 0 { failure = String(cString: ZSTD_getErrorName(last)); return }
-                out.append(contentsOf: buffer[0..<produced])
                 if produced == 0 { break }
             }
         }

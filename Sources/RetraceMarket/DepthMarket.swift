@@ -313,15 +313,8 @@ public final class DepthMarket {
                 } else if m.action == .execute {
                     reaches = size  // an order behind us executed: the aggressor met us first
                 }
-                let q = min(r.leaves, max(0, reaches - given))
-                if q > 0 {
-                    given += q
-                    r.leaves -= q
-                    fill(r.order, price: r.price, quantity: q, leaves: r.leaves, .maker, &cx)
-                }
-                if r.leaves == 0 { resting.remove(at: i); continue }
-                resting[i] = r
-                i += 1
+                given += give(&r, min(r.leaves, max(0, reaches - given)), &cx)
+                keep(r, at: &i)
             }
         }
         book.applyExact(m.action, side: side, orderID: m.orderID, tick: price, size: size)
@@ -354,17 +347,11 @@ public final class DepthMarket {
             r.ahead -= size
             r.traded += size
             if r.ahead < 0 {
-                let q = min(r.leaves, max(0, -r.ahead - (side == .buy ? given.buy : given.sell)))
+                let q = give(&r, min(r.leaves, max(0, -r.ahead - (side == .buy ? given.buy : given.sell))), &cx)
                 r.ahead = 0
-                if q > 0 {
-                    if side == .buy { given.buy += q } else { given.sell += q }
-                    r.leaves -= q
-                    fill(r.order, price: r.price, quantity: q, leaves: r.leaves, .maker, &cx)
-                }
+                if side == .buy { given.buy += q } else { given.sell += q }
             }
-            if r.leaves == 0 { resting.remove(at: i); continue }
-            resting[i] = r
-            i += 1
+            keep(r, at: &i)
         }
     }
 
@@ -377,6 +364,20 @@ public final class DepthMarket {
             return true
         }
         return found
+    }
+
+    /// Fills `q` (if positive) of resting order `r` at its price, as maker. Returns `q`.
+    private func give(_ r: inout Resting, _ q: Int64, _ cx: inout Context) -> Int64 {
+        guard q > 0 else { return 0 }
+        r.leaves -= q
+        fill(r.order, price: r.price, quantity: q, leaves: r.leaves, .maker, &cx)
+        return q
+    }
+
+    /// Stores the updated order `r` at `i` and moves past it, or removes it when it is done
+    /// (`i` then already names the next order).
+    private func keep(_ r: Resting, at i: inout Int) {
+        if r.leaves == 0 { resting.remove(at: i) } else { resting[i] = r; i += 1 }
     }
 
     /// Fills our resting orders that the opposite side now reaches (the market came to us).

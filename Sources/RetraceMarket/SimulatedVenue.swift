@@ -176,34 +176,39 @@ public struct SimulatedVenue {
         case .submit(let order):
             let index = Int(order.instrument.raw)
             if let depth = markets[index].depth {
-                var cx = context(v, index, &listener)
-                depth.submit(order, &cx)
-                route(cx.answers, venue: v, at: time, &listener)
+                onDepth(depth, index, venue: v, at: time, &listener) { d, cx in d.submit(order, &cx) }
             } else {
                 submitTopOfBook(order, venue: v, at: time, &listener)
             }
         case .cancel(let id, let instrument):
             if let depth = markets[Int(instrument.raw)].depth {
-                var cx = context(v, Int(instrument.raw), &listener)
-                _ = depth.cancel(id, &cx)
-                route(cx.answers, venue: v, at: time, &listener)
+                onDepth(depth, Int(instrument.raw), venue: v, at: time, &listener) { d, cx in _ = d.cancel(id, &cx) }
             } else if let i = working.firstIndex(where: { $0.order.orderID == id }) {
                 let w = working.remove(at: i)
                 emit(.canceled(OrderCanceled(orderID: id, instrument: w.order.instrument, leavesQuantity: w.leaves)), venue: v, at: time, &listener)
             }
         case .modify(let id, let instrument, let quantity, let price):
             if let depth = markets[Int(instrument.raw)].depth {
-                var cx = context(v, Int(instrument.raw), &listener)
-                if !depth.modify(id, quantity: quantity.raw, price: price.raw, &cx) {
-                    cx.answers.append(.rejected(OrderRejected(orderID: id, instrument: instrument, reason: .unknownOrder)))
+                onDepth(depth, Int(instrument.raw), venue: v, at: time, &listener) { d, cx in
+                    if !d.modify(id, quantity: quantity.raw, price: price.raw, &cx) {
+                        cx.answers.append(.rejected(OrderRejected(orderID: id, instrument: instrument, reason: .unknownOrder)))
+                    }
                 }
-                route(cx.answers, venue: v, at: time, &listener)
             } else if let i = working.firstIndex(where: { $0.order.orderID == id }) {
                 modifyTopOfBook(i, quantity: quantity, price: price, venue: v, at: time, &listener)
             } else {
                 emit(.rejected(OrderRejected(orderID: id, instrument: instrument, reason: .unknownOrder)), venue: v, at: time, &listener)
             }
         }
+    }
+
+    /// Runs one depth-market call for instrument `index` on venue `v` and sends its answers,
+    /// stamped `time`, towards the strategy.
+    private mutating func onDepth<L: VenueListener>(_ depth: DepthMarket, _ index: Int, venue v: Int, at time: Int64, _ listener: inout L,
+                                                    _ body: (DepthMarket, inout DepthMarket.Context) -> Void) {
+        var cx = context(v, index, &listener)
+        body(depth, &cx)
+        route(cx.answers, venue: v, at: time, &listener)
     }
 
     /// The context of one depth-market call. All-in sizing asks a copy of the listener (the
@@ -336,16 +341,10 @@ public struct SimulatedVenue {
         let v = venueIndex[index]
         switch event.body {
         case .l2LevelUpdated(let u):
-            let depth = depthMarket(index, &listener)
-            var cx = context(v, index, &listener)
-            depth.onLevel(u, &cx)
-            route(cx.answers, venue: v, at: x, &listener)
+            onDepth(depthMarket(index, &listener), index, venue: v, at: x, &listener) { d, cx in d.onLevel(u, &cx) }
             markets[index].hasQuotes = true
         case .orderBookMessage(let m):
-            let depth = depthMarket(index, &listener)
-            var cx = context(v, index, &listener)
-            depth.onMessage(m, &cx)
-            route(cx.answers, venue: v, at: x, &listener)
+            onDepth(depthMarket(index, &listener), index, venue: v, at: x, &listener) { d, cx in d.onMessage(m, &cx) }
             markets[index].hasQuotes = true
         case .quoteReceived(let q):
             // With depth, the book is the depth; quotes are only marks.
@@ -355,9 +354,7 @@ public struct SimulatedVenue {
             matchTouch(id, venue: v, at: x, &listener)
         case .tradeReceived(let t):
             if let depth = markets[index].depth {
-                var cx = context(v, index, &listener)
-                depth.onTrade(t, &cx)
-                route(cx.answers, venue: v, at: x, &listener)
+                onDepth(depth, index, venue: v, at: x, &listener) { d, cx in d.onTrade(t, &cx) }
             } else {
                 matchTrade(t, venue: v, at: x, &listener)
             }
