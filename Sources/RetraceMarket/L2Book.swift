@@ -20,6 +20,8 @@ public struct L2Book: Sendable {
     public let tickSize: Int64
     var bidLadder: PriceLadder
     var askLadder: PriceLadder
+    /// Set while the book is fed by quotes (BBO only): the touch, without the ladders.
+    var quoted: (bid: Level?, ask: Level?)?
 
     public init(tickSize: Int64 = 1) {
         precondition(tickSize > 0, "tick size must be positive")
@@ -35,6 +37,7 @@ public struct L2Book: Sendable {
 
     /// The best level of a side.
     public func best(_ side: Side) -> Level? {
+        if let quoted { return side == .buy ? quoted.bid : quoted.ask }
         if side == .buy {
             guard let t = bidLadder.bestTick else { return nil }
             return Level(price: Price(raw: t * tickSize), quantity: Quantity(raw: bidLadder.quantity(t)))
@@ -49,7 +52,10 @@ public struct L2Book: Sendable {
     public var asks: [Level] { top(Int.max).asks }
 
     /// Number of levels on a side.
-    public func levelCount(_ side: Side) -> Int { side == .buy ? bidLadder.count : askLadder.count }
+    public func levelCount(_ side: Side) -> Int {
+        if let quoted { return (side == .buy ? quoted.bid : quoted.ask) == nil ? 0 : 1 }
+        return side == .buy ? bidLadder.count : askLadder.count
+    }
 
     /// Sets one level: quantity 0 removes it. A price off the tick grid traps (the book's
     /// tick size must divide every price it is given).
@@ -62,26 +68,34 @@ public struct L2Book: Sendable {
     public mutating func set(side: Side, price: Price, quantity: Quantity) {
         precondition(quantity.raw >= 0, "negative level quantity \(quantity.raw)")
         precondition(price.raw % tickSize == 0, "price \(price.raw) is not a multiple of the tick size \(tickSize)")
+        if quoted != nil { quoted = nil }  // level data replaces a quote feed's touch
         if side == .buy { bidLadder.set(price.raw / tickSize, quantity.raw) } else { askLadder.set(price.raw / tickSize, quantity.raw) }
     }
 
     /// Replaces the top of book with a quote (BBO feeds carry no depth). A side with a
     /// price but size 0 is kept: feeds without sizes (FX ticks) still set the touch.
     public mutating func apply(_ quote: QuoteReceived) {
-        bidLadder.removeAll()
-        askLadder.removeAll()
-        if quote.bidPrice.raw > 0 { bidLadder.set(quote.bidPrice.raw / tickSize, quote.bidQuantity.raw, keepEmpty: true) }
-        if quote.askPrice.raw > 0 { askLadder.set(quote.askPrice.raw / tickSize, quote.askQuantity.raw, keepEmpty: true) }
+        if quoted == nil {
+            bidLadder.removeAll()
+            askLadder.removeAll()
+        }
+        quoted = (quote.bidPrice.raw > 0 ? Level(price: quote.bidPrice, quantity: quote.bidQuantity) : nil,
+                  quote.askPrice.raw > 0 ? Level(price: quote.askPrice, quantity: quote.askQuantity) : nil)
     }
 
     /// Quantity resting at `price` on `side` (zero when there is no level).
     public func depth(side: Side, price: Price) -> Quantity {
+        if let quoted {
+            let l = side == .buy ? quoted.bid : quoted.ask
+            return l?.price == price ? l!.quantity : .zero
+        }
         guard price.raw % tickSize == 0 else { return .zero }
         return Quantity(raw: side == .buy ? bidLadder.quantity(price.raw / tickSize) : askLadder.quantity(price.raw / tickSize))
     }
 
     /// The best `n` levels of each side, best first.
     public func top(_ n: Int) -> (bids: [Level], asks: [Level]) {
+        if let quoted { return (n > 0 ? quoted.bid.map { [$0] } ?? [] : [], n > 0 ? quoted.ask.map { [$0] } ?? [] : []) }
         func levels(_ l: PriceLadder) -> [Level] {
             var out: [Level] = []
             l.forEachBestFirst { tick, q in
@@ -96,6 +110,7 @@ public struct L2Book: Sendable {
 
     /// Whether the best bid is at or above the best ask.
     public var isCrossed: Bool {
+        if let quoted, let b = quoted.bid, let a = quoted.ask { return b.price >= a.price }
         guard let b = bidLadder.bestTick, let a = askLadder.bestTick else { return false }
         return b >= a
     }

@@ -3,7 +3,7 @@ import RetraceCore
 /// The top-of-book, trade and bar rules (instruments without depth data).
 extension SimulatedVenue {
     /// An order reaches a venue without depth data.
-    mutating func submitTopOfBook<L: VenueListener>(_ order: OrderSubmitted, venue v: Int, at time: Int64, _ listener: inout L) {
+    func submitTopOfBook<L: VenueListener>(_ order: OrderSubmitted, venue v: Int, at time: Int64, _ listener: inout L) {
         let index = Int(order.instrument.raw)
         let m = markets[index]
         let touch = m.hasQuotes ? (order.side == .buy ? m.book.bestAsk?.price : m.book.bestBid?.price) : nil
@@ -28,7 +28,7 @@ extension SimulatedVenue {
 
     /// Changes a working order: a size reduction at the same price keeps its place in the
     /// matching order; anything else moves it to the back.
-    mutating func modifyTopOfBook<L: VenueListener>(_ i: Int, quantity: Quantity, price: Price, venue v: Int, at time: Int64, _ listener: inout L) {
+    func modifyTopOfBook<L: VenueListener>(_ i: Int, quantity: Quantity, price: Price, venue v: Int, at time: Int64, _ listener: inout L) {
         var w = working[i]
         if quantity.raw <= 0 {
             working.remove(at: i)
@@ -45,7 +45,7 @@ extension SimulatedVenue {
 
     /// Fills the whole order at `price`. Returns false when an all-in order could not
     /// afford one unit (it is then rejected).
-    mutating func fill<L: VenueListener>(_ w: inout WorkingOrder, at price: Price, _ liquidity: Liquidity, venue v: Int, at time: Int64, _ listener: inout L) -> Bool {
+    func fill<L: VenueListener>(_ w: inout WorkingOrder, at price: Price, _ liquidity: Liquidity, venue v: Int, at time: Int64, _ listener: inout L) -> Bool {
         guard let instrument = instruments[Int(w.order.instrument.raw)] else { return false }
         let fees = venues[v].fees
         var quantity = w.leaves
@@ -65,7 +65,7 @@ extension SimulatedVenue {
 
     /// Runs `decide` over the instrument's working orders in submission order; an order
     /// for which it returns a fill price and liquidity is filled and removed.
-    mutating func match<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L, _ decide: (OrderSubmitted) -> (Price, Liquidity)?) {
+    func match<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L, _ decide: (OrderSubmitted) -> (Price, Liquidity)?) {
         guard !working.isEmpty else { return }
         var i = 0
         while i < working.count {
@@ -75,7 +75,7 @@ extension SimulatedVenue {
         }
     }
 
-    mutating func matchTouch<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L) {
+    func matchTouch<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L) {
         let book = markets[Int(id.raw)].book
         match(id, venue: v, at: time, &listener) { order in
             guard let touch = order.side == .buy ? book.bestAsk?.price : book.bestBid?.price else { return nil }
@@ -85,7 +85,7 @@ extension SimulatedVenue {
         }
     }
 
-    mutating func matchTrade<L: VenueListener>(_ t: TradeReceived, venue v: Int, at time: Int64, _ listener: inout L) {
+    func matchTrade<L: VenueListener>(_ t: TradeReceived, venue v: Int, at time: Int64, _ listener: inout L) {
         let quoted = markets[Int(t.instrument.raw)].hasQuotes
         match(t.instrument, venue: v, at: time, &listener) { order in
             if order.type == .market { return quoted ? nil : (t.price, .taker) }
@@ -94,7 +94,7 @@ extension SimulatedVenue {
         }
     }
 
-    mutating func matchBar<L: VenueListener>(_ b: BarReceived, venue v: Int, at time: Int64, _ listener: inout L) {
+    func matchBar<L: VenueListener>(_ b: BarReceived, venue v: Int, at time: Int64, _ listener: inout L) {
         match(b.instrument, venue: v, at: time, &listener) { order in
             if order.type == .market { return (b.open, .taker) }
             if order.side == .buy {

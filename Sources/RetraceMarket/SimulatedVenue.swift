@@ -25,7 +25,7 @@ import RetraceCore
 /// reaches the strategy an ack latency after the venue produced it; answers of one venue
 /// arrive in the order it sent them. With zero latencies (the default) everything happens
 /// at once, in the order the strategy asked.
-public struct SimulatedVenue {
+public final class SimulatedVenue {
     /// A working order on a venue without depth data.
     public struct WorkingOrder: Equatable, Sendable {
         public var order: OrderSubmitted
@@ -40,6 +40,8 @@ public struct SimulatedVenue {
         public var hasQuotes = false
         /// Set once the instrument has depth data: matching then happens there.
         public var depth: DepthMarket?
+        /// Best bid and ask after the latest event (raw prices; 0 = none).
+        public var touch: (bid: Int64, ask: Int64) = (0, 0)
     }
 
     /// Something sent to a venue that has not arrived yet.
@@ -66,12 +68,14 @@ public struct SimulatedVenue {
     var arrivals: [(time: Int64, seq: UInt64, venue: Int, request: Request)] = []
     var outbox: [(time: Int64, seq: UInt64, answer: VenueAnswer)] = []
     var lastDelivery: [Int64]
+    /// Per venue, read on every event and answer without touching the settings' payloads.
+    let zeroEntry: [Bool], zeroAck: [Bool], zeroFeed: [Bool], recordedFeed: [Bool]
     var sequence: UInt64 = 0
     /// The exchange time of the market event about to be processed (drawn once per event).
     var pendingExchangeTime: Int64?
 
     /// One venue with these fees and no latency.
-    public init(fees: FeeSchedule) { self.init(venues: [VenueSettings(fees: fees)]) }
+    public convenience init(fees: FeeSchedule) { self.init(venues: [VenueSettings(fees: fees)]) }
 
     /// Several venues; `assignment` maps symbols to venue names (others go to the first).
     public init(venues: [VenueSettings], assignment: [(symbol: String, venue: String)] = [], seed: UInt64 = 0) {
@@ -80,13 +84,17 @@ public struct SimulatedVenue {
         self.assignment = assignment.map { a in (a.symbol, venues.firstIndex { $0.name == a.venue } ?? 0) }
         rngs = venues.indices.map { SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64($0 + 1)) }
         lastDelivery = venues.map { _ in Int64.min }
+        zeroEntry = venues.map(\.entryLatency.isZero)
+        zeroAck = venues.map(\.ackLatency.isZero)
+        zeroFeed = venues.map { $0.feedLatency?.isZero ?? false }
+        recordedFeed = venues.map { $0.feedLatency == nil }
     }
 
     /// The first venue's fees (single-venue runs).
     public var fees: FeeSchedule { venues[0].fees }
 
     /// Makes an instrument tradable.
-    public mutating func define(_ instrument: Instrument) {
+    public func define(_ instrument: Instrument) {
         let i = Int(instrument.id.raw)
         while instruments.count <= i { instruments.append(nil); markets.append(MarketView()); venueIndex.append(0) }
         instruments[i] = instrument
@@ -112,7 +120,7 @@ public struct SimulatedVenue {
 
     /// Sends an order. Orders that fail basic checks are rejected at once (a client-side
     /// check); the rest reach the venue after the entry latency.
-    public mutating func submit<L: VenueListener>(_ order: OrderSubmitted, listener: inout L) {
+    public func submit<L: VenueListener>(_ order: OrderSubmitted, listener: inout L) {
         let index = Int(order.instrument.raw)
         guard index < instruments.count, instruments[index] != nil else {
             listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .unknownInstrument))
@@ -132,14 +140,14 @@ public struct SimulatedVenue {
     /// Asks to cancel a working order; unknown or finished ids are ignored when the request
     /// arrives. Returns false when, with zero latency, there was nothing to cancel.
     @discardableResult
-    public mutating func cancel<L: VenueListener>(_ id: ClientOrderID, listener: inout L) -> Bool {
+    public func cancel<L: VenueListener>(_ id: ClientOrderID, listener: inout L) -> Bool {
         guard let instrument = instrumentOf(id) else { return false }
         send(.cancel(id, instrument), venue: venueIndex[Int(instrument.raw)], &listener)
         return true
     }
 
     /// Asks to change a working order to `quantity` (its new open size) at `price`.
-    public mutating func modify<L: VenueListener>(_ id: ClientOrderID, quantity: Quantity, price: Price, listener: inout L) {
+    public func modify<L: VenueListener>(_ id: ClientOrderID, quantity: Quantity, price: Price, listener: inout L) {
         guard let instrument = instrumentOf(id) else {
             listener.venueRejected(OrderRejected(orderID: id, instrument: InstrumentID(0), reason: .unknownOrder))
             return
@@ -156,9 +164,8 @@ public struct SimulatedVenue {
         return nil
     }
 
-    private mutating func send<L: VenueListener>(_ request: Request, venue v: Int, _ listener: inout L) {
-        let latency = venues[v].entryLatency
-        let arrival = latency.isZero ? now.nanos : now.nanos &+ latency.sample(&rngs[v])
+    private func send<L: VenueListener>(_ request: Request, venue v: Int, _ listener: inout L) {
+        let arrival = zeroEntry[v] ? now.nanos : now.nanos &+ venues[v].entryLatency.sample(&rngs[v])
         if arrival <= max(exchangeNow.nanos, now.nanos) && arrivals.isEmpty {
             handle(request, venue: v, at: max(arrival, exchangeNow.nanos), &listener)
         } else {
@@ -170,7 +177,7 @@ public struct SimulatedVenue {
     }
 
     /// A request reaches its venue at exchange time `time`.
-    mutating func handle<L: VenueListener>(_ request: Request, venue v: Int, at time: Int64, _ listener: inout L) {
+    func handle<L: VenueListener>(_ request: Request, venue v: Int, at time: Int64, _ listener: inout L) {
         if time > exchangeNow.nanos { exchangeNow = Timestamp(nanos: time) }
         switch request {
         case .submit(let order):
@@ -204,10 +211,11 @@ public struct SimulatedVenue {
 
     /// Runs one depth-market call for instrument `index` on venue `v` and sends its answers,
     /// stamped `time`, towards the strategy.
-    private mutating func onDepth<L: VenueListener>(_ depth: DepthMarket, _ index: Int, venue v: Int, at time: Int64, _ listener: inout L,
+    private func onDepth<L: VenueListener>(_ depth: DepthMarket, _ index: Int, venue v: Int, at time: Int64, _ listener: inout L,
                                                     _ body: (DepthMarket, inout DepthMarket.Context) -> Void) {
         var cx = context(v, index, &listener)
         body(depth, &cx)
+        markets[index].touch = (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
         route(cx.answers, venue: v, at: time, &listener)
     }
 
@@ -222,14 +230,13 @@ public struct SimulatedVenue {
     // MARK: - Answers
 
     /// Sends answers produced at exchange time `time` towards the strategy.
-    mutating func route<L: VenueListener>(_ answers: [VenueAnswer], venue v: Int, at time: Int64, _ listener: inout L) {
+    func route<L: VenueListener>(_ answers: [VenueAnswer], venue v: Int, at time: Int64, _ listener: inout L) {
         for a in answers { emit(a, venue: v, at: time, &listener) }
     }
 
     /// One answer: delivered now when its ack latency has already passed, else queued.
-    mutating func emit<L: VenueListener>(_ answer: VenueAnswer, venue v: Int, at time: Int64, _ listener: inout L) {
-        let latency = venues[v].ackLatency
-        var due = latency.isZero ? time : time &+ latency.sample(&rngs[v])
+    func emit<L: VenueListener>(_ answer: VenueAnswer, venue v: Int, at time: Int64, _ listener: inout L) {
+        var due = zeroAck[v] ? time : time &+ venues[v].ackLatency.sample(&rngs[v])
         due = max(due, lastDelivery[v])
         lastDelivery[v] = due
         if due <= now.nanos && outbox.isEmpty {
@@ -262,7 +269,7 @@ public struct SimulatedVenue {
 
     /// Cancels every working order at once (session end): in-flight requests are dropped,
     /// queued answers delivered first.
-    public mutating func cancelAll<L: VenueListener>(listener: inout L) {
+    public func cancelAll<L: VenueListener>(listener: inout L) {
         arrivals.removeAll()
         while !outbox.isEmpty { deliver(outbox.removeFirst().answer, &listener) }
         for w in working { listener.venueCanceled(OrderCanceled(orderID: w.order.orderID, instrument: w.order.instrument, leavesQuantity: w.leaves)) }
@@ -284,7 +291,7 @@ public struct SimulatedVenue {
 
     /// Processes what is due at or before `time`: requests arriving (up to `arrivalsUpTo`)
     /// and answers reaching us. Call with `now` set to `time`.
-    public mutating func advance<L: VenueListener>(to time: Timestamp, arrivalsUpTo limit: Timestamp? = nil, listener: inout L) {
+    public func advance<L: VenueListener>(to time: Timestamp, arrivalsUpTo limit: Timestamp? = nil, listener: inout L) {
         let arrivalLimit = min(time.nanos, limit?.nanos ?? .max)
         while true {
             let a = arrivals.first.flatMap { $0.time <= arrivalLimit ? $0.time : nil }
@@ -305,14 +312,11 @@ public struct SimulatedVenue {
     /// The exchange time of a market event at the venue of its instrument: its receive time
     /// less the feed latency (never earlier than what the venue already processed). Drawn
     /// once per event; `onMarket` uses the same value.
-    public mutating func exchangeTime(of event: Event) -> Timestamp {
+    public func exchangeTime(of event: Event) -> Timestamp {
         if let t = pendingExchangeTime { return Timestamp(nanos: t) }
         let v = instrumentID(of: event.body).map { Int($0.raw) < venueIndex.count ? venueIndex[Int($0.raw)] : 0 } ?? 0
         let feed: Int64
-        switch venues[v].feedLatency {
-        case nil: feed = max(0, event.receiveTime.nanos &- event.eventTime.nanos)
-        case .some(let m): feed = m.isZero ? 0 : m.sample(&rngs[v])
-        }
+        if zeroFeed[v] { feed = 0 } else if recordedFeed[v] { feed = max(0, event.receiveTime.nanos &- event.eventTime.nanos) } else { feed = venues[v].feedLatency!.sample(&rngs[v]) }
         let t = max(event.receiveTime.nanos &- feed, exchangeNow.nanos)
         pendingExchangeTime = t
         return Timestamp(nanos: t)
@@ -331,7 +335,7 @@ public struct SimulatedVenue {
 
     /// Matches working orders against a market event (requests that reached the venue
     /// before it are handled first), then updates the market view.
-    public mutating func onMarket<L: VenueListener>(_ event: Event, listener: inout L) {
+    public func onMarket<L: VenueListener>(_ event: Event, listener: inout L) {
         let x = exchangeTime(of: event).nanos
         pendingExchangeTime = nil
         if let first = arrivals.first, first.time <= x { advance(to: Timestamp(nanos: max(x, now.nanos)), arrivalsUpTo: Timestamp(nanos: x), listener: &listener) }
@@ -351,6 +355,7 @@ public struct SimulatedVenue {
             guard markets[index].depth == nil else { return }
             markets[index].book.apply(q)
             markets[index].hasQuotes = true
+            markets[index].touch = (q.bidPrice.raw, q.askPrice.raw)
             matchTouch(id, venue: v, at: x, &listener)
         case .tradeReceived(let t):
             if let depth = markets[index].depth {
@@ -368,13 +373,13 @@ public struct SimulatedVenue {
     }
 
     /// A market event received now (tests, benchmarks): exchange and receive time `now`.
-    public mutating func onMarket<L: VenueListener>(_ body: EventBody, listener: inout L) {
+    public func onMarket<L: VenueListener>(_ body: EventBody, listener: inout L) {
         onMarket(Event(eventTime: now, receiveTime: now, body: body), listener: &listener)
     }
 
     /// The instrument's depth market, created on its first depth event; orders working
     /// under the top-of-book rules move into it (in their order, as new arrivals).
-    mutating func depthMarket<L: VenueListener>(_ index: Int, _ listener: inout L) -> DepthMarket {
+    func depthMarket<L: VenueListener>(_ index: Int, _ listener: inout L) -> DepthMarket {
         if let d = markets[index].depth { return d }
         let d = DepthMarket(instrument: instruments[index]!)
         markets[index].depth = d
@@ -394,9 +399,8 @@ public struct SimulatedVenue {
     /// The best bid and ask of an instrument as the venue's book now stands (depth with
     /// what we took removed, or the quoted touch). Raw prices; 0 when a side is empty.
     public func touch(_ id: InstrumentID) -> (bid: Int64, ask: Int64) {
-        guard let m = market(id) else { return (0, 0) }
-        if let d = m.depth { return (d.bestAvailable(.buy) ?? 0, d.bestAvailable(.sell) ?? 0) }
-        return (m.book.bestBid?.price.raw ?? 0, m.book.bestAsk?.price.raw ?? 0)
+        let i = Int(id.raw)
+        return i < markets.count ? markets[i].touch : (0, 0)
     }
 
     /// The price a position in `instrument` would be closed at when the data ends:
@@ -411,7 +415,7 @@ public struct SimulatedVenue {
     }
 
     /// Fills a close-out order at `price` (session end), as taker, at once.
-    public mutating func closeOut<L: VenueListener>(_ order: OrderSubmitted, at price: Price, listener: inout L) {
+    public func closeOut<L: VenueListener>(_ order: OrderSubmitted, at price: Price, listener: inout L) {
         guard let instrument = instruments[Int(order.instrument.raw)] else { return }
         listener.venueAccepted(OrderAccepted(orderID: order.orderID, instrument: order.instrument))
         let fee = venue(of: order.instrument).fees.fee(price: price, quantity: order.quantity, liquidity: .taker, instrument: instrument)
