@@ -315,10 +315,7 @@ enum BenchCommand {
     /// imported run replays it.
     static func binanceBook(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         let d = "../shared/datasets/crypto/binance_usdm_btcusdt_20240808"
-        guard FileManager.default.fileExists(atPath: d + "_depth_updates.csv.gz") else {
-            Output.err("note: L2 book benchmark skipped: \(d)_depth_updates.csv.gz is absent")
-            return []
-        }
+        guard present(d + "_depth_updates.csv.gz", "L2 book") else { return [] }
         let run = scratch + "/binance"
         let imported = try L2DepthImport.run(L2DepthImport.Options(snapshot: d + "_depth_snapshot.csv.gz", updates: d + "_depth_updates.csv.gz"), out: run, replace: true)
         var updates: [L2LevelUpdated] = []
@@ -339,12 +336,16 @@ enum BenchCommand {
         return [Figure(name: "book.l2.binance.updates_per_second", value: median(rates), unit: "updates/s")]
     }
 
+    /// Whether a shared dataset file is there; says which benchmark is skipped when not.
+    static func present(_ path: String, _ benchmark: String) -> Bool {
+        if FileManager.default.fileExists(atPath: path) { return true }
+        Output.err("note: \(benchmark) benchmark skipped: \(path) is absent")
+        return false
+    }
+
     static func lobsterBook(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         let d = "../shared/datasets/lobster/GOOG_2012-06-21_34200000_57600000_"
-        guard FileManager.default.fileExists(atPath: d + "message_10.first100000.csv.gz") else {
-            Output.err("note: book benchmark skipped: \(d)message_10.first100000.csv.gz is absent")
-            return []
-        }
+        guard present(d + "message_10.first100000.csv.gz", "L3 book") else { return [] }
         let run = scratch + "/lobster"
         let imported = try LobsterImport.run(messages: d + "message_10.first100000.csv.gz", orderbook: d + "orderbook_10.first100000.csv.gz", levels: 10,
                                              instrument: nil, date: nil, reconciliationsCSV: nil, out: run, replace: true)

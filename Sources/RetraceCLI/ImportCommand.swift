@@ -1,5 +1,6 @@
 import Foundation
 import RetraceCore
+import RetraceEngine
 import RetraceFeeds
 
 enum ImportCommand {
@@ -61,11 +62,7 @@ enum ImportCommand {
         let out = try a.require("out")
         let m = try ImportDriver.run(inputs, options: options, out: out, replace: a.has("force"))
         if a.has("json") {
-            var o = JSONObject()
-            o.add("run", out)
-            o.add("mode", "import")
-            o.add("status", m.status)
-            o.add("events", m.events)
+            var o = importSummary(out, m)
             o.add("instruments", raw: "[" + m.instruments.map { "\"\($0)\"" }.joined(separator: ",") + "]")
             Output.out(o.text)
         } else {
@@ -73,6 +70,16 @@ enum ImportCommand {
             for i in m.instruments { Output.out("  instrument \(i)") }
         }
         return 0
+    }
+
+    /// The fields every import's JSON summary starts with.
+    static func importSummary(_ out: String, _ m: RunManifest) -> JSONObject {
+        var o = JSONObject()
+        o.add("run", out)
+        o.add("mode", "import")
+        o.add("status", m.status)
+        o.add("events", m.events)
+        return o
     }
 
     /// `retrace import l2-csv --snapshot FILE --updates FILE [--trades FILE] [--bbo FILE] --out RUN`.
@@ -88,11 +95,7 @@ enum ImportCommand {
         let out = try a.require("out")
         let s = try L2DepthImport.run(o, out: out, replace: a.has("force"))
         if a.has("json") {
-            var j = JSONObject()
-            j.add("run", out)
-            j.add("mode", "import")
-            j.add("status", s.manifest.status)
-            j.add("events", s.manifest.events)
+            var j = importSummary(out, s.manifest)
             j.add("instrument", s.instrument.symbol.description)
             j.add("tick_size", s.instrument.text(Price(raw: s.tickSize)))
             j.add("snapshot_levels", s.snapshotLevels)
@@ -128,11 +131,7 @@ enum ImportCommand {
         let r = try LobsterImport.run(messages: a.positionals[0], orderbook: a.positionals[1], levels: levels, instrument: a.value("instrument"),
                                       date: a.value("date"), reconciliationsCSV: a.value("reconciliations"), out: out, replace: a.has("force"))
         if a.has("json") {
-            var o = JSONObject()
-            o.add("run", out)
-            o.add("mode", "import")
-            o.add("status", r.manifest.status)
-            o.add("events", r.manifest.events)
+            var o = importSummary(out, r.manifest)
             o.add("messages", r.messages)
             o.add("levels", r.levels)
             o.add("reconciliations", r.reconciliations)

@@ -22,3 +22,17 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public var description: String { iso8601 }
 }
+
+extension Timestamp {
+    /// Parses a duration: `250ms`, `60s`, `5us` (or `5µs`), `100ns`, `5m`, `1h`, `1d`, or plain
+    /// nanoseconds. Nil for anything else, or a negative amount.
+    public static func parseDurationNanos(_ text: String) -> Int64? {
+        let units: [(String, Int64)] = [("ns", 1), ("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000),
+                                        ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let n = Int64(text.dropLast(suffix.count)), n >= 0 { return n * factor }
+        }
+        if let n = Int64(text), n >= 0 { return n }
+        return nil
+    }
+}

@@ -31,6 +31,7 @@ public final class BacktestEngine<S: Strategy> {
         self.account = account
         ledger = Ledger(account: account, recorder: recorder)
         venue = SimulatedVenue(venues: account.venues, assignment: account.assignment)
+        ledger.venue = venue
         commands.reserveCapacity(16)
     }
 
@@ -38,6 +39,7 @@ public final class BacktestEngine<S: Strategy> {
     public func run<Source: InputSource>(_ source: inout Source, seed: UInt64 = 0) throws(EngineError) -> RunResult {
         let recorder = ledger.recorder
         venue = SimulatedVenue(venues: account.venues, assignment: account.assignment, seed: seed)
+        ledger.venue = venue
         try recorder.recordControl(.sessionStarted(SessionStarted(mode: .backtest, seed: seed)), at: .zero)
         var started = false
         while let input = try source.next() {
@@ -84,12 +86,7 @@ public final class BacktestEngine<S: Strategy> {
             return
         }
         var listener = ledger
-        venue.onMarket(event, listener: &listener)
-        if let id = venue.instrumentID(of: event.body) {
-            let i = Int(id.raw)
-            while ledger.touches.count <= i { ledger.touches.append((0, 0)) }
-            ledger.touches[i] = venue.touch(id)
-        }
+        venue.onMarket(event, at: exchangeTime, listener: &listener)
         try deliverVenueAnswers()
         ledger.mark(event)
         callStrategy { s, c in s.onMarket(event, &c) }
@@ -157,10 +154,7 @@ public final class BacktestEngine<S: Strategy> {
     private func fireDue(upTo time: Timestamp, arrivalsUpTo arrivalLimit: Timestamp) throws(EngineError) {
         while true {
             let timer = timers.nextTime.flatMap { $0 <= time ? $0 : nil }
-            var venueDue = venue.nextDue.flatMap { $0 <= time ? $0 : nil }
-            if let d = venueDue, venue.nextArrival == d, d > arrivalLimit {
-                venueDue = venue.nextDueAnswer.flatMap { $0 <= time ? $0 : nil }
-            }
+            let venueDue = venue.nextDue(upTo: time, arrivalsUpTo: arrivalLimit)
             if let d = venueDue, d <= (timer ?? .max) {
                 setTime(d)
                 var listener = ledger

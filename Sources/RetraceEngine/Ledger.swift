@@ -17,8 +17,9 @@ public final class Ledger: VenueListener {
     var pendingFills: [OrderFilled] = []
     var pendingRejects: [OrderRejected] = []
     var pendingCancels: [OrderCanceled] = []
-    /// Best bid and ask per instrument as the engine last saw them (raw prices; 0 = none).
-    var touches: [(bid: Int64, ask: Int64)] = []
+    /// The run's venue, for the strategy's view of the touch. Set by the engine, which owns
+    /// the venue for the whole run.
+    unowned(unsafe) var venue: SimulatedVenue?
     private var nextOrderID: UInt64 = 1
     private let equityIntervalNanos: Int64
     private var lastEquityTime = Timestamp(nanos: Int64.min)

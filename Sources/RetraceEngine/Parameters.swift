@@ -92,13 +92,10 @@ public struct ParameterValues: Sendable {
 
     /// A duration: `250ms`, `60s`, `5m`, `1h`, `1d`, or plain nanoseconds.
     public func durationNanos(_ name: String) throws(EngineError) -> Int64 {
-        let t = text(name)
-        let units: [(String, Int64)] = [("ns", 1), ("us", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
-        for (suffix, factor) in units where t.hasSuffix(suffix) {
-            if let n = Int64(t.dropLast(suffix.count)), n >= 0 { return n * factor }
+        guard let n = Timestamp.parseDurationNanos(text(name)) else {
+            throw EngineError(.invalidParameter, "parameter \(name)=\(text(name)): expected a duration such as 60s, 500ms, 5m")
         }
-        if let n = Int64(t), n >= 0 { return n }
-        throw EngineError(.invalidParameter, "parameter \(name)=\(t): expected a duration such as 60s, 500ms, 5m")
+        return n
     }
 
     /// The values as a JSON object text, keys sorted.

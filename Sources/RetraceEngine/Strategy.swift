@@ -90,9 +90,7 @@ public struct StrategyContext {
     /// The best bid and ask of an instrument as the venue's book stands after the latest
     /// event (depth feeds: liquidity we took is excluded). Nil for a side with no price.
     public func touch(_ id: InstrumentID) -> (bid: Price?, ask: Price?) {
-        let i = Int(id.raw)
-        guard i < ledger.touches.count else { return (nil, nil) }
-        let t = ledger.touches[i]
+        guard let t = ledger.venue?.touch(id) else { return (nil, nil) }
         return (t.bid > 0 ? Price(raw: t.bid) : nil, t.ask > 0 ? Price(raw: t.ask) : nil)
     }
 

@@ -156,11 +156,10 @@ public enum L2DepthImport {
         }
 
         // The price grid, so the book's ladder is dense.
-        var tick: Int64 = 0
-        func gcd(_ a: Int64, _ b: Int64) -> Int64 { var (a, b) = (abs(a), abs(b)); while b != 0 { (a, b) = (b, a % b) }; return a }
-        for l in snapshotLevels { tick = gcd(tick, l.price) }
-        for e in events { for l in e.levels { tick = gcd(tick, l.price) } }
-        if tick == 0 { tick = 1 }
+        var grid = LobsterReconstructor.TickSize()
+        for l in snapshotLevels { grid.add(l.price) }
+        for e in events { for l in e.levels { grid.add(l.price) } }
+        let tick = grid.value
 
         var summary = Summary(manifest: RunManifest(runID: "", mode: "import", status: "", codeVersion: "", startedAt: ""), instrument: instrument, tickSize: tick)
         summary.snapshotLevels = snapshotLevels.count
@@ -220,15 +219,16 @@ public enum L2DepthImport {
             var (d, t, q) = (0, 0, 0)
             var snapshotDone = false
             while true {
-                let next = [
-                    d < events.count ? events[d].local : Int64.max,
-                    snapshotDone ? Int64.max : snapshotLocal,
-                    q < quotes.count ? quotes[q].local : Int64.max,
-                    t < trades.count ? trades[t].local : Int64.max,
-                ]
-                let time = next.min()!
-                if time == .max { break }
-                switch next.firstIndex(of: time)! {
+                // The stream (0 depth, 1 snapshot, 2 quotes, 3 trades) with the earliest next row.
+                var stream = -1
+                var time = Int64.max
+                func consider(_ k: Int, _ at: Int64?) { if let at, at < time { (stream, time) = (k, at) } }
+                consider(0, d < events.count ? events[d].local : nil)
+                consider(1, snapshotDone ? nil : snapshotLocal)
+                consider(2, q < quotes.count ? quotes[q].local : nil)
+                consider(3, t < trades.count ? trades[t].local : nil)
+                if stream < 0 { break }
+                switch stream {
                 case 0:
                     if snapshotDone { try applyDepth(d, at: time) } else { pending.append(d) }
                     d += 1
@@ -317,14 +317,7 @@ struct Table {
         }
 
         func int(_ name: String) throws(FeedError) -> Int64 {
-            let r = field(name)
-            guard !r.isEmpty, r.count <= 19 else { throw fail(name, "an integer") }
-            var v: Int64 = 0
-            for i in r {
-                let c = table.file.bytes[i]
-                guard c >= 48 && c <= 57 else { throw fail(name, "an integer") }
-                v = v * 10 + Int64(c - 48)
-            }
+            guard let v = Lobster.parseInt(table.file.bytes, field(name)), v >= 0 else { throw fail(name, "a non-negative integer") }
             return v
         }
 

@@ -179,21 +179,17 @@ public final class LobsterReconstructor {
 
     /// Applies one message as an exact change of its size at its price.
     public func apply(_ m: LobsterMessage) {
-        apply(action: BookAction(rawValue: m.type) ?? .halt, side: m.side, orderID: m.orderID, price: m.price, size: m.size)
+        book.applyExact(BookAction(rawValue: m.type) ?? .halt, side: m.side, orderID: m.orderID, tick: m.price / tickSize, size: m.size)
     }
 
     /// Applies a journaled order-book message (prices in the same units as the file's).
     public func apply(_ m: OrderBookMessage) {
-        apply(action: m.action, side: m.side, orderID: m.orderID, price: m.price.raw, size: m.quantity.raw)
+        book.applyExact(m.action, side: m.side, orderID: m.orderID, tick: m.price.raw / tickSize, size: m.quantity.raw)
     }
 
     /// Sets the volume at a price to `total` (a journaled seed or reconciliation).
     public func set(side: Side, price: Int64, total: Int64) {
-        book.adjustUnattributed(side: side, tick: price / tickSize, by: total - book.depth(side: side, tick: price / tickSize))
-    }
-
-    func apply(action: BookAction, side: Side, orderID: UInt64, price: Int64, size: Int64) {
-        book.applyExact(action, side: side, orderID: orderID, tick: price / tickSize, size: size)
+        book.setLevelTotal(side: side, tick: price / tickSize, total: total)
     }
 
     /// Reconciles the book with orderbook `row` (the file's state after message `number`),

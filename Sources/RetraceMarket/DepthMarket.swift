@@ -125,8 +125,10 @@ public final class DepthMarket {
         public init(settings: VenueSettings, allIn: @escaping (Price, Rate) -> Quantity) { (self.settings, self.allIn) = (settings, allIn) }
     }
 
-    /// An order reaches the book (already validated and accepted by the venue).
-    public func submit(_ order: OrderSubmitted, _ cx: inout Context) {
+    /// An order reaches the book (already validated by the venue). `announce: false` for an
+    /// order already accepted (a re-entry after a modify, a move into this market): no
+    /// second accept.
+    public func submit(_ order: OrderSubmitted, announce: Bool = true, _ cx: inout Context) {
         let side = order.side
         let opposite = side.opposite
         let limit: Int64? = order.type.hasLimit ? order.limitPrice.raw : nil
@@ -144,7 +146,7 @@ public final class DepthMarket {
             cx.answers.append(.rejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .postOnlyWouldCross)))
             return
         }
-        cx.answers.append(.accepted(OrderAccepted(orderID: order.orderID, instrument: order.instrument)))
+        if announce { cx.answers.append(.accepted(OrderAccepted(orderID: order.orderID, instrument: order.instrument))) }
         var leaves = quantity
         if crossesNow {
             // Self-trade prevention: our resting orders on the other side this one would meet.
@@ -239,10 +241,7 @@ public final class DepthMarket {
         order.quantity = Quantity(raw: quantity)
         order.sizing = .fixed
         cx.answers.append(.modified(OrderModified(orderID: id, instrument: instrument.id, keptPriority: false, leavesQuantity: Quantity(raw: quantity), price: Price(raw: price))))
-        // Re-enter: the answers of a re-entry start after the modification (no second accept).
-        var inner = Context(settings: cx.settings, allIn: cx.allIn)
-        submit(order, &inner)
-        for a in inner.answers { if case .accepted = a { continue }; cx.answers.append(a) }
+        submit(order, announce: false, &cx)
         return true
     }
 

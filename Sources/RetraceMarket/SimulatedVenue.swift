@@ -71,8 +71,6 @@ public final class SimulatedVenue {
     /// Per venue, read on every event and answer without touching the settings' payloads.
     let zeroEntry: [Bool], zeroAck: [Bool], zeroFeed: [Bool], recordedFeed: [Bool]
     var sequence: UInt64 = 0
-    /// The exchange time of the market event about to be processed (drawn once per event).
-    var pendingExchangeTime: Int64?
 
     /// One venue with these fees and no latency.
     public convenience init(fees: FeeSchedule) { self.init(venues: [VenueSettings(fees: fees)]) }
@@ -108,13 +106,6 @@ public final class SimulatedVenue {
 
     /// The settings of the venue an instrument trades on.
     public func venue(of id: InstrumentID) -> VenueSettings { venues[Int(id.raw) < venueIndex.count ? venueIndex[Int(id.raw)] : 0] }
-
-    /// Working orders everywhere (depth markets and the rest), by order id.
-    public var openOrders: [ClientOrderID] {
-        var ids = working.map(\.order.orderID)
-        for m in markets { if let d = m.depth { ids += d.resting.map(\.order.orderID) } }
-        return ids.sorted()
-    }
 
     // MARK: - Requests from the strategy
 
@@ -183,7 +174,7 @@ public final class SimulatedVenue {
         case .submit(let order):
             let index = Int(order.instrument.raw)
             if let depth = markets[index].depth {
-                onDepth(depth, index, venue: v, at: time, &listener) { d, cx in d.submit(order, &cx) }
+                onDepth(depth, index, venue: v, at: time, sizing: true, &listener) { d, cx in d.submit(order, &cx) }
             } else {
                 submitTopOfBook(order, venue: v, at: time, &listener)
             }
@@ -210,10 +201,11 @@ public final class SimulatedVenue {
     }
 
     /// Runs one depth-market call for instrument `index` on venue `v` and sends its answers,
-    /// stamped `time`, towards the strategy.
-    private func onDepth<L: VenueListener>(_ depth: DepthMarket, _ index: Int, venue v: Int, at time: Int64, _ listener: inout L,
-                                                    _ body: (DepthMarket, inout DepthMarket.Context) -> Void) {
-        var cx = context(v, index, &listener)
+    /// stamped `time`, towards the strategy. `sizing`: the call may size an all-in order
+    /// (only new orders do; market data never does, and then no closure is built).
+    private func onDepth<L: VenueListener>(_ depth: DepthMarket, _ index: Int, venue v: Int, at time: Int64, sizing: Bool = false, _ listener: inout L,
+                                           _ body: (DepthMarket, inout DepthMarket.Context) -> Void) {
+        var cx = sizing ? context(v, index, &listener) : DepthMarket.Context(settings: venues[v]) { _, _ in .zero }
         body(depth, &cx)
         markets[index].touch = (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
         route(cx.answers, venue: v, at: time, &listener)
@@ -264,8 +256,14 @@ public final class SimulatedVenue {
         return t == .max ? nil : Timestamp(nanos: t)
     }
 
-    /// The next time an answer reaches us.
-    public var nextDueAnswer: Timestamp? { outbox.first.map { Timestamp(nanos: $0.time) } }
+    /// The next time something is due at or before `time`, counting requests that reach a
+    /// venue only up to `arrivalLimit` (the exchange time of the next market event).
+    public func nextDue(upTo time: Timestamp, arrivalsUpTo arrivalLimit: Timestamp) -> Timestamp? {
+        let a = arrivals.first.flatMap { $0.time <= min(time.nanos, arrivalLimit.nanos) ? $0.time : nil } ?? .max
+        let d = outbox.first.flatMap { $0.time <= time.nanos ? $0.time : nil } ?? .max
+        let t = min(a, d)
+        return t == .max ? nil : Timestamp(nanos: t)
+    }
 
     /// Cancels every working order at once (session end): in-flight requests are dropped,
     /// queued answers delivered first.
@@ -310,16 +308,14 @@ public final class SimulatedVenue {
     // MARK: - Market data
 
     /// The exchange time of a market event at the venue of its instrument: its receive time
-    /// less the feed latency (never earlier than what the venue already processed). Drawn
-    /// once per event; `onMarket` uses the same value.
+    /// less the feed latency (never earlier than what the venue already processed). A
+    /// random feed latency is drawn on each call: draw once per event and pass the value to
+    /// `onMarket`.
     public func exchangeTime(of event: Event) -> Timestamp {
-        if let t = pendingExchangeTime { return Timestamp(nanos: t) }
         let v = instrumentID(of: event.body).map { Int($0.raw) < venueIndex.count ? venueIndex[Int($0.raw)] : 0 } ?? 0
         let feed: Int64
         if zeroFeed[v] { feed = 0 } else if recordedFeed[v] { feed = max(0, event.receiveTime.nanos &- event.eventTime.nanos) } else { feed = venues[v].feedLatency!.sample(&rngs[v]) }
-        let t = max(event.receiveTime.nanos &- feed, exchangeNow.nanos)
-        pendingExchangeTime = t
-        return Timestamp(nanos: t)
+        return Timestamp(nanos: max(event.receiveTime.nanos &- feed, exchangeNow.nanos))
     }
 
     public func instrumentID(of body: EventBody) -> InstrumentID? {
@@ -333,11 +329,11 @@ public final class SimulatedVenue {
         }
     }
 
-    /// Matches working orders against a market event (requests that reached the venue
-    /// before it are handled first), then updates the market view.
-    public func onMarket<L: VenueListener>(_ event: Event, listener: inout L) {
-        let x = exchangeTime(of: event).nanos
-        pendingExchangeTime = nil
+    /// Matches working orders against a market event that reached the venue at `exchangeTime`
+    /// (default: `exchangeTime(of:)`); requests that reached it earlier are handled first.
+    /// Then updates the market view.
+    public func onMarket<L: VenueListener>(_ event: Event, at exchangeTime: Timestamp? = nil, listener: inout L) {
+        let x = (exchangeTime ?? self.exchangeTime(of: event)).nanos
         if let first = arrivals.first, first.time <= x { advance(to: Timestamp(nanos: max(x, now.nanos)), arrivalsUpTo: Timestamp(nanos: x), listener: &listener) }
         if x > exchangeNow.nanos { exchangeNow = Timestamp(nanos: x) }
         guard let id = instrumentID(of: event.body), Int(id.raw) < markets.count else { return }
@@ -389,9 +385,7 @@ public final class SimulatedVenue {
         for w in moving {
             var o = w.order
             o.quantity = w.leaves
-            var cx = context(venueIndex[index], index, &listener)
-            d.submit(o, &cx)
-            route(cx.answers.filter { if case .accepted = $0 { false } else { true } }, venue: venueIndex[index], at: exchangeNow.nanos, &listener)
+            onDepth(d, index, venue: venueIndex[index], at: exchangeNow.nanos, sizing: true, &listener) { d, cx in d.submit(o, announce: false, &cx) }
         }
         return d
     }

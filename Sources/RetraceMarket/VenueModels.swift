@@ -55,9 +55,11 @@ public enum LatencyModel: Equatable, Sendable {
     }
 
     /// Parses `0`, `250us`, `constant:1ms`, `normal:1ms:200us`, `lognormal:1ms:0.5`.
-    /// (`empirical` models are built by the caller from recorded samples.)
+    /// (`empirical` models are built by the caller from recorded samples.) Durations as
+    /// `Timestamp.parseDurationNanos` reads them.
     public static func parse(_ text: String) -> LatencyModel? {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        let duration = Timestamp.parseDurationNanos
         switch (parts.first, parts.count) {
         case ("constant", 2): return duration(parts[1]).map { .constant($0) }
         case ("normal", 3):
@@ -69,16 +71,6 @@ public enum LatencyModel: Equatable, Sendable {
         case (_, 1): return duration(text).map { .constant($0) }
         default: return nil
         }
-    }
-
-    /// `250ms`, `60s`, `5us`, `100ns` or plain nanoseconds.
-    public static func duration(_ t: String) -> Int64? {
-        let units: [(String, Int64)] = [("ns", 1), ("us", 1_000), ("µs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000)]
-        for (suffix, factor) in units where t.hasSuffix(suffix) {
-            if let n = Int64(t.dropLast(suffix.count)), n >= 0 { return n * factor }
-        }
-        if let n = Int64(t), n >= 0 { return n }
-        return nil
     }
 }
 
@@ -99,13 +91,6 @@ public enum QueueModel: Equatable, Sendable {
         if text.hasPrefix("power:"), let n = Int(text.dropFirst(6)), (1...6).contains(n) { return .power(n) }
         if text == "proportional" { return .power(1) }
         return nil
-    }
-
-    public var name: String {
-        switch self {
-        case .conservative: "conservative"
-        case .power(let n): "power:\(n)"
-        }
     }
 
     /// The part of a level decrease `decrease` that came from ahead of us, given the

@@ -238,25 +238,25 @@ struct DepthMarketTests {
 struct VenueLatencyTests {
     let instrument = Instrument(id: InstrumentID(0), symbol: Symbol("TEST")!, priceScale: 0, quantityScale: 0)
 
-    func level(_ v: inout SimulatedVenue, _ r: inout Recorder, at t: Int64, _ side: Side, _ price: Int64, _ size: Int64) {
+    func level(_ v: SimulatedVenue, _ r: inout Recorder, at t: Int64, _ side: Side, _ price: Int64, _ size: Int64) {
         let e = Event(eventTime: Timestamp(nanos: t), receiveTime: Timestamp(nanos: t), body: .l2LevelUpdated(L2LevelUpdated(instrument: InstrumentID(0), side: side, price: Price(raw: price), quantity: Quantity(raw: size))))
-        _ = v.exchangeTime(of: e)
-        v.advance(to: Timestamp(nanos: t), arrivalsUpTo: Timestamp(nanos: t), listener: &r)
+        let x = v.exchangeTime(of: e)
+        v.advance(to: Timestamp(nanos: t), arrivalsUpTo: x, listener: &r)
         v.now = Timestamp(nanos: t)
-        v.onMarket(e, listener: &r)
+        v.onMarket(e, at: x, listener: &r)
     }
 
     @Test("an order reaches the book after its entry latency and the strategy hears after the ack latency")
     func entryAndAck() {
-        var v = SimulatedVenue(venues: [VenueSettings(fees: FeeSchedule(maker: .zero, taker: .zero), entryLatency: .constant(1_000), ackLatency: .constant(2_000))])
+        let v = SimulatedVenue(venues: [VenueSettings(fees: FeeSchedule(maker: .zero, taker: .zero), entryLatency: .constant(1_000), ackLatency: .constant(2_000))])
         v.define(instrument)
         var r = Recorder()
-        level(&v, &r, at: 0, .sell, 101, 5)
+        level(v, &r, at: 0, .sell, 101, 5)
         v.now = Timestamp(nanos: 100)
         v.submit(OrderSubmitted(orderID: ClientOrderID(1), instrument: InstrumentID(0), side: .buy, type: .ioc, sizing: .fixed, quantity: Quantity(raw: 5), limitPrice: Price(raw: 101)), listener: &r)
         #expect(v.nextArrival == Timestamp(nanos: 1_100))
-        level(&v, &r, at: 500, .sell, 101, 2)      // before the order arrives: it sees 2
-        level(&v, &r, at: 1_500, .sell, 101, 9)    // after: too late
+        level(v, &r, at: 500, .sell, 101, 2)      // before the order arrives: it sees 2
+        level(v, &r, at: 1_500, .sell, 101, 9)    // after: too late
         #expect(r.events.isEmpty)                   // answers are still travelling
         #expect(v.nextDue == Timestamp(nanos: 3_100))
         v.now = Timestamp(nanos: 3_100)

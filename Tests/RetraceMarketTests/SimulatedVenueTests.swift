@@ -28,7 +28,7 @@ func Portfolio_allIn(funds: Int64, price: Int64, scale: Int, rateRaw: Int64) -> 
 struct SimulatedVenueTests {
     let instrument = Instrument(id: InstrumentID(0), symbol: Symbol("TEST")!, priceScale: 2, quantityScale: 0)
     func venue(_ fee: String = "0.001") -> SimulatedVenue {
-        var v = SimulatedVenue(fees: FeeSchedule(maker: Rate(parsing: "0")!, taker: Rate(parsing: fee)!))
+        let v = SimulatedVenue(fees: FeeSchedule(maker: Rate(parsing: "0")!, taker: Rate(parsing: fee)!))
         v.define(instrument)
         return v
     }
@@ -41,7 +41,7 @@ struct SimulatedVenueTests {
 
     @Test("market orders fill at the touch as taker, with the taker fee")
     func marketAtTouch() {
-        var v = venue()
+        let v = venue()
         var r = Recorder()
         v.onMarket(quote(10_000, 10_002), listener: &r)
         v.submit(order(1, .buy, .market, 5), listener: &r)
@@ -52,7 +52,7 @@ struct SimulatedVenueTests {
 
     @Test("a resting limit fills at its price only when the touch moves strictly through it")
     func limitThrough() {
-        var v = venue()
+        let v = venue()
         var r = Recorder()
         v.onMarket(quote(10_000, 10_002), listener: &r)
         v.submit(order(1, .buy, .limit, 2, 9_999), listener: &r)
@@ -65,7 +65,7 @@ struct SimulatedVenueTests {
 
     @Test("a marketable limit fills at once at the touch; cancels remove working orders")
     func marketableAndCancel() {
-        var v = venue()
+        let v = venue()
         var r = Recorder()
         v.onMarket(quote(10_000, 10_002), listener: &r)
         v.submit(order(1, .sell, .limit, 1, 9_990), listener: &r)
@@ -78,7 +78,7 @@ struct SimulatedVenueTests {
 
     @Test("on bars, orders fill on the next bar: market at the open, limits when the range reaches them")
     func bars() {
-        var v = venue("0")
+        let v = venue("0")
         var r = Recorder()
         func bar(_ o: Int64, _ h: Int64, _ l: Int64, _ c: Int64) -> EventBody {
             .barReceived(BarReceived(instrument: InstrumentID(0), open: Price(raw: o), high: Price(raw: h), low: Price(raw: l), close: Price(raw: c), volume: .zero))
@@ -96,7 +96,7 @@ struct SimulatedVenueTests {
 
     @Test("trade-only feeds fill market orders at the next print; all-in orders that cannot buy one unit are rejected")
     func tradesAndAllIn() {
-        var v = venue("0")
+        let v = venue("0")
         var r = Recorder()
         r.funds = 50
         func trade(_ p: Int64) -> EventBody { .tradeReceived(TradeReceived(instrument: InstrumentID(0), price: Price(raw: p), quantity: Quantity(raw: 1), aggressor: .buyer, tradeID: 0)) }
@@ -113,7 +113,7 @@ struct SimulatedVenueTests {
 
     @Test("quotes without sizes (FX ticks) still give a touch to fill at")
     func sizelessQuotes() {
-        var v = venue("0")
+        let v = venue("0")
         var r = Recorder()
         v.onMarket(.quoteReceived(QuoteReceived(instrument: InstrumentID(0), bidPrice: Price(raw: 112_133), bidQuantity: .zero, askPrice: Price(raw: 112_218), askQuantity: .zero)), listener: &r)
         v.submit(order(1, .buy, .market, 1), listener: &r)
