@@ -123,7 +123,7 @@ public final class LobsterReconstructor {
     public let levels: Int
     /// Price units per tick (the greatest common divisor of the prices seen).
     public let tickSize: Int64
-    public let book = L3Book(expectedOrders: 1 << 16)
+    public let book = L3Book(expectedOrders: 1 << 12)
     /// Number of reconciliation changes made so far.
     public private(set) var reconciliations = 0
 

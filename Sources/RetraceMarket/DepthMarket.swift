@@ -63,14 +63,20 @@ public final class DepthMarket {
     /// Recorded size at a price.
     public func depth(side: Side, price: Int64) -> Int64 {
         if let l3 { return max(0, l3.depth(side: side, tick: price)) }
-        return l2.depth(side: side, price: Price(raw: price)).raw
+        return readL2 { $0.depth(side: side, price: Price(raw: price)).raw }
     }
 
     /// The best recorded price of a side.
     public func best(_ side: Side) -> Int64? {
         if let l3 { return (side == .buy ? l3.bestBid : l3.bestAsk)?.tick }
-        return l2.best(side)?.price.raw
+        return readL2 { $0.best(side)?.price.raw }
     }
+
+    /// Runs `body` on the L2 book in place. Reading a struct stored in a class through a
+    /// plain property access copies it (retaining its arrays) on every call; an in-place
+    /// access does not, and these reads run on every market event.
+    @inline(__always)
+    private func readL2<R>(_ body: (inout L2Book) -> R) -> R { body(&l2) }
 
     /// Calls `body(price, size)` over a side's levels best first until it returns false.
     func forEachLevel(_ side: Side, _ body: (Int64, Int64) -> Bool) {
@@ -85,8 +91,10 @@ public final class DepthMarket {
                 n *= 4
             }
         }
-        let tick = l2.tickSize
-        if side == .buy { l2.bidLadder.forEachBestFirst { t, q in body(t * tick, q) } } else { l2.askLadder.forEachBestFirst { t, q in body(t * tick, q) } }
+        readL2 { book in
+            let tick = book.tickSize
+            if side == .buy { book.bidLadder.forEachBestFirst { t, q in body(t * tick, q) } } else { book.askLadder.forEachBestFirst { t, q in body(t * tick, q) } }
+        }
     }
 
     private func taken(_ side: Side, _ price: Int64) -> Int64 {

@@ -50,15 +50,20 @@ public final class L3Book {
 
         /// Window slot of `tick`, growing the window to cover it when that keeps it within
         /// `maxWindowTicks`; nil when the tick stays outside (overflow).
+        @inline(__always)
         mutating func slot(_ tick: Int64, create: Bool) -> Int? {
+            let i = tick &- base
+            if i >= 0 && i < Int64(levels.count) { return Int(i) }
+            return create ? grow(toCover: tick) : nil
+        }
+
+        /// Grows the window to cover `tick` when that keeps it within `maxWindowTicks`.
+        mutating func grow(toCover tick: Int64) -> Int? {
             if levels.isEmpty {
-                guard create else { return nil }
                 base = tick - 512
                 levels = [Level](repeating: Level(), count: 1024)
+                return 512
             }
-            let i = tick - base
-            if i >= 0 && i < Int64(levels.count) { return Int(i) }
-            guard create else { return nil }
             let lo = min(base, tick), hi = max(base + Int64(levels.count), tick + 1)
             guard hi - lo <= Int64(L3Book.maxWindowTicks) else { return nil }
             var size = levels.count
@@ -81,11 +86,14 @@ public final class L3Book {
             return Int(tick - base)
         }
 
+        @inline(__always)
         func level(_ tick: Int64) -> Level {
-            let i = tick - base
-            if !levels.isEmpty && i >= 0 && i < Int64(levels.count) { return levels[Int(i)] }
-            return overflow.first { $0.tick == tick }?.level ?? Level()
+            let i = tick &- base
+            if i >= 0 && i < Int64(levels.count) { return levels[Int(i)] }
+            return overflowLevel(tick)
         }
+
+        func overflowLevel(_ tick: Int64) -> Level { overflow.first { $0.tick == tick }?.level ?? Level() }
 
         /// Applies `change` to the level at `tick`, keeping `best` right.
         @inline(__always)
@@ -118,7 +126,10 @@ public final class L3Book {
         }
 
         /// The best visible tick overall (window or overflow).
-        var bestTick: Int64? {
+        @inline(__always)
+        var bestTick: Int64? { overflow.isEmpty ? best : bestWithOverflow }
+
+        var bestWithOverflow: Int64? {
             let visible = overflow.lazy.filter { $0.level.isVisible }
             let far = isBid ? visible.map(\.tick).max() : visible.map(\.tick).min()
             guard let far else { return best }
@@ -163,14 +174,19 @@ public final class L3Book {
     var bids = Ladder(isBid: true)
     var asks = Ladder(isBid: false)
 
-    // The order pool (parallel arrays) and its free list.
-    var ids: [UInt64] = []
-    var sizes: [Int64] = []
-    var ticks: [Int64] = []
-    var isBid: [Bool] = []
-    var prev: [Int32] = []
-    var next: [Int32] = []
-    var arrivals: [UInt64] = []
+    /// One pooled order: everything about it on one cache line.
+    struct Slot {
+        var id: UInt64
+        var size: Int64
+        var tick: Int64
+        var arrival: UInt64
+        var prev: Int32
+        var next: Int32
+        var isBid: Bool
+    }
+
+    // The order pool and its free list.
+    var pool: [Slot] = []
     var free: [Int32] = []
     /// Orders added so far: each order's arrival number orders the queue across levels.
     public private(set) var arrivalCounter: UInt64 = 0
@@ -189,25 +205,18 @@ public final class L3Book {
 
     /// Adds order `id` at the back of its level's queue.
     public func add(id: UInt64, side: Side, tick: Int64, size: Int64) throws(BookError) {
-        guard index[id] == nil else { throw BookError(description: "order \(id) is already in the book") }
-        let slot: Int32
-        if let reused = free.popLast() {
-            slot = reused
-            (ids[Int(slot)], sizes[Int(slot)], ticks[Int(slot)], isBid[Int(slot)], arrivals[Int(slot)]) = (id, size, tick, side == .buy, arrivalCounter)
-        } else {
-            slot = Int32(ids.count)
-            ids.append(id); sizes.append(size); ticks.append(tick); isBid.append(side == .buy); prev.append(-1); next.append(-1); arrivals.append(arrivalCounter)
-        }
+        let slot = free.last ?? Int32(pool.count)
+        guard index.insert(id, slot) else { throw BookError(description: "order \(id) is already in the book") }
+        let record = Slot(id: id, size: size, tick: tick, arrival: arrivalCounter, prev: -1, next: -1, isBid: side == .buy)
+        if free.isEmpty { pool.append(record) } else { free.removeLast(); pool[Int(slot)] = record }
         arrivalCounter += 1
-        index.set(id, slot)
         if side == .buy { bids.update(tick) { link(&$0, slot, size) } } else { asks.update(tick) { link(&$0, slot, size) } }
     }
 
     @inline(__always)
     private func link(_ level: inout Level, _ slot: Int32, _ size: Int64) {
-        prev[Int(slot)] = level.tail
-        next[Int(slot)] = -1
-        if level.tail >= 0 { next[Int(level.tail)] = slot } else { level.head = slot }
+        pool[Int(slot)].prev = level.tail
+        if level.tail >= 0 { pool[Int(level.tail)].next = slot } else { level.head = slot }
         level.tail = slot
         level.orders += 1
         level.attributed += size
@@ -218,14 +227,14 @@ public final class L3Book {
     @discardableResult
     public func reduce(id: UInt64, by size: Int64) throws(BookError) -> Int64 {
         guard let slot = index[id] else { throw BookError(description: "order \(id) is not in the book") }
-        let s = Int(slot)
-        let cut = min(size, sizes[s])
-        let remaining = sizes[s] - cut
+        let o = pool[Int(slot)]
+        let cut = min(size, o.size)
+        let remaining = o.size - cut
         if remaining == 0 {
             unlink(slot)
         } else {
-            sizes[s] = remaining
-            if isBid[s] { bids.update(ticks[s]) { $0.attributed -= cut } } else { asks.update(ticks[s]) { $0.attributed -= cut } }
+            pool[Int(slot)].size = remaining
+            if o.isBid { bids.update(o.tick) { $0.attributed -= cut } } else { asks.update(o.tick) { $0.attributed -= cut } }
         }
         return remaining
     }
@@ -234,7 +243,7 @@ public final class L3Book {
     @discardableResult
     public func cancel(id: UInt64) throws(BookError) -> Int64 {
         guard let slot = index[id] else { throw BookError(description: "order \(id) is not in the book") }
-        let size = sizes[Int(slot)]
+        let size = pool[Int(slot)].size
         unlink(slot)
         return size
     }
@@ -244,12 +253,12 @@ public final class L3Book {
     public func execute(id: UInt64, size: Int64) throws(BookError) -> Int64 { try reduce(id: id, by: size) }
 
     private func unlink(_ slot: Int32) {
-        let s = Int(slot)
-        let (p, n, size) = (prev[s], next[s], sizes[s])
-        if p >= 0 { next[Int(p)] = n }
-        if n >= 0 { prev[Int(n)] = p }
-        if isBid[s] { bids.update(ticks[s]) { L3Book.unlinked(&$0, slot, p, n, size) } } else { asks.update(ticks[s]) { L3Book.unlinked(&$0, slot, p, n, size) } }
-        index.remove(ids[s])
+        let o = pool[Int(slot)]
+        let (p, n) = (o.prev, o.next)
+        if p >= 0 { pool[Int(p)].next = n }
+        if n >= 0 { pool[Int(n)].prev = p }
+        if o.isBid { bids.update(o.tick) { L3Book.unlinked(&$0, slot, p, n, o.size) } } else { asks.update(o.tick) { L3Book.unlinked(&$0, slot, p, n, o.size) } }
+        index.remove(o.id)
         free.append(slot)
     }
 
@@ -269,12 +278,13 @@ public final class L3Book {
 
     /// The order's side, tick and remaining size, if it rests in the book.
     public func order(_ id: UInt64) -> (side: Side, tick: Int64, size: Int64)? {
-        guard let slot = index[id].map(Int.init) else { return nil }
-        return (isBid[slot] ? .buy : .sell, ticks[slot], sizes[slot])
+        guard let slot = index[id] else { return nil }
+        let o = pool[Int(slot)]
+        return (o.isBid ? .buy : .sell, o.tick, o.size)
     }
 
     /// The arrival number of order `id` (smaller arrived earlier), if it rests in the book.
-    public func arrival(of id: UInt64) -> UInt64? { index[id].map { arrivals[Int($0)] } }
+    public func arrival(of id: UInt64) -> UInt64? { index[id].map { pool[Int($0)].arrival } }
 
     /// Applies one order-level message as an exact change of its own size at its price
     /// (LOBSTER's semantics): an add queues a new order; a reduce, delete or execution
@@ -289,9 +299,8 @@ public final class L3Book {
                 adjustUnattributed(side: side, tick: tick, by: size)
             }
         case .reduce, .delete, .execute:
-            if let slot = index[orderID], ticks[Int(slot)] == tick, isBid[Int(slot)] == (side == .buy) {
-                let s = Int(slot)
-                let tracked = sizes[s]
+            if let slot = index[orderID], pool[Int(slot)].tick == tick, pool[Int(slot)].isBid == (side == .buy) {
+                let tracked = pool[Int(slot)].size
                 if action == .delete {
                     unlink(slot)
                     adjustUnattributed(side: side, tick: tick, by: tracked - size)
@@ -300,8 +309,8 @@ public final class L3Book {
                     if cut == tracked {
                         unlink(slot)
                     } else {
-                        sizes[s] = tracked - cut
-                        if isBid[s] { bids.update(tick) { $0.attributed -= cut } } else { asks.update(tick) { $0.attributed -= cut } }
+                        pool[Int(slot)].size = tracked - cut
+                        if side == .buy { bids.update(tick) { $0.attributed -= cut } } else { asks.update(tick) { $0.attributed -= cut } }
                     }
                     adjustUnattributed(side: side, tick: tick, by: cut - size)
                 }
@@ -323,9 +332,9 @@ public final class L3Book {
     public func queueAhead(of id: UInt64) -> Int64? {
         guard let slot = index[id] else { return nil }
         var ahead: Int64 = 0
-        var p = prev[Int(slot)]
-        while p >= 0 { ahead += sizes[Int(p)]; p = prev[Int(p)] }
-        let level = ladder(isBid[Int(slot)] ? .buy : .sell).level(ticks[Int(slot)])
+        var p = pool[Int(slot)].prev
+        while p >= 0 { ahead += pool[Int(p)].size; p = pool[Int(p)].prev }
+        let level = ladder(pool[Int(slot)].isBid ? .buy : .sell).level(pool[Int(slot)].tick)
         return ahead + max(0, level.unattributed)
     }
 
@@ -347,7 +356,7 @@ public final class L3Book {
     public func queue(side: Side, tick: Int64) -> [UInt64] {
         var out: [UInt64] = []
         var s = ladder(side).level(tick).head
-        while s >= 0 { out.append(ids[Int(s)]); s = next[Int(s)] }
+        while s >= 0 { out.append(pool[Int(s)].id); s = pool[Int(s)].next }
         return out
     }
 
@@ -362,11 +371,11 @@ public final class L3Book {
             for (tick, level) in ladder.allLevels() {
                 var sum: Int64 = 0, count: Int32 = 0, s = level.head, last: Int32 = -1
                 while s >= 0 {
-                    let i = Int(s)
-                    guard index[ids[i]] == s, ticks[i] == tick, isBid[i] == bidSide, prev[i] == last else {
-                        return "\(name) level \(tick): order slot \(s) (id \(ids[i])) is not linked or indexed consistently"
+                    let o = pool[Int(s)]
+                    guard index[o.id] == s, o.tick == tick, o.isBid == bidSide, o.prev == last else {
+                        return "\(name) level \(tick): order slot \(s) (id \(o.id)) is not linked or indexed consistently"
                     }
-                    sum += sizes[i]; count += 1; last = s; s = next[i]
+                    sum += o.size; count += 1; last = s; s = o.next
                 }
                 guard last == level.tail else { return "\(name) level \(tick): tail does not end its queue" }
                 guard sum == level.attributed, count == level.orders else {

@@ -1,10 +1,15 @@
 /// An open-addressing hash map from venue order id to pool slot: linear probing with a
-/// multiplicative (Fibonacci) hash and backward-shift deletion, so lookups touch one or
-/// two cache lines and there are no tombstones. Never iterated, so no order leaks out.
+/// multiplicative (Fibonacci) hash and backward-shift deletion, so a lookup usually touches
+/// one cache line (key and value sit together) and there are no tombstones. Never
+/// iterated, so no order leaks out.
 struct OrderIndex {
-    private var keys: [UInt64]
-    private var values: [Int32]
-    private var used: [Bool]
+    /// A bucket: `value` −1 marks it empty.
+    struct Entry {
+        var key: UInt64
+        var value: Int32
+    }
+
+    private var table: [Entry]
     private var mask: Int
     private var shift: UInt64
     private(set) var count = 0
@@ -12,9 +17,7 @@ struct OrderIndex {
     init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size *= 2 }
-        keys = [UInt64](repeating: 0, count: size)
-        values = [Int32](repeating: -1, count: size)
-        used = [Bool](repeating: false, count: size)
+        table = [Entry](repeating: Entry(key: 0, value: -1), count: size)
         mask = size - 1
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
@@ -24,56 +27,57 @@ struct OrderIndex {
     @inline(__always)
     subscript(key: UInt64) -> Int32? {
         var i = home(key)
-        while used[i] {
-            if keys[i] == key { return values[i] }
+        while true {
+            let e = table[i]
+            if e.value < 0 { return nil }
+            if e.key == key { return e.value }
             i = (i + 1) & mask
         }
-        return nil
     }
 
-    /// Inserts or replaces.
-    mutating func set(_ key: UInt64, _ value: Int32) {
-        if (count + 1) * 4 > keys.count * 3 { grow() }
+    /// Inserts `key` → `value` unless `key` is present. - Returns: whether it inserted.
+    @inline(__always)
+    mutating func insert(_ key: UInt64, _ value: Int32) -> Bool {
+        precondition(value >= 0, "pool slots are non-negative")
+        if (count + 1) * 4 > table.count * 3 { grow() }
         var i = home(key)
-        while used[i] {
-            if keys[i] == key { values[i] = value; return }
+        while table[i].value >= 0 {
+            if table[i].key == key { return false }
             i = (i + 1) & mask
         }
-        used[i] = true
-        keys[i] = key
-        values[i] = value
+        table[i] = Entry(key: key, value: value)
         count += 1
+        return true
     }
 
     /// Removes `key` if present.
     mutating func remove(_ key: UInt64) {
         var i = home(key)
-        while used[i] {
-            if keys[i] == key { break }
+        while table[i].value >= 0 {
+            if table[i].key == key { break }
             i = (i + 1) & mask
         }
-        guard used[i] else { return }
+        guard table[i].value >= 0 else { return }
         // Backward-shift: pull later entries of the cluster into the hole when their home
         // position allows it.
         var hole = i
         var j = (i + 1) & mask
-        while used[j] {
-            let h = home(keys[j])
+        while table[j].value >= 0 {
+            let h = home(table[j].key)
             let between = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
             if !between {
-                keys[hole] = keys[j]
-                values[hole] = values[j]
+                table[hole] = table[j]
                 hole = j
             }
             j = (j + 1) & mask
         }
-        used[hole] = false
+        table[hole].value = -1
         count -= 1
     }
 
     private mutating func grow() {
-        let old = (keys, values, used)
-        self = OrderIndex(capacity: keys.count)
-        for k in old.0.indices where old.2[k] { set(old.0[k], old.1[k]) }
+        let old = table
+        self = OrderIndex(capacity: table.count)
+        for e in old where e.value >= 0 { _ = insert(e.key, e.value) }
     }
 }

@@ -76,9 +76,10 @@ extension SimulatedVenue {
     }
 
     func matchTouch<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L) {
-        let book = markets[Int(id.raw)].book
+        // The touch, read once (not a copy of the book).
+        let (bid, ask) = (markets[Int(id.raw)].book.bestBid?.price, markets[Int(id.raw)].book.bestAsk?.price)
         match(id, venue: v, at: time, &listener) { order in
-            guard let touch = order.side == .buy ? book.bestAsk?.price : book.bestBid?.price else { return nil }
+            guard let touch = order.side == .buy ? ask : bid else { return nil }
             if order.type == .market { return (touch, .taker) }
             let through = order.side == .buy ? touch < order.limitPrice : touch > order.limitPrice
             return through ? (order.limitPrice, .maker) : nil
