@@ -25,7 +25,7 @@ let package = Package(
         // exclusivity checks cost more than the work (static checks still apply).
         .target(name: "RetraceMarket", dependencies: ["RetraceCore"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
-        .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore"]),
+        .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore", "RetraceMarket"]),
         .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine", "CZstd"]),
         .target(name: "RetraceReports", dependencies: ["RetraceCore", "RetraceStore", "RetraceJournal"]),
         .target(

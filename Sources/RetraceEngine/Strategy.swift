@@ -1,4 +1,5 @@
 import RetraceCore
+import RetraceMarket
 
 /// A trading strategy: reacts to market events, fills and timers by sending commands
 /// through its context. Strategies are value types the engine owns; they must be
@@ -93,6 +94,10 @@ public struct StrategyContext {
         guard let t = ledger.venue?.touch(id) else { return (nil, nil) }
         return (t.bid > 0 ? Price(raw: t.bid) : nil, t.ask > 0 ? Price(raw: t.ask) : nil)
     }
+
+    /// The venue an instrument trades on: its name, fees and latency models (nil outside
+    /// a simulation).
+    public func venue(of id: InstrumentID) -> VenueSettings? { ledger.venue?.venue(of: id) }
 
     /// Sends a market order of `quantity` lots, or an all-in order when `sizing` is `.allEquity`.
     @discardableResult

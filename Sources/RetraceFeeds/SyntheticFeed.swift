@@ -63,11 +63,32 @@ public struct SyntheticFeed {
         return out
     }
 
+    /// A second venue of a lead-lag pair: each of venue A's quotes (in `rows`) shows on
+    /// venue B after a delay drawn from an exponential distribution with mean `lagNanos`
+    /// (B never shows an older quote after a newer one), at the same prices, with B's own
+    /// sizes. When A's touch jumps by more than its spread, B's stale quote crosses it for
+    /// a moment: the opportunity a cross-venue strategy races for. Uses its own generator
+    /// stream, so venue A's rows are the same with or without it.
+    public func followerRows(_ rows: [Row], lagNanos: Int64) -> [Row] {
+        precondition(lagNanos >= 0, "lag must not be negative")
+        var rng = SplitMix64(seed: settings.seed ^ 0x5EED_B0B0_5EED_B0B0)
+        var out: [Row] = []
+        var last = Int64.min
+        for case let .quote(t, bid, _, ask, _) in rows {
+            let delay = Int64(-Double(lagNanos) * log(1.0 - rng.nextUnitDouble()))
+            last = max(last &+ 1_000, t.nanos + delay)
+            let bidSize = 50 + Int64(rng.next(modulo: 500)), askSize = 50 + Int64(rng.next(modulo: 500))
+            out.append(.quote(time: Timestamp(nanos: last), bid: bid, bidSize: bidSize, ask: ask, askSize: askSize))
+        }
+        return out
+    }
+
     /// `quotes.csv` text: `timestamp_ns,symbol,bid_price,bid_size,ask_price,ask_size`.
-    public func quotesCSV(_ rows: [Row]) -> String {
+    public func quotesCSV(_ rows: [Row], symbol: String? = nil) -> String {
+        let symbol = symbol ?? settings.symbol
         var s = "timestamp_ns,symbol,bid_price,bid_size,ask_price,ask_size\n"
         for case let .quote(t, bid, bs, ask, asz) in rows {
-            s += "\(t.nanos),\(settings.symbol),\(FixedPoint.format(bid, scale: 2)),\(bs),\(FixedPoint.format(ask, scale: 2)),\(asz)\n"
+            s += "\(t.nanos),\(symbol),\(FixedPoint.format(bid, scale: 2)),\(bs),\(FixedPoint.format(ask, scale: 2)),\(asz)\n"
         }
         return s
     }

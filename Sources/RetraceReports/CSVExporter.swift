@@ -90,8 +90,8 @@ public enum CSVExporter {
                                    "avg_fill_price", "fees", "submit_time", "submit_time_ns", "last_update_time", "last_update_time_ns", "reject_reason"])
         for o in orders {
             let i = instrument(o.instrument)
-            w.row([String(o.orderID.raw), i.symbol.description, o.side == .buy ? "buy" : "sell", o.type == .market ? "market" : "limit",
-                   o.sizing == .fixed ? "fixed" : "all", o.sizing == .fixed ? i.text(o.quantity) : "", o.type == .limit ? i.text(o.limitPrice) : "",
+            w.row([String(o.orderID.raw), i.symbol.description, o.side == .buy ? "buy" : "sell", o.type.name,
+                   o.sizing == .fixed ? "fixed" : "all", o.sizing == .fixed ? i.text(o.quantity) : "", o.type.hasLimit ? i.text(o.limitPrice) : "",
                    o.status, i.text(o.filledQuantity), perUnit(o.filledNotional, o.filledQuantity, i), o.fees.text, o.submitTime.iso8601,
                    String(o.submitTime.nanos), o.lastUpdateTime.iso8601, String(o.lastUpdateTime.nanos), o.rejectReason])
         }

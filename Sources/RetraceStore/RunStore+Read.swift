@@ -9,6 +9,11 @@ extension RunStore {
 
     private func int(_ v: SQLiteValue) -> Int64 { v.integer ?? 0 }
 
+    private func orderType(_ v: SQLiteValue, order: Int64) throws(StoreError) -> OrderType {
+        for t in [OrderType.market, .limit, .ioc, .fok, .postOnly] where t.name == v.text { return t }
+        throw StoreError(.schema, "\(database.path): order \(order) has type \(v), not market, limit, ioc, fok or post_only")
+    }
+
     /// The catalog row of the run (the store holds one).
     public func run() throws(StoreError) -> RunRecord? {
         guard let r = try database.query("SELECT * FROM runs LIMIT 1").first else { return nil }
@@ -75,7 +80,7 @@ extension RunStore {
         var out: [OrderRow] = []
         for r in try database.query("SELECT * FROM orders ORDER BY order_id") {
             var o = OrderRow(orderID: ClientOrderID(UInt64(int(r[0]))), instrument: InstrumentID(UInt32(int(r[1]))), side: r[2].text == "buy" ? .buy : .sell,
-                             type: r[3].text == "market" ? .market : .limit, sizing: r[4].text == "fixed" ? .fixed : .allEquity,
+                             type: try orderType(r[3], order: int(r[0])), sizing: r[4].text == "fixed" ? .fixed : .allEquity,
                              quantity: Quantity(raw: int(r[5])), limitPrice: Price(raw: int(r[6])), submitTime: Timestamp(nanos: int(r[7])),
                              submitSequence: UInt64(int(r[8])))
             o.status = r[9].text ?? ""

@@ -160,7 +160,7 @@ public final class RunStore {
         try beginRow()
         let s = try statement(&insertOrder, "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
         s.bind(1, Int64(o.orderID.raw)); s.bind(2, Int64(o.instrument.raw)); s.bind(3, o.side == .buy ? "buy" : "sell")
-        s.bind(4, o.type == .market ? "market" : "limit"); s.bind(5, o.sizing == .fixed ? "fixed" : "all")
+        s.bind(4, o.type.name); s.bind(5, o.sizing == .fixed ? "fixed" : "all")
         s.bind(6, o.quantity.raw); s.bind(7, o.limitPrice.raw); s.bind(8, o.submitTime.nanos); s.bind(9, Int64(o.submitSequence))
         s.bind(10, o.status); s.bind(11, o.filledQuantity.raw); s.bind(12, o.filledNotional.text); s.bind(13, o.fees.text)
         s.bind(14, o.rejectReason); s.bind(15, o.lastUpdateTime.nanos)
