@@ -24,7 +24,7 @@ public final class BacktestEngine<S: Strategy> {
     public private(set) var clock = SimulatedClock()
     private let account: AccountConfig
     private var commands: [StrategyCommand] = []
-    private var timers = TimerQueue()
+    private var timers = TimerWheel()
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
         self.strategy = strategy
@@ -116,7 +116,7 @@ public final class BacktestEngine<S: Strategy> {
                 case .modify(let id, let quantity, let price):
                     venue.modify(id, quantity: quantity, price: price, listener: &listener)
                 case .schedule(let time, let id):
-                    timers.schedule(at: time, id: id)
+                    timers.schedule(at: time.nanos, id: id)
                 }
             }
             commands.removeAll(keepingCapacity: true)
@@ -153,16 +153,17 @@ public final class BacktestEngine<S: Strategy> {
     /// first; on a tie the venue goes first (its answers were caused earlier).
     private func fireDue(upTo time: Timestamp, arrivalsUpTo arrivalLimit: Timestamp) throws(EngineError) {
         while true {
-            let timer = timers.nextTime.flatMap { $0 <= time ? $0 : nil }
             let venueDue = venue.nextDue(upTo: time, arrivalsUpTo: arrivalLimit)
+            // The wheel looks (and cascades) no further than the venue's next step.
+            let timer = timers.nextDeadline(upTo: min(time, venueDue ?? time).nanos).map { Timestamp(nanos: $0) }
             if let d = venueDue, d <= (timer ?? .max) {
                 setTime(d)
                 var listener = ledger
                 venue.advance(to: d, arrivalsUpTo: arrivalLimit, listener: &listener)
                 try deliverVenueAnswers()
                 try drain()
-            } else if timer != nil, let due = timers.popDue(upTo: time) {
-                setTime(due.time)
+            } else if let t = timer, let due = timers.popDue(upTo: t.nanos) {
+                setTime(t)
                 ledger.record(.timerFired(TimerFired(timerID: due.id)))
                 callStrategy { s, c in s.onTimer(due.id, &c) }
                 try drain()

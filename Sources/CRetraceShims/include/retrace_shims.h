@@ -11,4 +11,11 @@ uint32_t retrace_crc32c_table(uint32_t crc, const void *data, size_t length);
 /// 1 when the hardware CRC32C path is available and used, 0 otherwise.
 int retrace_crc32c_hardware_available(void);
 
+/// Pins the calling thread to `cpu`. Returns 0, or an errno value (EINVAL: no such CPU).
+int retrace_pin_current_thread(int cpu);
+/// The CPU the calling thread runs on now (-1 if unknown).
+int retrace_current_cpu(void);
+/// CPUs online.
+int retrace_online_cpus(void);
+
 #endif

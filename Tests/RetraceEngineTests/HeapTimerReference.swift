@@ -1,6 +1,7 @@
 import RetraceCore
 
-/// Pending strategy timers ordered by (time, insertion). A binary heap; ties fire in the
+/// The timer wheel's reference in tests (the engine's timer queue before the wheel): timers
+/// ordered by (time, insertion) in a binary heap; ties fire in the
 /// order they were scheduled (insertion counter, never hash or address).
 struct TimerQueue {
     struct Entry { var time: Timestamp; var order: UInt64; var id: UInt64 }
@@ -18,6 +19,9 @@ struct TimerQueue {
             i = parent
         }
     }
+
+    /// The earliest entry.
+    var peek: Entry? { heap.first }
 
     /// When the earliest timer is due.
     var nextTime: Timestamp? { heap.first?.time }
@@ -43,4 +47,36 @@ struct TimerQueue {
     }
 
     private func before(_ a: Entry, _ b: Entry) -> Bool { a.time < b.time || (a.time == b.time && a.order < b.order) }
+}
+
+/// The heap with cancellation (lazy: cancelled entries are skipped when they surface).
+struct HeapTimerReference {
+    var queue = TimerQueue()
+    var pending = Set<UInt64>()
+    var scheduled: UInt64 = 0
+
+    mutating func schedule(at time: Int64, id: UInt64) {
+        queue.schedule(at: Timestamp(nanos: time), id: id)
+        pending.insert(scheduled)
+        scheduled += 1
+    }
+
+    /// Cancels the `order`-th timer scheduled (0-based). - Returns: whether it was pending.
+    mutating func cancel(order: UInt64) -> Bool { pending.remove(order) != nil }
+
+    private mutating func dropCancelled() {
+        while let top = queue.peek, !pending.contains(top.order) { _ = queue.popDue(upTo: top.time) }
+    }
+
+    mutating func nextTime() -> Int64? {
+        dropCancelled()
+        return queue.nextTime?.nanos
+    }
+
+    mutating func popDue(upTo time: Int64) -> (time: Int64, id: UInt64)? {
+        dropCancelled()
+        guard let e = queue.popDue(upTo: Timestamp(nanos: time)) else { return nil }
+        pending.remove(e.order)
+        return (e.time.nanos, e.id)
+    }
 }

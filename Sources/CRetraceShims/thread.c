@@ -1,0 +1,20 @@
+// Thread placement. GNU-only glibc calls (pthread_setaffinity_np, sched_getcpu, CPU_SET)
+// are hidden from Swift's Glibc module, so they live here behind _GNU_SOURCE.
+#define _GNU_SOURCE
+#include "retrace_shims.h"
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+int retrace_pin_current_thread(int cpu) {
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+int retrace_current_cpu(void) { return sched_getcpu(); }
+
+int retrace_online_cpus(void) { return (int)sysconf(_SC_NPROCESSORS_ONLN); }

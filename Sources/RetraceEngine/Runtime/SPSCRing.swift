@@ -1,0 +1,108 @@
+import Synchronization
+
+/// A bounded single-producer single-consumer ring (lock-free, wait-free).
+///
+/// Capacity is a power of two; indices count up forever and are masked into the slots.
+/// The producer's index (`tail`) and the consumer's (`head`) live on separate 128-byte
+/// blocks with each side's cached copy of the other's index, so in the steady state a push
+/// or pop touches only its own line plus the slot: the other side's index is reloaded
+/// (acquire) only when the ring looks full (producer) or empty (consumer). A pop batch
+/// publishes its new head once.
+///
+/// Exactly one thread may push and exactly one may pop at a time; the two may differ.
+public final class SPSCRing<Element>: @unchecked Sendable {
+    public let capacity: Int
+    let mask: Int
+    let slots: UnsafeMutablePointer<Element>
+    /// Producer block: `tail` (atomic) at 0, its cached `head` at 64.
+    let producerBlock: UnsafeMutableRawPointer
+    /// Consumer block: `head` (atomic) at 0, its cached `tail` at 64.
+    let consumerBlock: UnsafeMutableRawPointer
+    let tail: UnsafeMutablePointer<Atomic<Int>>
+    let head: UnsafeMutablePointer<Atomic<Int>>
+    let cachedHead: UnsafeMutablePointer<Int>
+    let cachedTail: UnsafeMutablePointer<Int>
+
+    /// - Parameters:
+    ///   - capacity: a power of two ≥ 1.
+    ///   - startIndex: where the indices start (tests use it to wrap the counters early).
+    public init(capacity: Int, startIndex: Int = 0) {
+        precondition(capacity > 0 && capacity & (capacity - 1) == 0, "ring capacity \(capacity) is not a power of two")
+        self.capacity = capacity
+        mask = capacity - 1
+        slots = .allocate(capacity: capacity)
+        producerBlock = .allocate(byteCount: 128, alignment: 128)
+        consumerBlock = .allocate(byteCount: 128, alignment: 128)
+        tail = producerBlock.bindMemory(to: Atomic<Int>.self, capacity: 1)
+        tail.initialize(to: Atomic(startIndex))
+        head = consumerBlock.bindMemory(to: Atomic<Int>.self, capacity: 1)
+        head.initialize(to: Atomic(startIndex))
+        cachedHead = (producerBlock + 64).bindMemory(to: Int.self, capacity: 1)
+        cachedHead.initialize(to: startIndex)
+        cachedTail = (consumerBlock + 64).bindMemory(to: Int.self, capacity: 1)
+        cachedTail.initialize(to: startIndex)
+    }
+
+    deinit {
+        let (h, t) = (head.pointee.load(ordering: .relaxed), tail.pointee.load(ordering: .relaxed))
+        var i = h
+        while i != t { (slots + (i & mask)).deinitialize(count: 1); i &+= 1 }
+        slots.deallocate()
+        tail.deinitialize(count: 1)
+        head.deinitialize(count: 1)
+        producerBlock.deallocate()
+        consumerBlock.deallocate()
+    }
+
+    /// Producer: appends `value`. - Returns: false when the ring is full (nothing written).
+    @inline(__always)
+    public func push(_ value: Element) -> Bool {
+        let t = tail.pointee.load(ordering: .relaxed)
+        if t &- cachedHead.pointee == capacity {
+            cachedHead.pointee = head.pointee.load(ordering: .acquiring)
+            if t &- cachedHead.pointee == capacity { return false }
+        }
+        (slots + (t & mask)).initialize(to: value)
+        tail.pointee.store(t &+ 1, ordering: .releasing)
+        return true
+    }
+
+    /// Consumer: removes the oldest element, or nil when the ring is empty.
+    @inline(__always)
+    public func pop() -> Element? {
+        let h = head.pointee.load(ordering: .relaxed)
+        if h == cachedTail.pointee {
+            cachedTail.pointee = tail.pointee.load(ordering: .acquiring)
+            if h == cachedTail.pointee { return nil }
+        }
+        let value = (slots + (h & mask)).move()
+        head.pointee.store(h &+ 1, ordering: .releasing)
+        return value
+    }
+
+    /// Consumer: removes up to `max` elements, oldest first, handing each to `body`, and
+    /// publishes the new head once. - Returns: how many.
+    @inline(__always)
+    public func popBatch(max: Int, _ body: (Element) throws -> Void) rethrows -> Int {
+        let h = head.pointee.load(ordering: .relaxed)
+        var available = cachedTail.pointee &- h
+        if available < max {
+            // The cached tail may be behind: look again before taking fewer than asked.
+            cachedTail.pointee = tail.pointee.load(ordering: .acquiring)
+            available = cachedTail.pointee &- h
+            if available == 0 { return 0 }
+        }
+        let n = Swift.min(available, max)
+        var i = 0
+        defer { head.pointee.store(h &+ i, ordering: .releasing) }
+        while i < n {
+            let value = (slots + ((h &+ i) & mask)).move()
+            i += 1
+            try body(value)
+        }
+        return n
+    }
+
+    /// Elements in the ring now (a snapshot; exact only when neither side is running).
+    public var count: Int { tail.pointee.load(ordering: .acquiring) &- head.pointee.load(ordering: .acquiring) }
+}

@@ -1,0 +1,221 @@
+/// A hierarchical timer wheel over nanosecond time (simulated or live: the wheel only sees
+/// numbers). O(1) schedule and cancel; firing costs O(1) per timer per level it cascades
+/// through (at most `levels`).
+///
+/// Layout: 11 levels of 64 slots, 6 bits of the deadline per level, so level 0 slots are
+/// single nanoseconds and the wheel spans all of `Int64`. A timer sits at the level of the
+/// highest 6-bit group in which its deadline differs from the wheel's current time, in the
+/// slot that group names; each level keeps a 64-bit occupancy word, so finding the next
+/// timer is a count-trailing-zeros per level. When time reaches a slot of level L > 0, its
+/// timers move down (cascade) relative to the new time. A level-0 slot holds timers of one
+/// exact deadline, kept in scheduling order, so ties fire in the order they were scheduled.
+///
+/// Timers live in a pool of records with a free list (no allocation once the pool has grown
+/// to the peak number of pending timers). A handle carries the slot and a generation number,
+/// so cancelling a timer that already fired (and whose record was reused) does nothing.
+public struct TimerWheel {
+    /// Refers to one scheduled timer.
+    public struct Handle: Equatable, Sendable {
+        let index: Int32
+        let generation: UInt32
+    }
+
+    /// A timer that came due.
+    public struct Fired: Equatable, Sendable {
+        public var deadline: Int64
+        public var id: UInt64
+    }
+
+    static let bits = 6
+    static let slotsPerLevel = 64
+    static let levels = 11  // 66 bits ≥ 64
+
+    struct Node {
+        var deadline: Int64
+        var order: UInt64
+        var id: UInt64
+        var prev: Int32
+        var next: Int32
+        /// level × 64 + slot while scheduled; −1 when free.
+        var bucket: Int32
+        var generation: UInt32
+    }
+
+    var nodes: [Node] = []
+    var free: [Int32] = []
+    var heads: [Int32]
+    var tails: [Int32]
+    var occupied: [UInt64]
+    /// Every timer with a deadline before `now` has fired.
+    public private(set) var now: Int64
+    var counter: UInt64 = 0
+    public private(set) var count = 0
+
+    public init(now: Int64 = .min, expectedTimers: Int = 64) {
+        self.now = now
+        heads = [Int32](repeating: -1, count: Self.levels * Self.slotsPerLevel)
+        tails = heads
+        occupied = [UInt64](repeating: 0, count: Self.levels)
+        nodes.reserveCapacity(expectedTimers)
+        free.reserveCapacity(expectedTimers)
+    }
+
+    /// The wheel's bucket for a deadline, relative to `now`.
+    @inline(__always)
+    func bucket(_ deadline: Int64) -> Int {
+        let d = UInt64(bitPattern: deadline) ^ 0x8000_0000_0000_0000  // order-preserving map to unsigned
+        let n = UInt64(bitPattern: now) ^ 0x8000_0000_0000_0000
+        let differ = d ^ n
+        let level = differ == 0 ? 0 : (63 - differ.leadingZeroBitCount) / Self.bits
+        let slot = Int((d >> UInt64(level * Self.bits)) & 63)
+        return level * Self.slotsPerLevel + slot
+    }
+
+    /// Schedules timer `id` at `deadline` (a deadline before now fires at the next advance).
+    @discardableResult
+    public mutating func schedule(at deadline: Int64, id: UInt64) -> Handle {
+        let index: Int32
+        if let reused = free.popLast() {
+            index = reused
+            nodes[Int(index)].deadline = max(deadline, now)
+            nodes[Int(index)].order = counter
+            nodes[Int(index)].id = id
+        } else {
+            index = Int32(nodes.count)
+            nodes.append(Node(deadline: max(deadline, now), order: counter, id: id, prev: -1, next: -1, bucket: -1, generation: 0))
+        }
+        counter += 1
+        count += 1
+        insert(index)
+        return Handle(index: index, generation: nodes[Int(index)].generation)
+    }
+
+    /// Links node `i` into its bucket. Level-0 buckets stay in scheduling order (a cascaded
+    /// timer may have been scheduled before timers already there).
+    mutating func insert(_ i: Int32) {
+        let b = bucket(nodes[Int(i)].deadline)
+        nodes[Int(i)].bucket = Int32(b)
+        var after = tails[b]
+        if b < Self.slotsPerLevel {
+            let order = nodes[Int(i)].order
+            while after >= 0 && nodes[Int(after)].order > order { after = nodes[Int(after)].prev }
+        }
+        let before = after >= 0 ? nodes[Int(after)].next : heads[b]
+        nodes[Int(i)].prev = after
+        nodes[Int(i)].next = before
+        if after >= 0 { nodes[Int(after)].next = i } else { heads[b] = i }
+        if before >= 0 { nodes[Int(before)].prev = i } else { tails[b] = i }
+        occupied[b >> 6] |= 1 << UInt64(b & 63)
+    }
+
+    mutating func unlink(_ i: Int32) {
+        let n = nodes[Int(i)]
+        let b = Int(n.bucket)
+        if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { heads[b] = n.next }
+        if n.next >= 0 { nodes[Int(n.next)].prev = n.prev } else { tails[b] = n.prev }
+        if heads[b] < 0 { occupied[b >> 6] &= ~(1 << UInt64(b & 63)) }
+        nodes[Int(i)].bucket = -1
+    }
+
+    mutating func release(_ i: Int32) {
+        nodes[Int(i)].generation &+= 1
+        free.append(i)
+        count -= 1
+    }
+
+    /// Cancels a pending timer. - Returns: false if it already fired or was cancelled.
+    @discardableResult
+    public mutating func cancel(_ handle: Handle) -> Bool {
+        let i = Int(handle.index)
+        guard i < nodes.count, nodes[i].generation == handle.generation, nodes[i].bucket >= 0 else { return false }
+        unlink(handle.index)
+        release(handle.index)
+        return true
+    }
+
+    /// The lowest non-empty level and its first occupied slot at or after now's slot there.
+    @inline(__always)
+    func firstOccupied() -> (level: Int, slot: Int)? {
+        let n = UInt64(bitPattern: now) ^ 0x8000_0000_0000_0000
+        for level in 0..<Self.levels where occupied[level] != 0 {
+            let current = Int((n >> UInt64(level * Self.bits)) & 63)
+            let ahead = occupied[level] & (~0 << UInt64(current))
+            // Every timer of a level sits at or after now's slot; a set bit below it would
+            // be a broken invariant.
+            precondition(ahead != 0, "timer wheel level \(level) has timers behind the current time")
+            return (level, ahead.trailingZeroBitCount)
+        }
+        return nil
+    }
+
+    /// The time a slot of `level` starts, given now's higher bits.
+    @inline(__always)
+    func slotStart(level: Int, slot: Int) -> Int64 {
+        let n = UInt64(bitPattern: now) ^ 0x8000_0000_0000_0000
+        let shift = UInt64(level * Self.bits)
+        let high: UInt64 = shift + 6 >= 64 ? 0 : (n >> (shift + 6)) << (shift + 6)
+        return Int64(bitPattern: (high | UInt64(slot) << shift) ^ 0x8000_0000_0000_0000)
+    }
+
+    /// The earliest pending deadline, or nil when no timer is pending.
+    public var nextDeadline: Int64? {
+        guard let (level, slot) = firstOccupied() else { return nil }
+        let b = level * Self.slotsPerLevel + slot
+        if level == 0 { return nodes[Int(heads[b])].deadline }
+        var best = Int64.max
+        var i = heads[b]
+        while i >= 0 { best = min(best, nodes[Int(i)].deadline); i = nodes[Int(i)].next }
+        return best
+    }
+
+    /// The earliest pending deadline if it is at or before `time`, else nil. Slots of
+    /// higher levels that start by `time` cascade on the way (amortized O(1)); the wheel's
+    /// time moves at most to the start of a slot that begins by `time`, so a caller that
+    /// passes the earliest time anything else can happen may still schedule from then on.
+    public mutating func nextDeadline(upTo time: Int64) -> Int64? {
+        while let (level, slot) = firstOccupied() {
+            let start = slotStart(level: level, slot: slot)
+            guard start <= time else { return nil }
+            if level == 0 { return start }
+            now = max(now, start)
+            cascade(level: level, slot: slot)
+        }
+        return nil
+    }
+
+    mutating func cascade(level: Int, slot: Int) {
+        let b = level * Self.slotsPerLevel + slot
+        var i = heads[b]
+        heads[b] = -1
+        tails[b] = -1
+        occupied[level] &= ~(1 << UInt64(slot))
+        while i >= 0 {
+            let next = nodes[Int(i)].next
+            insert(i)
+            i = next
+        }
+    }
+
+    /// Removes and returns the earliest timer due at or before `time` (ties: the one
+    /// scheduled first), advancing the wheel's time to its deadline; nil when none is due,
+    /// and then the wheel's time moves to `time`.
+    public mutating func popDue(upTo time: Int64) -> Fired? {
+        while let (level, slot) = firstOccupied() {
+            let start = slotStart(level: level, slot: slot)
+            guard start <= time else { break }
+            let b = level * Self.slotsPerLevel + slot
+            now = max(now, start)
+            if level == 0 {
+                let i = heads[b]
+                let fired = Fired(deadline: nodes[Int(i)].deadline, id: nodes[Int(i)].id)
+                unlink(i)
+                release(i)
+                return fired
+            }
+            // Cascade: the slot's timers move to lower levels relative to the new time.
+            cascade(level: level, slot: slot)
+        }
+        if time > now { now = time }
+        return nil
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import Testing
+@testable import RetraceCore
+@testable import RetraceEngine
+
+/// Small capacities × start offsets, including offsets that make the index counters wrap.
+let ringShapes: [(capacity: Int, start: Int)] = {
+    var shapes: [(capacity: Int, start: Int)] = []
+    for c in [1, 2, 4, 8, 16] {
+        let starts: [Int] = [0, 1, c - 1, c + 3, Int.max - 2 * c - 1, Int.min + 5]
+        for s in starts { shapes.append((c, s)) }
+    }
+    return shapes
+}()
+
+@Suite("Rings")
+struct RingTests {
+    @Test("SPSC, every small capacity × start offset: full at capacity, FIFO, batches, against a reference queue")
+    func spscShapes() {
+        for (capacity, start) in ringShapes {
+            let ring = SPSCRing<UInt64>(capacity: capacity, startIndex: start)
+            var reference: [UInt64] = []
+            var rng = SplitMix64(seed: UInt64(capacity) &* 31 &+ UInt64(bitPattern: Int64(start)))
+            var next: UInt64 = 0
+            for _ in 0..<2_000 {
+                switch rng.next(modulo: 3) {
+                case 0:
+                    let accepted = ring.push(next)
+                    #expect(accepted == (reference.count < capacity), "capacity \(capacity) start \(start)")
+                    if accepted { reference.append(next); next += 1 }
+                case 1:
+                    let v = ring.pop()
+                    #expect(v == reference.first, "capacity \(capacity) start \(start)")
+                    if !reference.isEmpty { reference.removeFirst() }
+                default:
+                    let max = 1 + Int(rng.next(modulo: UInt64(capacity + 1)))
+                    var got: [UInt64] = []
+                    let n = ring.popBatch(max: max) { got.append($0) }
+                    let want = Array(reference.prefix(max))
+                    #expect(n == want.count && got == want, "capacity \(capacity) start \(start)")
+                    reference.removeFirst(want.count)
+                }
+                #expect(ring.count == reference.count)
+            }
+        }
+    }
+
+    @Test("MPSC, every small capacity × start offset: full at capacity, FIFO, against a reference queue")
+    func mpscShapes() {
+        for (capacity, start) in ringShapes where capacity >= 2 {
+            let ring = MPSCRing<UInt64>(capacity: capacity, startIndex: start)
+            var reference: [UInt64] = []
+            var rng = SplitMix64(seed: UInt64(capacity) &* 17 &+ UInt64(bitPattern: Int64(start)))
+            var next: UInt64 = 0
+            for _ in 0..<2_000 {
+                if rng.next(modulo: 2) == 0 {
+                    let accepted = ring.push(next)
+                    #expect(accepted == (reference.count < capacity), "capacity \(capacity) start \(start)")
+                    if accepted { reference.append(next); next += 1 }
+                } else {
+                    let max = 1 + Int(rng.next(modulo: UInt64(capacity)))
+                    var got: [UInt64] = []
+                    _ = ring.popBatch(max: max) { got.append($0) }
+                    #expect(got == Array(reference.prefix(max)), "capacity \(capacity) start \(start)")
+                    reference.removeFirst(got.count)
+                }
+            }
+        }
+    }
+
+    @Test("SPSC under two threads: every element once, in order, through a ring of 8 whose counters wrap")
+    func spscStress() async {
+        let ring = SPSCRing<UInt64>(capacity: 8, startIndex: Int.max - 100)
+        let n: UInt64 = 300_000
+        let producer = Thread {
+            var i: UInt64 = 0
+            while i < n { if ring.push(i) { i += 1 } }
+        }
+        producer.start()
+        var expected: UInt64 = 0
+        var wrong = 0
+        while expected < n {
+            _ = ring.popBatch(max: 5) { v in
+                if v != expected { wrong += 1 }
+                expected += 1
+            }
+        }
+        #expect(wrong == 0 && ring.pop() == nil)
+    }
+
+    @Test("MPSC under four producers: no loss, no duplicate, each producer's order kept")
+    func mpscStress() {
+        let ring = MPSCRing<UInt64>(capacity: 16, startIndex: Int.max - 1_000)
+        let producers = 4, perProducer: UInt64 = 100_000
+        for p in 0..<producers {
+            Thread {
+                var i: UInt64 = 0
+                while i < perProducer { if ring.push(UInt64(p) << 32 | i) { i += 1 } }
+            }.start()
+        }
+        var next = [UInt64](repeating: 0, count: producers)
+        var outOfOrder = 0
+        var received: UInt64 = 0
+        while received < UInt64(producers) * perProducer {
+            received += UInt64(ring.popBatch(max: 7) { v in
+                let p = Int(v >> 32), i = v & 0xFFFF_FFFF
+                if i != next[p] { outOfOrder += 1 }
+                next[p] = i + 1
+            })
+        }
+        #expect(outOfOrder == 0)
+        #expect(next == [UInt64](repeating: perProducer, count: producers))
+        #expect(ring.pop() == nil)
+    }
+
+    @Test("priority lanes: control before order responses before market data")
+    func lanes() {
+        let lanes = PriorityLanes<Int>(capacity: 8)
+        let pushed = [lanes.push(1, lane: .market), lanes.push(2, lane: .market), lanes.push(3, lane: .responses), lanes.push(4, lane: .control)]
+        #expect(pushed == [true, true, true, true])
+        var order: [Int] = []
+        _ = lanes.popBatch(max: 10) { _, v in order.append(v) }
+        #expect(order == [4, 3, 1, 2])
+        #expect(lanes.pop() == nil)
+    }
+}
+
+@Suite("Timer wheel")
+struct TimerWheelTests {
+    @Test("against a heap on seeded schedules: same timers fire at the same times in the same order, with cancels")
+    func againstHeap() {
+        for seed in UInt64(1)...40 {
+            var rng = SplitMix64(seed: seed)
+            let start = Int64(bitPattern: rng.next()) >> Int64(rng.next(modulo: 64))
+            var wheel = TimerWheel(now: start)
+            var heap = HeapTimerReference()
+            var handles: [TimerWheel.Handle] = []
+            var now = start
+            var fired: [String] = [], expected: [String] = []
+            for step in 0..<3_000 {
+                switch rng.next(modulo: 10) {
+                case 0...4:
+                    // Spans from the same nanosecond to years ahead; some exact ties.
+                    let span: Int64 = [0, 1, 63, 64, 4_096, 1_000_000, 3_600_000_000_000, 1 << 52][Int(rng.next(modulo: 8))]
+                    let deadline = span == 0 ? now : now &+ Int64(rng.next(modulo: UInt64(span)))
+                    let clamped = deadline < now ? now : deadline  // overflow guard
+                    handles.append(wheel.schedule(at: clamped, id: UInt64(step)))
+                    heap.schedule(at: clamped, id: UInt64(step))
+                case 5:
+                    guard !handles.isEmpty else { continue }
+                    let k = Int(rng.next(modulo: UInt64(handles.count)))
+                    let (w, h) = (wheel.cancel(handles[k]), heap.cancel(order: UInt64(k)))
+                    #expect(w == h)
+                default:
+                    let to = now &+ Int64(rng.next(modulo: [10, 1_000, 10_000_000, 1 << 40][Int(rng.next(modulo: 4))]))
+                    guard to >= now else { continue }
+                    // Peek before popping, as the engine does.
+                    if let d = wheel.nextDeadline(upTo: to) { #expect(d == heap.nextTime()) }
+                    while let f = wheel.popDue(upTo: to) { fired.append("\(f.deadline):\(f.id)") }
+                    while let e = heap.popDue(upTo: to) { expected.append("\(e.time):\(e.id)") }
+                    now = to
+                }
+            }
+            while let f = wheel.popDue(upTo: .max) { fired.append("\(f.deadline):\(f.id)") }
+            while let e = heap.popDue(upTo: .max) { expected.append("\(e.time):\(e.id)") }
+            let firstDifference = fired.indices.first { $0 >= expected.count || fired[$0] != expected[$0] } ?? expected.count
+            #expect(fired == expected, "seed \(seed): first difference at \(firstDifference)")
+            #expect(wheel.count == 0)
+        }
+    }
+
+    @Test("ties fire in scheduling order even when one timer cascaded down from a higher level")
+    func tiesAfterCascade() {
+        var wheel = TimerWheel(now: 0)
+        wheel.schedule(at: 10_000, id: 1)  // far: level 2
+        _ = wheel.popDue(upTo: 9_990)     // time moves close to it
+        wheel.schedule(at: 10_000, id: 2)  // near: level 0 or 1
+        wheel.schedule(at: 10_000, id: 3)
+        var ids: [UInt64] = []
+        while let f = wheel.popDue(upTo: 20_000) { ids.append(f.id) }
+        #expect(ids == [1, 2, 3])
+    }
+
+    @Test("a cancelled or already fired handle cancels nothing, even after its record is reused")
+    func staleHandles() {
+        var wheel = TimerWheel(now: 0)
+        let a = wheel.schedule(at: 5, id: 1)
+        #expect(wheel.popDue(upTo: 5)?.id == 1)
+        let b = wheel.schedule(at: 7, id: 2)  // reuses a's record
+        let cancels = [wheel.cancel(a), wheel.cancel(b), wheel.cancel(b)]
+        #expect(cancels == [false, true, false])
+        #expect(wheel.popDue(upTo: 100) == nil && wheel.count == 0)
+    }
+}
