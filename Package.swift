@@ -32,7 +32,7 @@ let package = Package(
             name: "RetraceCLI",
             dependencies: [
                 "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket", "RetraceEngine",
-                "RetraceStrategies", "RetraceFeeds", "RetraceReports", "CZstd", "CURing", "CNuma", "CSQLite",
+                "RetraceStrategies", "RetraceFeeds", "RetraceReports", "CZstd", "CURing", "CNuma", "CSQLite", "CRetraceShims",
             ]
         ),
         .executableTarget(name: "retrace", dependencies: ["RetraceCLI"]),

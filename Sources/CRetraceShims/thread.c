@@ -15,6 +15,14 @@ int retrace_pin_current_thread(int cpu) {
     return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+int retrace_unpin_current_thread(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long i = 0; i < n && i < CPU_SETSIZE; i++) CPU_SET((int)i, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 int retrace_current_cpu(void) { return sched_getcpu(); }
 
 int retrace_online_cpus(void) { return (int)sysconf(_SC_NPROCESSORS_ONLN); }

@@ -13,6 +13,8 @@ int retrace_crc32c_hardware_available(void);
 
 /// Pins the calling thread to `cpu`. Returns 0, or an errno value (EINVAL: no such CPU).
 int retrace_pin_current_thread(int cpu);
+/// Lets the calling thread run on every online CPU again. Returns 0 or an errno value.
+int retrace_unpin_current_thread(void);
 /// The CPU the calling thread runs on now (-1 if unknown).
 int retrace_current_cpu(void);
 /// CPUs online.

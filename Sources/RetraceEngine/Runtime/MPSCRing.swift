@@ -12,14 +12,14 @@ import Synchronization
 /// Any number of threads may push; one thread at a time may pop.
 public final class MPSCRing<Element>: @unchecked Sendable {
     public let capacity: Int
-    let mask: Int
-    let slots: UnsafeMutablePointer<Element>
-    let sequences: UnsafeMutablePointer<Atomic<Int>>
-    let tailBlock: UnsafeMutableRawPointer
-    let tail: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let mask: Int
+    @usableFromInline let slots: UnsafeMutablePointer<Element>
+    @usableFromInline let sequences: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let tailBlock: UnsafeMutableRawPointer
+    @usableFromInline let tail: UnsafeMutablePointer<Atomic<Int>>
     /// The consumer's position (only the consumer touches it), on its own line.
-    let headBlock: UnsafeMutableRawPointer
-    let head: UnsafeMutablePointer<Int>
+    @usableFromInline let headBlock: UnsafeMutableRawPointer
+    @usableFromInline let head: UnsafeMutablePointer<Int>
 
     /// - Parameters:
     ///   - capacity: a power of two ≥ 2.
@@ -54,6 +54,7 @@ public final class MPSCRing<Element>: @unchecked Sendable {
     }
 
     /// Producer (any thread): appends `value`. - Returns: false when the ring is full.
+    @inlinable
     public func push(_ value: Element) -> Bool {
         var p = tail.pointee.load(ordering: .relaxed)
         while true {
@@ -77,7 +78,7 @@ public final class MPSCRing<Element>: @unchecked Sendable {
     }
 
     /// Consumer: removes the oldest published element, or nil when there is none.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func pop() -> Element? {
         let p = head.pointee
         let slot = sequences + (p & mask)
@@ -89,7 +90,7 @@ public final class MPSCRing<Element>: @unchecked Sendable {
     }
 
     /// Consumer: removes up to `max` published elements, oldest first. - Returns: how many.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func popBatch(max: Int, _ body: (Element) throws -> Void) rethrows -> Int {
         var n = 0
         while n < max, let value = pop() {

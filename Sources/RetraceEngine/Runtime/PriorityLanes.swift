@@ -9,7 +9,7 @@ public enum Lane: Int, CaseIterable, Sendable {
 
 /// One MPSC ring per lane; the consumer drains the highest non-empty lane first.
 public final class PriorityLanes<Element>: @unchecked Sendable {
-    let rings: [MPSCRing<Element>]
+    @usableFromInline let rings: [MPSCRing<Element>]
 
     /// - Parameter capacity: per lane, a power of two ≥ 2.
     public init(capacity: Int) {
@@ -17,10 +17,11 @@ public final class PriorityLanes<Element>: @unchecked Sendable {
     }
 
     /// Producer (any thread). - Returns: false when that lane is full.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func push(_ value: Element, lane: Lane) -> Bool { rings[lane.rawValue].push(value) }
 
     /// Consumer: the oldest element of the highest non-empty lane.
+    @inlinable
     public func pop() -> (lane: Lane, value: Element)? {
         for lane in Lane.allCases { if let v = rings[lane.rawValue].pop() { return (lane, v) } }
         return nil
@@ -28,6 +29,7 @@ public final class PriorityLanes<Element>: @unchecked Sendable {
 
     /// Consumer: up to `max` elements, each lane drained before the next lower one.
     /// - Returns: how many.
+    @inlinable
     public func popBatch(max: Int, _ body: (Lane, Element) throws -> Void) rethrows -> Int {
         var n = 0
         for lane in Lane.allCases where n < max {

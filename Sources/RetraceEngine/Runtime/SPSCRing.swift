@@ -12,16 +12,16 @@ import Synchronization
 /// Exactly one thread may push and exactly one may pop at a time; the two may differ.
 public final class SPSCRing<Element>: @unchecked Sendable {
     public let capacity: Int
-    let mask: Int
-    let slots: UnsafeMutablePointer<Element>
+    @usableFromInline let mask: Int
+    @usableFromInline let slots: UnsafeMutablePointer<Element>
     /// Producer block: `tail` (atomic) at 0, its cached `head` at 64.
-    let producerBlock: UnsafeMutableRawPointer
+    @usableFromInline let producerBlock: UnsafeMutableRawPointer
     /// Consumer block: `head` (atomic) at 0, its cached `tail` at 64.
-    let consumerBlock: UnsafeMutableRawPointer
-    let tail: UnsafeMutablePointer<Atomic<Int>>
-    let head: UnsafeMutablePointer<Atomic<Int>>
-    let cachedHead: UnsafeMutablePointer<Int>
-    let cachedTail: UnsafeMutablePointer<Int>
+    @usableFromInline let consumerBlock: UnsafeMutableRawPointer
+    @usableFromInline let tail: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let head: UnsafeMutablePointer<Atomic<Int>>
+    @usableFromInline let cachedHead: UnsafeMutablePointer<Int>
+    @usableFromInline let cachedTail: UnsafeMutablePointer<Int>
 
     /// - Parameters:
     ///   - capacity: a power of two ≥ 1.
@@ -55,7 +55,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     }
 
     /// Producer: appends `value`. - Returns: false when the ring is full (nothing written).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func push(_ value: Element) -> Bool {
         let t = tail.pointee.load(ordering: .relaxed)
         if t &- cachedHead.pointee == capacity {
@@ -68,7 +68,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     }
 
     /// Consumer: removes the oldest element, or nil when the ring is empty.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func pop() -> Element? {
         let h = head.pointee.load(ordering: .relaxed)
         if h == cachedTail.pointee {
@@ -82,7 +82,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
 
     /// Consumer: removes up to `max` elements, oldest first, handing each to `body`, and
     /// publishes the new head once. - Returns: how many.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func popBatch(max: Int, _ body: (Element) throws -> Void) rethrows -> Int {
         let h = head.pointee.load(ordering: .relaxed)
         var available = cachedTail.pointee &- h
@@ -104,5 +104,5 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     }
 
     /// Elements in the ring now (a snapshot; exact only when neither side is running).
-    public var count: Int { tail.pointee.load(ordering: .acquiring) &- head.pointee.load(ordering: .acquiring) }
+    @inlinable public var count: Int { tail.pointee.load(ordering: .acquiring) &- head.pointee.load(ordering: .acquiring) }
 }
