@@ -15,6 +15,7 @@ public enum RetraceCommandLine {
         ("import", "read CSV feeds (or a LOBSTER window) into a data run"),
         ("book", "write the order book after every message of an order-level run (LOBSTER layout)"),
         ("backtest", "run a strategy over a data run or a CSV file"),
+        ("timesync", "estimate each feed's clock offset and drift from a run's timestamps"),
         ("export", "write a run's trades, orders, fills, positions, equity and summary as CSV"),
         ("journal", "verify, inspect, rebuild a store from, or crash-test a run's journal"),
         ("bench", "component and end-to-end benchmarks"),
@@ -43,6 +44,7 @@ public enum RetraceCommandLine {
             case "book": return try BookCommand.run(rest)
             case "backtest": return try BacktestCommand.run(rest)
             case "export": return try ExportCommand.run(rest)
+            case "timesync": return try TimeSyncCommand.run(rest)
             case "journal": return try JournalCommand.run(rest)
             case "bench": return try BenchCommand.run(rest)
             case "--version", "version": Output.out("retrace \(retraceVersion)"); return 0
@@ -86,6 +88,7 @@ public enum RetraceCommandLine {
         case "book": BookCommand.help
         case "backtest": BacktestCommand.help
         case "export": ExportCommand.help
+        case "timesync": TimeSyncCommand.help
         case "journal": JournalCommand.help
         case "bench": BenchCommand.help
         default: usage

@@ -29,6 +29,14 @@ struct L2ImportCommandTests {
         #expect(j["bbo_match_rate"] as? Double == 1.0)
         let verify = try retrace(["journal", "verify", dir + "/run"])
         #expect(verify.status == 0, "\(verify.stderr)")
+        // Time sync on the same run: the recorder's clock ran about 1.27 s behind Binance
+        // (dataset README); the one-way estimate includes the fastest message's travel time.
+        let sync = try retrace(["timesync", dir + "/run", "--json"])
+        #expect(sync.status == 0, "\(sync.stderr)")
+        let feed = try #require((try summary(sync)["feeds"] as? [[String: Any]])?.first)
+        let offset = try #require(feed["offset_ms"] as? Double)
+        #expect(offset > 1_260 && offset < 1_280, "offset \(offset) ms")
+        #expect(feed["samples"] as? Int == 532_664 && feed["one_way"] as? Bool == true)
     }
 
     /// A small recording: snapshot id 100 arrives at t=30; two depth events came before it.
