@@ -83,6 +83,13 @@ public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
     case invalidPrice = 5
     case postOnlyWouldCross = 6
     case unknownOrder = 7
+    /// Pre-trade risk checks (`risk.*` parameters).
+    case riskMaxOrderSize = 8
+    case riskMaxPosition = 9
+    case riskMaxNotional = 10
+    case riskPriceBand = 11
+    case riskOrderRate = 12
+    case riskKillSwitch = 13
 
     public var description: String {
         switch self {
@@ -93,6 +100,12 @@ public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
         case .invalidPrice: "invalid limit price"
         case .postOnlyWouldCross: "post-only order would take liquidity"
         case .unknownOrder: "no such working order"
+        case .riskMaxOrderSize: "risk: order larger than risk.max_order_size"
+        case .riskMaxPosition: "risk: position would exceed risk.max_position"
+        case .riskMaxNotional: "risk: order value above risk.max_notional"
+        case .riskPriceBand: "risk: limit price outside risk.price_band_bps"
+        case .riskOrderRate: "risk: more than risk.max_orders in risk.rate_window"
+        case .riskKillSwitch: "risk: kill switch tripped (risk.kill_loss)"
         }
     }
 }

@@ -24,7 +24,7 @@ public struct AccountConfig: Sendable {
         ParameterSpec("self_trade", "cancel-resting", "self-trade prevention: cancel-resting | cancel-incoming | cancel-both", perVenue: true),
         ParameterSpec("close_at_end", "true", "close open positions when the data ends (at the touch, last trade, or last bar's open)"),
         ParameterSpec("equity_interval", "60s", "for tick feeds: record an equity point at most this often in event time (bars: every bar; fills: always)"),
-    ]
+    ] + RiskLimits.parameters
 
     public var cash: Money
     /// The default venue's fees.
@@ -35,12 +35,15 @@ public struct AccountConfig: Sendable {
     public var assignment: [(symbol: String, venue: String)]
     public var closeAtEnd: Bool
     public var equityIntervalNanos: Int64
+    /// Pre-trade risk limits (`risk.*`).
+    public var risk: RiskLimits
 
     /// Reads the account settings from parameter values.
     public init(_ p: ParameterValues) throws(EngineError) {
         cash = try p.money("cash")
         closeAtEnd = try p.bool("close_at_end")
         equityIntervalNanos = try p.durationNanos("equity_interval")
+        risk = try RiskLimits(p)
         var names: [String] = []
         for v in p.values where v.name.hasPrefix("venue.") {
             let name = String(v.name.split(separator: ".")[1])

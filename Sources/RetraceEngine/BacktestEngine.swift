@@ -25,10 +25,13 @@ public final class BacktestEngine<S: Strategy> {
     private let account: AccountConfig
     private var commands: [StrategyCommand] = []
     private var timers = TimerWheel()
+    /// Whether any pre-trade risk check is on (off: no per-order cost).
+    private let riskActive: Bool
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
         self.strategy = strategy
         self.account = account
+        riskActive = account.risk.isActive
         ledger = Ledger(account: account, recorder: recorder)
         venue = SimulatedVenue(venues: account.venues, assignment: account.assignment)
         ledger.venue = venue
@@ -89,8 +92,27 @@ public final class BacktestEngine<S: Strategy> {
         venue.onMarket(event, at: exchangeTime, listener: &listener)
         try deliverVenueAnswers()
         ledger.mark(event)
+        if riskActive { try checkKillSwitch() }
         callStrategy { s, c in s.onMarket(event, &c) }
         try drain()
+    }
+
+    /// The pre-trade checks for one order (nil: it may go).
+    private func riskCheck(_ order: OrderSubmitted) -> RejectReason? {
+        let i = Int(order.instrument.raw)
+        guard i < ledger.portfolio.instruments.count, let instrument = ledger.portfolio.instruments[i] else { return nil }
+        return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,
+                                 touch: venue.touch(order.instrument), lastTrade: venue.lastTrade(order.instrument), now: clock.now.nanos,
+                                 equity: ledger.portfolio.equity)
+    }
+
+    /// Trips the kill switch when equity has fallen to the limit: every working order is
+    /// cancelled (in-flight requests are dropped) and later orders are refused.
+    private func checkKillSwitch() throws(EngineError) {
+        guard ledger.risk.checkKill(equity: ledger.portfolio.equity) else { return }
+        var listener = ledger
+        venue.cancelAll(listener: &listener)
+        try deliverVenueAnswers()
     }
 
     @inline(__always)
@@ -110,7 +132,11 @@ public final class BacktestEngine<S: Strategy> {
                 switch command {
                 case .submit(let order):
                     ledger.record(.orderSubmitted(order))
-                    venue.submit(order, listener: &listener)
+                    if riskActive, let reason = riskCheck(order) {
+                        listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: reason))
+                    } else {
+                        venue.submit(order, listener: &listener)
+                    }
                 case .cancel(let id):
                     venue.cancel(id, listener: &listener)
                 case .modify(let id, let quantity, let price):
@@ -137,6 +163,7 @@ public final class BacktestEngine<S: Strategy> {
             ledger.pendingCancels.removeAll(keepingCapacity: true)
             for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
             for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
+            if riskActive && !fills.isEmpty { try checkKillSwitch() }
             for x in cancels { callStrategy { s, c in s.onCanceled(x, &c) } }
             if !commands.isEmpty { try drain() }
         }

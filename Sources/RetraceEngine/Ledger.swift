@@ -20,12 +20,15 @@ public final class Ledger: VenueListener {
     /// The run's venue, for the strategy's view of the touch. Set by the engine, which owns
     /// the venue for the whole run.
     unowned(unsafe) var venue: SimulatedVenue?
+    /// Pre-trade risk checks; they hear how the orders they let through end.
+    var risk: RiskGate
     private var nextOrderID: UInt64 = 1
     private let equityIntervalNanos: Int64
     private var lastEquityTime = Timestamp(nanos: Int64.min)
 
     init(account: AccountConfig, recorder: OutputRecorder) {
         portfolio = Portfolio(cash: account.cash)
+        risk = RiskGate(limits: account.risk, startingCash: account.cash)
         self.recorder = recorder
         equityIntervalNanos = account.equityIntervalNanos
         pendingFills.reserveCapacity(64)
@@ -46,17 +49,20 @@ public final class Ledger: VenueListener {
 
     public func venueAccepted(_ event: OrderAccepted) { record(.orderAccepted(event)) }
     public func venueCanceled(_ event: OrderCanceled) {
+        risk.orderReduced(event.orderID, by: 0, finished: true)
         record(.orderCanceled(event))
         pendingCancels.append(event)
     }
     public func venueModified(_ event: OrderModified) { record(.orderModified(event)) }
 
     public func venueRejected(_ event: OrderRejected) {
+        risk.orderReduced(event.orderID, by: 0, finished: true)
         record(.orderRejected(event))
         pendingRejects.append(event)
     }
 
     public func venueFilled(_ event: OrderFilled) {
+        risk.orderReduced(event.orderID, by: event.quantity.magnitude.raw, finished: event.leavesQuantity.raw == 0)
         record(.orderFilled(event))
         let position = portfolio.apply(event)
         record(.positionChanged(position))

@@ -392,6 +392,12 @@ public final class SimulatedVenue {
 
     /// The best bid and ask of an instrument as the venue's book now stands (depth with
     /// what we took removed, or the quoted touch). Raw prices; 0 when a side is empty.
+    /// The last recorded trade price of an instrument, if any.
+    public func lastTrade(_ id: InstrumentID) -> Price? {
+        let i = Int(id.raw)
+        return i < markets.count ? markets[i].lastTrade : nil
+    }
+
     public func touch(_ id: InstrumentID) -> (bid: Int64, ask: Int64) {
         let i = Int(id.raw)
         return i < markets.count ? markets[i].touch : (0, 0)
