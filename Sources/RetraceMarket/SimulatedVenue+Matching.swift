@@ -5,8 +5,10 @@ extension SimulatedVenue {
     /// An order reaches a venue without depth data.
     func submitTopOfBook<L: VenueListener>(_ order: OrderSubmitted, venue v: Int, at time: Int64, _ listener: inout L) {
         let index = Int(order.instrument.raw)
-        let m = markets[index]
-        let touch = m.hasQuotes ? (order.side == .buy ? m.book.bestAsk?.price : m.book.bestBid?.price) : nil
+        // The cached touch (0 = no price), not a copy of the market view and its book.
+        let t = markets[index].touch
+        let side = order.side == .buy ? t.ask : t.bid
+        let touch = markets[index].hasQuotes && side > 0 ? Price(raw: side) : nil
         let crosses = touch.map { order.type == .market || (order.side == .buy ? order.limitPrice >= $0 : order.limitPrice <= $0) } ?? false
         if order.type == .postOnly && crosses {
             emit(.rejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: .postOnlyWouldCross)), venue: v, at: time, &listener)
@@ -76,8 +78,9 @@ extension SimulatedVenue {
     }
 
     func matchTouch<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L) {
-        // The touch, read once (not a copy of the book).
-        let (bid, ask) = (markets[Int(id.raw)].book.bestBid?.price, markets[Int(id.raw)].book.bestAsk?.price)
+        // The cached touch, read once (not a copy of the book).
+        let t = markets[Int(id.raw)].touch
+        let (bid, ask) = (t.bid > 0 ? Price(raw: t.bid) : nil, t.ask > 0 ? Price(raw: t.ask) : nil)
         match(id, venue: v, at: time, &listener) { order in
             guard let touch = order.side == .buy ? ask : bid else { return nil }
             if order.type == .market { return (touch, .taker) }

@@ -46,6 +46,8 @@ public struct TimerWheel {
     var heads: [Int32]
     var tails: [Int32]
     var occupied: [UInt64]
+    /// Bit L set when level L has a timer (finding the lowest non-empty level is one instruction).
+    var levelsInUse: UInt16 = 0
     /// Every timer with a deadline before `now` has fired.
     public private(set) var now: Int64
     var counter: UInt64 = 0
@@ -106,6 +108,7 @@ public struct TimerWheel {
         if after >= 0 { nodes[Int(after)].next = i } else { heads[b] = i }
         if before >= 0 { nodes[Int(before)].prev = i } else { tails[b] = i }
         occupied[b >> 6] |= 1 << UInt64(b & 63)
+        levelsInUse |= 1 << UInt16(b >> 6)
     }
 
     mutating func unlink(_ i: Int32) {
@@ -113,7 +116,10 @@ public struct TimerWheel {
         let b = Int(n.bucket)
         if n.prev >= 0 { nodes[Int(n.prev)].next = n.next } else { heads[b] = n.next }
         if n.next >= 0 { nodes[Int(n.next)].prev = n.prev } else { tails[b] = n.prev }
-        if heads[b] < 0 { occupied[b >> 6] &= ~(1 << UInt64(b & 63)) }
+        if heads[b] < 0 {
+            occupied[b >> 6] &= ~(1 << UInt64(b & 63))
+            if occupied[b >> 6] == 0 { levelsInUse &= ~(1 << UInt16(b >> 6)) }
+        }
         nodes[Int(i)].bucket = -1
     }
 
@@ -136,16 +142,15 @@ public struct TimerWheel {
     /// The lowest non-empty level and its first occupied slot at or after now's slot there.
     @inline(__always)
     func firstOccupied() -> (level: Int, slot: Int)? {
+        guard levelsInUse != 0 else { return nil }
+        let level = levelsInUse.trailingZeroBitCount
         let n = UInt64(bitPattern: now) ^ 0x8000_0000_0000_0000
-        for level in 0..<Self.levels where occupied[level] != 0 {
-            let current = Int((n >> UInt64(level * Self.bits)) & 63)
-            let ahead = occupied[level] & (~0 << UInt64(current))
-            // Every timer of a level sits at or after now's slot; a set bit below it would
-            // be a broken invariant.
-            precondition(ahead != 0, "timer wheel level \(level) has timers behind the current time")
-            return (level, ahead.trailingZeroBitCount)
-        }
-        return nil
+        let current = Int((n >> UInt64(level * Self.bits)) & 63)
+        let ahead = occupied[level] & (~0 << UInt64(current))
+        // Every timer of a level sits at or after now's slot; a set bit below it would be a
+        // broken invariant.
+        precondition(ahead != 0, "timer wheel level \(level) has timers behind the current time")
+        return (level, ahead.trailingZeroBitCount)
     }
 
     /// The time a slot of `level` starts, given now's higher bits.
@@ -173,6 +178,7 @@ public struct TimerWheel {
     /// time moves at most to the start of a slot that begins by `time`, so a caller that
     /// passes the earliest time anything else can happen may still schedule from then on.
     public mutating func nextDeadline(upTo time: Int64) -> Int64? {
+        if levelsInUse == 0 { return nil }
         while let (level, slot) = firstOccupied() {
             let start = slotStart(level: level, slot: slot)
             guard start <= time else { return nil }
@@ -189,6 +195,7 @@ public struct TimerWheel {
         heads[b] = -1
         tails[b] = -1
         occupied[level] &= ~(1 << UInt64(slot))
+        if occupied[level] == 0 { levelsInUse &= ~(1 << UInt16(level)) }
         while i >= 0 {
             let next = nodes[Int(i)].next
             insert(i)
