@@ -29,16 +29,8 @@ enum TimeSyncCommand {
         var order: [InstrumentID] = []
         var syncs: [InstrumentID: TimeSync] = [:]
         while let (_, e) = try reader.nextEvent() {
-            let instrument: InstrumentID
-            switch e.body {
-            case .instrumentDefined(let d): symbols[d.instrument.id] = d.instrument.symbol.description; continue
-            case .quoteReceived(let q): instrument = q.instrument
-            case .tradeReceived(let t): instrument = t.instrument
-            case .l2LevelUpdated(let u): instrument = u.instrument
-            case .orderBookMessage(let m): instrument = m.instrument
-            case .barReceived(let b): instrument = b.instrument
-            default: continue
-            }
+            if case .instrumentDefined(let d) = e.body { symbols[d.instrument.id] = d.instrument.symbol.description; continue }
+            guard let instrument = e.body.marketInstrument else { continue }
             guard e.eventTime != e.receiveTime else { continue }  // no separate exchange time
             if syncs[instrument] == nil { order.append(instrument); syncs[instrument] = TimeSync(windowNanos: window) }
             syncs[instrument]!.add(TimeSync.Sample(venueTime: e.eventTime.nanos, localReceive: e.receiveTime.nanos))

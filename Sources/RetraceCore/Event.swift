@@ -45,6 +45,19 @@ public enum EventBody: Equatable, Sendable {
     case sessionStarted(SessionStarted)
     case sessionEnded(SessionEnded)
 
+    /// The instrument of a market-data event (trade, quote, bar, level update, order-book
+    /// message); nil for every other event.
+    @inlinable public var marketInstrument: InstrumentID? {
+        switch self {
+        case .tradeReceived(let t): t.instrument
+        case .quoteReceived(let q): q.instrument
+        case .barReceived(let b): b.instrument
+        case .l2LevelUpdated(let u): u.instrument
+        case .orderBookMessage(let m): m.instrument
+        default: nil
+        }
+    }
+
     /// The codec's kind byte.
     @inlinable public var kind: EventKind {
         switch self {

@@ -84,15 +84,7 @@ public struct CrossVenueArbitrage: Strategy {
 
     public mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {
         guard legs.count == 2 else { return }
-        let instrument: InstrumentID
-        switch event.body {
-        case .quoteReceived(let q): instrument = q.instrument
-        case .l2LevelUpdated(let u): instrument = u.instrument
-        case .orderBookMessage(let m): instrument = m.instrument
-        case .tradeReceived(let t): instrument = t.instrument
-        default: return
-        }
-        guard instrument == legs[0].id || instrument == legs[1].id, pending.isEmpty else { return }
+        guard let instrument = event.body.marketInstrument, instrument == legs[0].id || instrument == legs[1].id, pending.isEmpty else { return }
         if hedge(&context) { return }
         let ta = context.touch(legs[0].id), tb = context.touch(legs[1].id)
         if let ask = ta.ask, let bid = tb.bid, worthIt(buy: 0, at: ask, sell: 1, at: bid) {
