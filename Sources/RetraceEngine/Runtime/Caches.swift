@@ -1,0 +1,319 @@
+import RetraceCore
+
+/// The latest market state per instrument: best bid and ask, last trade, and the top of
+/// the book (up to `depth` levels a side), indexed by instrument id (no hashing).
+public struct LastValueCache: Sendable {
+    public struct Entry: Equatable, Sendable {
+        public var bid: (price: Price, quantity: Quantity)?
+        public var ask: (price: Price, quantity: Quantity)?
+        public var lastTrade: (price: Price, quantity: Quantity, time: Timestamp)?
+        public var updated = Timestamp(nanos: .min)
+        /// Best first, at most `depth` levels a side.
+        public var bids: [L2Level] = []
+        public var asks: [L2Level] = []
+        public static func == (a: Entry, b: Entry) -> Bool {
+            a.bid?.price == b.bid?.price && a.bid?.quantity == b.bid?.quantity && a.ask?.price == b.ask?.price && a.ask?.quantity == b.ask?.quantity
+                && a.lastTrade?.price == b.lastTrade?.price && a.lastTrade?.quantity == b.lastTrade?.quantity && a.lastTrade?.time == b.lastTrade?.time
+                && a.updated == b.updated && a.bids == b.bids && a.asks == b.asks
+        }
+    }
+
+    public struct L2Level: Equatable, Sendable {
+        public var price: Price
+        public var quantity: Quantity
+    }
+
+    public let depth: Int
+    var entries: [Entry] = []
+
+    public init(depth: Int = 5) {
+        precondition(depth >= 0, "depth must not be negative")
+        self.depth = depth
+    }
+
+    public subscript(id: InstrumentID) -> Entry? { Int(id.raw) < entries.count ? entries[Int(id.raw)] : nil }
+
+    /// Updates from a market event; other events are ignored.
+    public mutating func apply(_ event: Event) {
+        guard let id = event.body.marketInstrument else { return }
+        let i = Int(id.raw)
+        while entries.count <= i { entries.append(Entry()) }
+        entries[i].updated = event.receiveTime
+        switch event.body {
+        case .quoteReceived(let q):
+            entries[i].bid = q.bidPrice.raw > 0 ? (q.bidPrice, q.bidQuantity) : nil
+            entries[i].ask = q.askPrice.raw > 0 ? (q.askPrice, q.askQuantity) : nil
+        case .tradeReceived(let t):
+            entries[i].lastTrade = (t.price, t.quantity, event.receiveTime)
+        case .barReceived(let b):
+            entries[i].lastTrade = (b.close, b.volume, event.receiveTime)
+        case .l2LevelUpdated(let u):
+            setLevel(i, u.side, u.price, u.quantity)
+        default:
+            break
+        }
+    }
+
+    /// Keeps a side's top `depth` levels from level updates; a removed level that was in
+    /// the top leaves a gap only a later update refills (the cache holds no deeper levels).
+    mutating func setLevel(_ i: Int, _ side: Side, _ price: Price, _ quantity: Quantity) {
+        var levels = side == .buy ? entries[i].bids : entries[i].asks
+        let better: (Price, Price) -> Bool = side == .buy ? { $0 > $1 } : { $0 < $1 }
+        if let k = levels.firstIndex(where: { $0.price == price }) {
+            if quantity.raw == 0 { levels.remove(at: k) } else { levels[k].quantity = quantity }
+        } else if quantity.raw > 0 {
+            let k = levels.firstIndex { better(price, $0.price) } ?? levels.count
+            if k < depth { levels.insert(L2Level(price: price, quantity: quantity), at: k) }
+            if levels.count > depth { levels.removeLast() }
+        }
+        if side == .buy {
+            entries[i].bids = levels
+            entries[i].bid = levels.first.map { ($0.price, $0.quantity) }
+        } else {
+            entries[i].asks = levels
+            entries[i].ask = levels.first.map { ($0.price, $0.quantity) }
+        }
+    }
+}
+
+/// A least-recently-used cache with a time to live in engine time, for reference data
+/// (instrument details, fee tiers, symbol maps). O(1) get and put: a hash map to slots of a
+/// doubly linked recency list held in arrays. Nothing iterates the map, so no hash order
+/// leaks out; eviction order is the recency order.
+public struct LRUCache<Key: Hashable, Value> {
+    struct Slot {
+        var key: Key
+        var value: Value
+        var expires: Int64
+        var prev: Int
+        var next: Int
+    }
+
+    public let capacity: Int
+    public let ttlNanos: Int64
+    var index: [Key: Int] = [:]
+    var slots: [Slot] = []
+    var head = -1  // most recent
+    var tail = -1  // least recent
+    public private(set) var hits = 0
+    public private(set) var misses = 0
+    public private(set) var evictions = 0
+
+    public init(capacity: Int, ttlNanos: Int64) {
+        precondition(capacity > 0 && ttlNanos > 0, "an LRU cache needs a positive capacity and time to live")
+        self.capacity = capacity
+        self.ttlNanos = ttlNanos
+        index.reserveCapacity(capacity)
+        slots.reserveCapacity(capacity)
+    }
+
+    public var count: Int { index.count }
+
+    /// The value for `key` if present and not expired at `now` (an expired entry is dropped).
+    public mutating func get(_ key: Key, now: Int64) -> Value? {
+        guard let i = index[key] else { misses += 1; return nil }
+        if slots[i].expires <= now {
+            remove(i)
+            misses += 1
+            return nil
+        }
+        moveToFront(i)
+        hits += 1
+        return slots[i].value
+    }
+
+    /// Stores `value` for `key`, valid until `now + ttl`; evicts the least recently used
+    /// entry when full.
+    public mutating func put(_ key: Key, _ value: Value, now: Int64) {
+        if let i = index[key] {
+            slots[i].value = value
+            slots[i].expires = now &+ ttlNanos
+            moveToFront(i)
+            return
+        }
+        let i: Int
+        if slots.count < capacity {
+            i = slots.count
+            slots.append(Slot(key: key, value: value, expires: now &+ ttlNanos, prev: -1, next: -1))
+        } else {
+            i = tail
+            unlink(i)
+            index[slots[i].key] = nil
+            evictions += 1
+            slots[i] = Slot(key: key, value: value, expires: now &+ ttlNanos, prev: -1, next: -1)
+        }
+        index[key] = i
+        linkFront(i)
+    }
+
+    /// Keys from most to least recently used (for inspection; recency order, never hash order).
+    public var keysByRecency: [Key] {
+        var out: [Key] = []
+        var i = head
+        while i >= 0 { out.append(slots[i].key); i = slots[i].next }
+        return out
+    }
+
+    mutating func remove(_ i: Int) {
+        unlink(i)
+        index[slots[i].key] = nil
+        // Keep the slot array dense: move the last slot into the hole.
+        let last = slots.count - 1
+        if i != last {
+            let moved = slots[last]
+            slots[i] = moved
+            index[moved.key] = i
+            if moved.prev >= 0 { slots[moved.prev].next = i } else { head = i }
+            if moved.next >= 0 { slots[moved.next].prev = i } else { tail = i }
+        }
+        slots.removeLast()
+    }
+
+    mutating func unlink(_ i: Int) {
+        let (p, n) = (slots[i].prev, slots[i].next)
+        if p >= 0 { slots[p].next = n } else { head = n }
+        if n >= 0 { slots[n].prev = p } else { tail = p }
+        slots[i].prev = -1
+        slots[i].next = -1
+    }
+
+    mutating func linkFront(_ i: Int) {
+        slots[i].next = head
+        slots[i].prev = -1
+        if head >= 0 { slots[head].prev = i }
+        head = i
+        if tail < 0 { tail = i }
+    }
+
+    mutating func moveToFront(_ i: Int) {
+        guard head != i else { return }
+        unlink(i)
+        linkFront(i)
+    }
+}
+
+/// Drops feed messages whose id was already seen among the last `window` ids: a Bloom
+/// filter answers "certainly new" for most messages at the cost of a few bit reads, and an
+/// exact set of the window's ids confirms a suspected duplicate. The Bloom filter is two
+/// halves that rotate every `window` insertions, so it forgets ids older than about two
+/// windows; the exact set forgets ids older than one window. Hashing is a fixed mix (not
+/// Swift's per-process seeded `Hasher`), so decisions are the same in every process.
+///
+/// Only messages that carry an id meant to be unique are checked (trade ids); messages that
+/// are identical but distinct events (LOBSTER rows) are never passed in.
+public struct Deduplicator: Sendable {
+    public let window: Int
+    let bits: Int
+    var filters: [[UInt64]]
+    var current = 0
+    var insertedInCurrent = 0
+    /// The window's ids in arrival order (a ring) and an open-addressing set of them.
+    var ring: [UInt64]
+    var ringNext = 0
+    var ringCount = 0
+    var set: [UInt64]
+    var setUsed: [Bool]
+    public private(set) var dropped = 0
+    public private(set) var checked = 0
+    public private(set) var bloomPositives = 0
+
+    public init(window: Int = 65_536) {
+        precondition(window > 0, "dedup window must be positive")
+        self.window = window
+        var b = 64
+        while b < window * 10 { b *= 2 }  // about 10 bits per id: ~1 % false positives with 4 probes
+        bits = b
+        filters = [[UInt64](repeating: 0, count: b / 64), [UInt64](repeating: 0, count: b / 64)]
+        ring = [UInt64](repeating: 0, count: window)
+        var s = 16
+        while s < window * 2 { s *= 2 }
+        set = [UInt64](repeating: 0, count: s)
+        setUsed = [Bool](repeating: false, count: s)
+    }
+
+    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Whether `id` (already scoped, e.g. instrument and trade id mixed) is new; records it.
+    /// Returns false for a duplicate within the window (counted in `dropped`).
+    public mutating func isNew(_ id: UInt64) -> Bool {
+        checked += 1
+        let h = Self.mix(id)
+        let (h1, h2) = (h, (h >> 32) | 1)
+        var maybe = true
+        for f in 0..<2 {
+            var all = true
+            for k in 0..<4 {
+                let bit = Int((h1 &+ UInt64(k) &* h2) % UInt64(bits))
+                if filters[f][bit >> 6] & (1 << UInt64(bit & 63)) == 0 { all = false; break }
+            }
+            maybe = all
+            if all { break }
+        }
+        if maybe {
+            bloomPositives += 1
+            if contains(id) { dropped += 1; return false }
+        }
+        insert(id, h1, h2)
+        return true
+    }
+
+    mutating func insert(_ id: UInt64, _ h1: UInt64, _ h2: UInt64) {
+        if insertedInCurrent == window {
+            current ^= 1
+            for w in filters[current].indices { filters[current][w] = 0 }
+            insertedInCurrent = 0
+        }
+        for k in 0..<4 {
+            let bit = Int((h1 &+ UInt64(k) &* h2) % UInt64(bits))
+            filters[current][bit >> 6] |= 1 << UInt64(bit & 63)
+        }
+        insertedInCurrent += 1
+        if ringCount == window { removeFromSet(ring[ringNext]) } else { ringCount += 1 }
+        ring[ringNext] = id
+        ringNext = (ringNext + 1) % window
+        addToSet(id)
+    }
+
+    func slot(_ id: UInt64) -> Int { Int(truncatingIfNeeded: Self.mix(id ^ 0x5555_5555_5555_5555)) & (set.count - 1) }
+
+    func contains(_ id: UInt64) -> Bool {
+        var i = slot(id)
+        while setUsed[i] {
+            if set[i] == id { return true }
+            i = (i + 1) & (set.count - 1)
+        }
+        return false
+    }
+
+    mutating func addToSet(_ id: UInt64) {
+        var i = slot(id)
+        while setUsed[i] {
+            if set[i] == id { return }  // already there (an id older than the Bloom memory)
+            i = (i + 1) & (set.count - 1)
+        }
+        setUsed[i] = true
+        set[i] = id
+    }
+
+    /// Removes one occurrence of `id` (backward-shift deletion keeps probes short).
+    mutating func removeFromSet(_ id: UInt64) {
+        let mask = set.count - 1
+        var i = slot(id)
+        while setUsed[i] && set[i] != id { i = (i + 1) & mask }
+        guard setUsed[i] else { return }
+        var hole = i
+        var j = (i + 1) & mask
+        while setUsed[j] {
+            let h = slot(set[j])
+            let between = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+            if !between { set[hole] = set[j]; hole = j }
+            j = (j + 1) & mask
+        }
+        setUsed[hole] = false
+    }
+}

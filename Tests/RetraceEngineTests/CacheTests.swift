@@ -1,0 +1,62 @@
+import Testing
+@testable import RetraceCore
+@testable import RetraceEngine
+
+@Suite("Caches")
+struct CacheTests {
+    @Test("dedup: a repeat within the window is dropped, one outside it passes; against a reference window on seeded ids")
+    func dedup() {
+        var d = Deduplicator(window: 1_000)
+        var rng = SplitMix64(seed: 8)
+        var recent: [UInt64] = []  // reference: the last 1,000 accepted ids
+        var expectedDrops = 0
+        for _ in 0..<50_000 {
+            // Mostly fresh ids, some repeats from the recent past, some from long ago.
+            let id: UInt64 = rng.next(modulo: 10) == 0 ? rng.next(modulo: 500) : rng.next()
+            let duplicate = recent.contains(id)
+            if duplicate { expectedDrops += 1 }
+            let isNew = d.isNew(id)
+            #expect(isNew == !duplicate, "id \(id)")
+            if isNew {
+                recent.append(id)
+                if recent.count > 1_000 { recent.removeFirst() }
+            }
+        }
+        #expect(d.dropped == expectedDrops && expectedDrops > 200, "\(expectedDrops) drops")
+        // Most fresh ids are cleared by the Bloom filter alone.
+        #expect(Double(d.bloomPositives) < Double(d.checked) * 0.2)
+    }
+
+    @Test("LRU with TTL: recency eviction, expiry in engine time, counters")
+    func lru() {
+        var c = LRUCache<String, Int>(capacity: 2, ttlNanos: 100)
+        c.put("a", 1, now: 0)
+        c.put("b", 2, now: 10)
+        #expect(c.get("a", now: 20) == 1)          // a is now most recent
+        c.put("c", 3, now: 30)                      // evicts b
+        #expect(c.get("b", now: 31) == nil)
+        #expect(c.keysByRecency == ["c", "a"])
+        #expect(c.get("a", now: 100) == nil)        // put at 0, ttl 100: expired at 100
+        #expect(c.count == 1 && c.keysByRecency == ["c"])
+        c.put("c", 4, now: 120)                     // refresh
+        #expect(c.get("c", now: 219) == 4)
+        #expect(c.hits == 2 && c.misses == 2 && c.evictions == 1)
+    }
+
+    @Test("last-value cache: touch, last trade and top levels from events")
+    func lastValue() {
+        var c = LastValueCache(depth: 2)
+        let i = InstrumentID(1)
+        func at(_ n: Int64, _ b: EventBody) -> Event { Event(eventTime: Timestamp(nanos: n), receiveTime: Timestamp(nanos: n), body: b) }
+        c.apply(at(1, .l2LevelUpdated(L2LevelUpdated(instrument: i, side: .buy, price: Price(raw: 100), quantity: Quantity(raw: 5)))))
+        c.apply(at(2, .l2LevelUpdated(L2LevelUpdated(instrument: i, side: .buy, price: Price(raw: 101), quantity: Quantity(raw: 1)))))
+        c.apply(at(3, .l2LevelUpdated(L2LevelUpdated(instrument: i, side: .buy, price: Price(raw: 99), quantity: Quantity(raw: 7)))))  // third: not kept
+        c.apply(at(4, .tradeReceived(TradeReceived(instrument: i, price: Price(raw: 101), quantity: Quantity(raw: 1), aggressor: .seller, tradeID: 9))))
+        let e = c[i]!
+        #expect(e.bids.map(\.price.raw) == [101, 100] && e.bid?.price.raw == 101 && e.bid?.quantity.raw == 1)
+        #expect(e.lastTrade?.price.raw == 101 && e.updated.nanos == 4)
+        c.apply(at(5, .l2LevelUpdated(L2LevelUpdated(instrument: i, side: .buy, price: Price(raw: 101), quantity: Quantity(raw: 0)))))
+        #expect(c[i]!.bid?.price.raw == 100 && c[i]!.bids.count == 1)
+        #expect(c[InstrumentID(7)] == nil)
+    }
+}
