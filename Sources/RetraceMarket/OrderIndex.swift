@@ -1,10 +1,11 @@
-/// An open-addressing hash map from venue order id to pool slot: linear probing with a
-/// multiplicative (Fibonacci) hash and backward-shift deletion, so a lookup usually touches
-/// one cache line (key and value sit together) and there are no tombstones. Never
-/// iterated, so no order leaks out.
-struct OrderIndex {
+/// An open-addressing hash map from a 64-bit id to a non-negative 32-bit value (a pool
+/// slot): linear probing with a multiplicative (Fibonacci) hash and backward-shift
+/// deletion, so a lookup usually touches one cache line (key and value sit together) and
+/// there are no tombstones. It cannot be iterated, so no hash order leaks out. The books
+/// index orders with it; the engine's feed deduplicator keeps its exact window in one.
+public struct OrderIndex: Sendable {
     /// A bucket: `value` −1 marks it empty.
-    struct Entry {
+    struct Entry: Sendable {
         var key: UInt64
         var value: Int32
     }
@@ -12,9 +13,10 @@ struct OrderIndex {
     private var table: [Entry]
     private var mask: Int
     private var shift: UInt64
-    private(set) var count = 0
+    public private(set) var count = 0
 
-    init(capacity: Int) {
+    /// Room for `capacity` keys before the table grows (doubling).
+    public init(capacity: Int) {
         var size = 16
         while size < capacity * 2 { size *= 2 }
         table = [Entry](repeating: Entry(key: 0, value: -1), count: size)
@@ -25,7 +27,7 @@ struct OrderIndex {
     @inline(__always) private func home(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
     @inline(__always)
-    subscript(key: UInt64) -> Int32? {
+    public subscript(key: UInt64) -> Int32? {
         var i = home(key)
         while true {
             let e = table[i]
@@ -37,7 +39,7 @@ struct OrderIndex {
 
     /// Inserts `key` → `value` unless `key` is present. - Returns: whether it inserted.
     @inline(__always)
-    mutating func insert(_ key: UInt64, _ value: Int32) -> Bool {
+    public mutating func insert(_ key: UInt64, _ value: Int32) -> Bool {
         precondition(value >= 0, "pool slots are non-negative")
         if (count + 1) * 4 > table.count * 3 { grow() }
         var i = home(key)
@@ -51,7 +53,7 @@ struct OrderIndex {
     }
 
     /// Removes `key` if present.
-    mutating func remove(_ key: UInt64) {
+    public mutating func remove(_ key: UInt64) {
         var i = home(key)
         while table[i].value >= 0 {
             if table[i].key == key { break }

@@ -1,4 +1,5 @@
 import RetraceCore
+import RetraceMarket
 
 /// The latest market state per instrument: best bid and ask, last trade, and the top of
 /// the book (up to `depth` levels a side), indexed by instrument id (no hashing).
@@ -207,12 +208,11 @@ public struct Deduplicator: Sendable {
     var filters: [[UInt64]]
     var current = 0
     var insertedInCurrent = 0
-    /// The window's ids in arrival order (a ring) and an open-addressing set of them.
+    /// The window's ids in arrival order (a ring) and an exact index of them.
     var ring: [UInt64]
     var ringNext = 0
     var ringCount = 0
-    var set: [UInt64]
-    var setUsed: [Bool]
+    var exact: OrderIndex
     public private(set) var dropped = 0
     public private(set) var checked = 0
     public private(set) var bloomPositives = 0
@@ -225,10 +225,7 @@ public struct Deduplicator: Sendable {
         bits = b
         filters = [[UInt64](repeating: 0, count: b / 64), [UInt64](repeating: 0, count: b / 64)]
         ring = [UInt64](repeating: 0, count: window)
-        var s = 16
-        while s < window * 2 { s *= 2 }
-        set = [UInt64](repeating: 0, count: s)
-        setUsed = [Bool](repeating: false, count: s)
+        exact = OrderIndex(capacity: window)
     }
 
     @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
@@ -256,7 +253,7 @@ public struct Deduplicator: Sendable {
         }
         if maybe {
             bloomPositives += 1
-            if contains(id) { dropped += 1; return false }
+            if exact[id] != nil { dropped += 1; return false }
         }
         insert(id, h1, h2)
         return true
@@ -273,47 +270,9 @@ public struct Deduplicator: Sendable {
             filters[current][bit >> 6] |= 1 << UInt64(bit & 63)
         }
         insertedInCurrent += 1
-        if ringCount == window { removeFromSet(ring[ringNext]) } else { ringCount += 1 }
+        if ringCount == window { exact.remove(ring[ringNext]) } else { ringCount += 1 }
         ring[ringNext] = id
         ringNext = (ringNext + 1) % window
-        addToSet(id)
-    }
-
-    func slot(_ id: UInt64) -> Int { Int(truncatingIfNeeded: Self.mix(id ^ 0x5555_5555_5555_5555)) & (set.count - 1) }
-
-    func contains(_ id: UInt64) -> Bool {
-        var i = slot(id)
-        while setUsed[i] {
-            if set[i] == id { return true }
-            i = (i + 1) & (set.count - 1)
-        }
-        return false
-    }
-
-    mutating func addToSet(_ id: UInt64) {
-        var i = slot(id)
-        while setUsed[i] {
-            if set[i] == id { return }  // already there (an id older than the Bloom memory)
-            i = (i + 1) & (set.count - 1)
-        }
-        setUsed[i] = true
-        set[i] = id
-    }
-
-    /// Removes one occurrence of `id` (backward-shift deletion keeps probes short).
-    mutating func removeFromSet(_ id: UInt64) {
-        let mask = set.count - 1
-        var i = slot(id)
-        while setUsed[i] && set[i] != id { i = (i + 1) & mask }
-        guard setUsed[i] else { return }
-        var hole = i
-        var j = (i + 1) & mask
-        while setUsed[j] {
-            let h = slot(set[j])
-            let between = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
-            if !between { set[hole] = set[j]; hole = j }
-            j = (j + 1) & mask
-        }
-        setUsed[hole] = false
+        _ = exact.insert(id, 0)
     }
 }
