@@ -103,6 +103,7 @@ enum Summary {
             o.add("fingerprint", m.fingerprint)
             o.add("wall_seconds", m.wallSeconds)
             o.add("events_per_second", rate)
+            if let d = m.duplicatesDropped { o.add("duplicates_dropped", d) }
             Output.out(o.text)
             return
         }
@@ -114,6 +115,6 @@ enum Summary {
           pnl          \(m.pnl)
           fingerprint  \(m.fingerprint)
           wall         \(String(format: "%.3f", m.wallSeconds)) s  (\(String(format: "%.0f", rate)) events/s)
-        """)
+        """ + ((m.duplicatesDropped ?? 0) > 0 ? "\n  duplicates   \(m.duplicatesDropped!) repeated trades dropped" : ""))
     }
 }

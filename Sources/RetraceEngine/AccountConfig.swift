@@ -24,6 +24,7 @@ public struct AccountConfig: Sendable {
         ParameterSpec("self_trade", "cancel-resting", "self-trade prevention: cancel-resting | cancel-incoming | cancel-both", perVenue: true),
         ParameterSpec("close_at_end", "true", "close open positions when the data ends (at the touch, last trade, or last bar's open)"),
         ParameterSpec("equity_interval", "60s", "for tick feeds: record an equity point at most this often in event time (bars: every bar; fills: always)"),
+        ParameterSpec("dedup_window", "65536", "drop a trade whose id repeats one of the last N trade ids of its instrument, and count it (0: off)"),
     ] + RiskLimits.parameters
 
     public var cash: Money
@@ -37,6 +38,8 @@ public struct AccountConfig: Sendable {
     public var equityIntervalNanos: Int64
     /// Pre-trade risk limits (`risk.*`).
     public var risk: RiskLimits
+    /// Trade ids remembered for de-duplication (0: off).
+    public var dedupWindow: Int
 
     /// Reads the account settings from parameter values.
     public init(_ p: ParameterValues) throws(EngineError) {
@@ -44,6 +47,10 @@ public struct AccountConfig: Sendable {
         closeAtEnd = try p.bool("close_at_end")
         equityIntervalNanos = try p.durationNanos("equity_interval")
         risk = try RiskLimits(p)
+        guard let w = Int(p.text("dedup_window")), w >= 0, w <= 1 << 26 else {
+            throw EngineError(.invalidParameter, "parameter dedup_window=\(p.text("dedup_window")): expected a whole number from 0 to 67108864")
+        }
+        dedupWindow = w
         var names: [String] = []
         for v in p.values where v.name.hasPrefix("venue.") {
             let name = String(v.name.split(separator: ".")[1])

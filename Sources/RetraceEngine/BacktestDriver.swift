@@ -66,6 +66,7 @@ public enum BacktestDriver {
             manifest.events = result.inputEvents
             manifest.orders = result.orders
             manifest.fills = result.fills
+            manifest.duplicatesDropped = result.duplicatesDropped
             manifest.pnl = result.pnl.text
             manifest.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             manifest.endedAt = RunFolder.wallClockNow()

@@ -10,6 +10,8 @@ public struct RunResult: Sendable {
     public var finalEquity: Money
     public var fees: Money
     public var fingerprint: String
+    /// Repeated trades dropped by the feed de-duplicator.
+    public var duplicatesDropped: UInt64 = 0
     /// Final equity minus starting cash.
     public var pnl: Money { finalEquity - startingCash }
 }
@@ -27,11 +29,15 @@ public final class BacktestEngine<S: Strategy> {
     private var timers = TimerWheel()
     /// Whether any pre-trade risk check is on (off: no per-order cost).
     private let riskActive: Bool
+    /// Drops repeated trade ids before they are journaled or seen (nil: off).
+    private var dedup: Deduplicator?
+    private var duplicatesDropped: UInt64 = 0
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
         self.strategy = strategy
         self.account = account
         riskActive = account.risk.isActive
+        dedup = account.dedupWindow > 0 ? Deduplicator(window: account.dedupWindow) : nil
         ledger = Ledger(account: account, recorder: recorder)
         venue = SimulatedVenue(venues: account.venues, assignment: account.assignment)
         ledger.venue = venue
@@ -56,7 +62,7 @@ public final class BacktestEngine<S: Strategy> {
         try settleVenue()
         try finish()
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
-                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: recorder.fingerprint.hex)
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: recorder.fingerprint.hex, duplicatesDropped: duplicatesDropped)
     }
 
     private func start(at time: Timestamp) throws(EngineError) {
@@ -71,6 +77,13 @@ public final class BacktestEngine<S: Strategy> {
         let recorder = ledger.recorder
         guard event.receiveTime >= clock.now else {
             throw EngineError(.badInput, "input event #\(input.event.sequence) (\(event.body.kind.name)) at \(event.receiveTime) is earlier than the previous event at \(clock.now)")
+        }
+        // A trade whose id repeats a recent one (a feed that sent it twice) is dropped and
+        // counted, before it is journaled. Messages without a unique id are never checked.
+        if case .tradeReceived(let t) = event.body, t.tradeID != 0,
+           dedup?.isNew(Deduplicator.mix(UInt64(t.instrument.raw)) ^ t.tradeID) == false {
+            duplicatesDropped += 1
+            return
         }
         if let bytes = input.encoded {
             do { event.sequence = try recorder.recordInput(encoded: bytes) } catch { throw EngineError(.journal, error.message) }

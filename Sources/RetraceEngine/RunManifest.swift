@@ -27,13 +27,15 @@ public struct RunManifest: Codable, Equatable, Sendable {
     /// Exact decimal text.
     public var pnl: String = "0"
     public var wallSeconds: Double = 0
+    /// Repeated trades the feed de-duplicator dropped (backtests; absent in older runs).
+    public var duplicatesDropped: UInt64?
     /// Instruments by symbol, for imports.
     public var instruments: [String] = []
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
-        case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments
+        case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped"
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {

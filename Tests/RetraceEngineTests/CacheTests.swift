@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RetraceCore
 @testable import RetraceEngine
@@ -58,5 +59,30 @@ struct CacheTests {
         c.apply(at(5, .l2LevelUpdated(L2LevelUpdated(instrument: i, side: .buy, price: Price(raw: 101), quantity: Quantity(raw: 0)))))
         #expect(c[i]!.bid?.price.raw == 100 && c[i]!.bids.count == 1)
         #expect(c[InstrumentID(7)] == nil)
+    }
+}
+
+@Suite("Feed de-duplication in a run")
+struct DedupRunTests {
+    func run(_ overrides: [(String, String)]) throws -> RunManifest {
+        let i = Instrument(id: InstrumentID(0), symbol: Symbol("DUP")!, priceScale: 0, quantityScale: 0)
+        func at(_ n: Int64, _ b: EventBody) -> Event { Event(eventTime: Timestamp(nanos: n), receiveTime: Timestamp(nanos: n), body: b) }
+        func trade(_ n: Int64, _ id: UInt64) -> Event {
+            at(n, .tradeReceived(TradeReceived(instrument: i.id, price: Price(raw: 100), quantity: Quantity(raw: 1), aggressor: .buyer, tradeID: id)))
+        }
+        // Trade 2 arrives twice (a feed retransmission); trades without an id (0) are never checked.
+        var source = ArrayInput([at(0, .instrumentDefined(InstrumentDefined(instrument: i))), trade(1, 1), trade(2, 2), trade(3, 2), trade(4, 3), trade(5, 0), trade(6, 0)])
+        let out = temporaryDirectory("dedup")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        return try BacktestDriver.run(OneShot.self, source: &source, settings: BacktestDriver.Settings(overrides: overrides, dataset: "t", inputs: [], out: out))
+    }
+
+    @Test("a repeated trade id is dropped before the journal and counted; dedup_window=0 keeps it")
+    func dropsRepeats() throws {
+        let on = try run([])
+        #expect(on.duplicatesDropped == 1 && on.events == 6)
+        let off = try run([("dedup_window", "0")])
+        #expect(off.duplicatesDropped == 0 && off.events == 7)
+        #expect(throws: EngineError.self) { _ = try BacktestDriver.prepare(OneShot.self, [("dedup_window", "-1")]) }
     }
 }
