@@ -96,8 +96,7 @@ struct RiskGate {
         if let l = lots[i] { return l }
         func inLots(_ text: String) -> Int64 {
             guard let wide = FixedPoint.parse(text, scale: 12), wide > 0 else { return 0 }
-            var v = wide
-            for _ in instrument.quantityScale..<12 { v /= 10 }
+            let v = wide / FixedPoint.powersOfTen[12 - instrument.quantityScale]
             return v > 0 ? v : -1
         }
         let l = (inLots(limits.maxOrderSize), inLots(limits.maxPosition))
@@ -108,7 +107,7 @@ struct RiskGate {
     /// The reason to refuse `order`, or nil to let it through (and count it).
     mutating func check(_ order: OrderSubmitted, instrument: Instrument, position: Int64, touch: (bid: Int64, ask: Int64),
                         lastTrade: Price?, now: Int64, equity: Money) -> RejectReason? {
-        if limits.killLoss.raw > 0 && !killed && equity.raw <= startingCash.raw - limits.killLoss.raw { killed = true }
+        _ = checkKill(equity: equity)
         if killed { return .riskKillSwitch }
         let l = limitsInLots(instrument)
         let i = Int(instrument.id.raw)

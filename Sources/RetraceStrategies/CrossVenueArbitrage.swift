@@ -95,11 +95,7 @@ public struct CrossVenueArbitrage: Strategy {
     }
 
     /// Raw price or quantity of scale `from` at scale `to` (≥ from).
-    static func widen(_ raw: Int64, from: Int, to: Int) -> Int128 {
-        var v = Int128(raw)
-        for _ in from..<to { v *= 10 }
-        return v
-    }
+    static func widen(_ raw: Int64, from: Int, to: Int) -> Int128 { Int128(raw) * Int128(FixedPoint.powersOfTen[to - from]) }
 
     func price(_ p: Price, _ leg: Int) -> Int128 { Self.widen(p.raw, from: legs[leg].priceScale, to: priceScale) }
 
@@ -137,8 +133,7 @@ public struct CrossVenueArbitrage: Strategy {
         case (nil, _): k = 1
         case (let p0?, let p1?): k = side == .sell ? (p1 > p0 ? 1 : 0) : (p1 < p0 ? 1 : 0)
         }
-        var lots = net.magnitude
-        for _ in legs[k].quantityScale..<quantityScale { lots /= 10 }
+        let lots = net.magnitude / UInt128(FixedPoint.powersOfTen[quantityScale - legs[k].quantityScale])
         guard lots > 0, lots <= UInt128(Int64.max) else { return false }  // finer than the lot: leave it
         pending.append(context.submitMarket(legs[k].id, side, quantity: Quantity(raw: Int64(lots))))
         hedges += 1

@@ -5,23 +5,24 @@ import RetraceMarket
 /// the book (up to `depth` levels a side), indexed by instrument id (no hashing).
 public struct LastValueCache: Sendable {
     public struct Entry: Equatable, Sendable {
-        public var bid: (price: Price, quantity: Quantity)?
-        public var ask: (price: Price, quantity: Quantity)?
-        public var lastTrade: (price: Price, quantity: Quantity, time: Timestamp)?
+        public var bid: L2Level?
+        public var ask: L2Level?
+        public var lastTrade: Trade?
         public var updated = Timestamp(nanos: .min)
         /// Best first, at most `depth` levels a side.
         public var bids: [L2Level] = []
         public var asks: [L2Level] = []
-        public static func == (a: Entry, b: Entry) -> Bool {
-            a.bid?.price == b.bid?.price && a.bid?.quantity == b.bid?.quantity && a.ask?.price == b.ask?.price && a.ask?.quantity == b.ask?.quantity
-                && a.lastTrade?.price == b.lastTrade?.price && a.lastTrade?.quantity == b.lastTrade?.quantity && a.lastTrade?.time == b.lastTrade?.time
-                && a.updated == b.updated && a.bids == b.bids && a.asks == b.asks
-        }
     }
 
     public struct L2Level: Equatable, Sendable {
         public var price: Price
         public var quantity: Quantity
+    }
+
+    public struct Trade: Equatable, Sendable {
+        public var price: Price
+        public var quantity: Quantity
+        public var time: Timestamp
     }
 
     public let depth: Int
@@ -42,12 +43,12 @@ public struct LastValueCache: Sendable {
         entries[i].updated = event.receiveTime
         switch event.body {
         case .quoteReceived(let q):
-            entries[i].bid = q.bidPrice.raw > 0 ? (q.bidPrice, q.bidQuantity) : nil
-            entries[i].ask = q.askPrice.raw > 0 ? (q.askPrice, q.askQuantity) : nil
+            entries[i].bid = q.bidPrice.raw > 0 ? L2Level(price: q.bidPrice, quantity: q.bidQuantity) : nil
+            entries[i].ask = q.askPrice.raw > 0 ? L2Level(price: q.askPrice, quantity: q.askQuantity) : nil
         case .tradeReceived(let t):
-            entries[i].lastTrade = (t.price, t.quantity, event.receiveTime)
+            entries[i].lastTrade = Trade(price: t.price, quantity: t.quantity, time: event.receiveTime)
         case .barReceived(let b):
-            entries[i].lastTrade = (b.close, b.volume, event.receiveTime)
+            entries[i].lastTrade = Trade(price: b.close, quantity: b.volume, time: event.receiveTime)
         case .l2LevelUpdated(let u):
             setLevel(i, u.side, u.price, u.quantity)
         default:
@@ -69,10 +70,10 @@ public struct LastValueCache: Sendable {
         }
         if side == .buy {
             entries[i].bids = levels
-            entries[i].bid = levels.first.map { ($0.price, $0.quantity) }
+            entries[i].bid = levels.first
         } else {
             entries[i].asks = levels
-            entries[i].ask = levels.first.map { ($0.price, $0.quantity) }
+            entries[i].ask = levels.first
         }
     }
 }
@@ -228,11 +229,10 @@ public struct Deduplicator: Sendable {
         exact = OrderIndex(capacity: window)
     }
 
-    @inline(__always) static func mix(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    /// The fixed hash: SplitMix64's first output for seed `x` (its mixing function).
+    @inline(__always) public static func mix(_ x: UInt64) -> UInt64 {
+        var g = SplitMix64(seed: x)
+        return g.next()
     }
 
     /// Whether `id` (already scoped, e.g. instrument and trade id mixed) is new; records it.

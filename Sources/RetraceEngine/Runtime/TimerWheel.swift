@@ -207,22 +207,16 @@ public struct TimerWheel {
     /// scheduled first), advancing the wheel's time to its deadline; nil when none is due,
     /// and then the wheel's time moves to `time`.
     public mutating func popDue(upTo time: Int64) -> Fired? {
-        while let (level, slot) = firstOccupied() {
-            let start = slotStart(level: level, slot: slot)
-            guard start <= time else { break }
-            let b = level * Self.slotsPerLevel + slot
-            now = max(now, start)
-            if level == 0 {
-                let i = heads[b]
-                let fired = Fired(deadline: nodes[Int(i)].deadline, id: nodes[Int(i)].id)
-                unlink(i)
-                release(i)
-                return fired
-            }
-            // Cascade: the slot's timers move to lower levels relative to the new time.
-            cascade(level: level, slot: slot)
+        // After `nextDeadline` the earliest timer sits first in a level-0 slot.
+        guard let deadline = nextDeadline(upTo: time) else {
+            if time > now { now = time }
+            return nil
         }
-        if time > now { now = time }
-        return nil
+        now = max(now, deadline)
+        let i = heads[bucket(deadline)]
+        let fired = Fired(deadline: deadline, id: nodes[Int(i)].id)
+        unlink(i)
+        release(i)
+        return fired
     }
 }
