@@ -17,6 +17,8 @@ public enum BacktestDriver {
         public var journal: JournalOptions
         public var replace: Bool
         public var seed: UInt64
+        /// The store writer's batching, retry and breaker settings.
+        public var store = StoreWriter.Settings()
         public init(overrides: [(String, String)], dataset: String, inputs: [String], out: String, syncMode: SyncMode = .none, replace: Bool = false, seed: UInt64 = 0,
                     journal: JournalOptions? = nil) {
             (self.overrides, self.dataset, self.inputs, self.out, self.replace, self.seed) = (overrides, dataset, inputs, out, replace, seed)
@@ -54,15 +56,27 @@ public enum BacktestDriver {
             do { journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, options: settings.journal) } catch {
                 throw EngineError(.journal, error.message)
             }
-            let projector = StoreProjector(store: s)
-            let recorder = OutputRecorder(journal: journal, projector: projector)
+            var writerSettings = settings.store
+            writerSettings.seed = settings.seed
+            let writer = StoreWriter(projector: StoreProjector(store: s), settings: writerSettings)
+            let recorder = OutputRecorder(journal: journal, writer: writer)
             let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder)
-            let result = try engine.run(&source, seed: settings.seed)
-            try projector.finish()
-            do { try journal.finish() } catch { throw EngineError(.journal, error.message) }
+            writer.start()
+            let result: RunResult
+            do { result = try engine.run(&source, seed: settings.seed) } catch {
+                _ = writer.finish()
+                throw error
+            }
+            do { try journal.finish() } catch {
+                _ = writer.finish()
+                throw EngineError(.journal, error.message)
+            }
+            let report = writer.finish()
+            if let stale = report.staleReason { FileHandle.standardError.write(Data("warning: \(stale)\n".utf8)) }
+            manifest.store = StoreSummary(report)
             let elapsed = clock.now - started
             manifest.status = "completed"
-            manifest.fingerprint = result.fingerprint
+            manifest.fingerprint = report.fingerprint
             manifest.events = result.inputEvents
             manifest.orders = result.orders
             manifest.fills = result.fills

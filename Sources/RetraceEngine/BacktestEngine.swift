@@ -62,7 +62,7 @@ public final class BacktestEngine<S: Strategy> {
         try settleVenue()
         try finish()
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
-                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: recorder.fingerprint.hex, duplicatesDropped: duplicatesDropped)
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: "", duplicatesDropped: duplicatesDropped)
     }
 
     private func start(at time: Timestamp) throws(EngineError) {
@@ -98,7 +98,7 @@ public final class BacktestEngine<S: Strategy> {
         if case .instrumentDefined(let d) = event.body {
             venue.define(d.instrument)
             ledger.define(d.instrument)
-            if let projector = recorder.projector { try projector.project(event) }
+            recorder.publishInput(event)
             return
         }
         var listener = ledger

@@ -1,12 +1,12 @@
 import RetraceCore
 import RetraceJournal
 
-/// Where every event of a run goes: the journal (inputs and outputs, one sequence),
-/// the fingerprint (outputs), and the store projection (via `StoreProjector`).
+/// Where every event of a run goes: the journal (inputs and outputs, one sequence), then
+/// the store writer thread (fingerprint over the outputs, store projection).
 public final class OutputRecorder {
     public let journal: JournalWriter
-    public private(set) var fingerprint = RunFingerprint()
-    public let projector: StoreProjector?
+    /// The store writer (nil: journal only, as in some tests).
+    public let writer: StoreWriter?
     /// Counters for the summary.
     public private(set) var inputEvents: UInt64 = 0
     public private(set) var orders: UInt64 = 0
@@ -14,9 +14,9 @@ public final class OutputRecorder {
 
     private let scratch = UnsafeMutableRawPointer.allocate(byteCount: EventCodec.maxEncodedSize, alignment: 8)
 
-    public init(journal: JournalWriter, projector: StoreProjector?) {
+    public init(journal: JournalWriter, writer: StoreWriter?) {
         self.journal = journal
-        self.projector = projector
+        self.writer = writer
     }
 
     deinit { scratch.deallocate() }
@@ -32,7 +32,7 @@ public final class OutputRecorder {
     }
 
     /// Journals an input event; returns it with its sequence. (Inputs are not projected
-    /// here: the engine projects the ones the store keeps, instrument definitions.)
+    /// here: the engine publishes the ones the store keeps, instrument definitions.)
     @discardableResult
     public func recordInput(_ event: Event) throws(EngineError) -> Event {
         inputEventCount()
@@ -46,21 +46,27 @@ public final class OutputRecorder {
 
     @usableFromInline func inputEventCount() { inputEvents += 1 }
 
-    /// Journals, fingerprints and projects an output event stamped at `time`.
+    /// Journals an output event stamped at `time` and hands it to the store writer.
     @discardableResult
     public func record(_ body: EventBody, at time: Timestamp) throws(EngineError) -> Event {
         var e = Event(eventTime: time, receiveTime: time, body: body)
         // SAFETY: the scratch buffer holds `maxEncodedSize` bytes; only the core thread uses it.
         let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(e, to: scratch))
         do { e.sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
-        fingerprint.add(encoded: bytes)
         switch body {
         case .orderSubmitted: orders += 1
         case .orderFilled: fills += 1
         default: break
         }
-        if let projector { try projector.project(e) }
+        writer?.publish(sequence: e.sequence, encoded: bytes)
         return e
+    }
+
+    /// Hands a journaled input event the store keeps (an instrument definition) to the writer.
+    public func publishInput(_ event: Event) {
+        guard let writer else { return }
+        let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(event, to: scratch))
+        writer.publish(sequence: event.sequence, encoded: bytes)
     }
 }
 

@@ -31,15 +31,42 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var duplicatesDropped: UInt64?
     /// Instruments by symbol, for imports.
     public var instruments: [String] = []
+    /// How the store writer kept up (runs of the engine; absent in imports and older runs).
+    public var store: StoreSummary?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
-        case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped"
+        case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {
         (self.runID, self.mode, self.status, self.codeVersion, self.startedAt) = (runID, mode, status, codeVersion, startedAt)
+    }
+}
+
+/// The store writer's report, as saved in the manifest.
+public struct StoreSummary: Codable, Equatable, Sendable {
+    public var rows: UInt64
+    public var commits: UInt64
+    public var failedCommits: UInt64
+    public var breakerOpens: UInt64
+    public var finalBatchRows: Int
+    public var maxCommitSeconds: Double
+    /// Lag of the store behind the core: from the core's last event to the last commit.
+    public var drainSeconds: Double
+    public var backpressureWaits: UInt64
+    /// Set when the store was given up on; the journal is complete.
+    public var stale: String?
+
+    enum CodingKeys: String, CodingKey {
+        case rows, commits, failedCommits = "failed_commits", breakerOpens = "breaker_opens", finalBatchRows = "final_batch_rows"
+        case maxCommitSeconds = "max_commit_seconds", drainSeconds = "drain_seconds", backpressureWaits = "backpressure_waits", stale
+    }
+
+    public init(_ r: StoreWriter.Report) {
+        (rows, commits, failedCommits, breakerOpens, finalBatchRows) = (r.rows, r.commits, r.failedCommits, r.breakerOpens, r.finalBatchRows)
+        (maxCommitSeconds, drainSeconds, backpressureWaits, stale) = (r.maxCommitSeconds, r.drainSeconds, r.backpressureWaits, r.staleReason)
     }
 }
 

@@ -4,23 +4,33 @@ import RetraceStore
 /// Turns journal events into store rows: instruments, orders, fills, positions, equity
 /// and round-trip trades. The same code runs during a run and when rebuilding a store
 /// from a journal, so both give identical tables.
+/// One row the projector has produced and not yet written.
+public enum StoreRow: Sendable {
+    case instrument(Instrument)
+    case fill(FillRow)
+    case position(PositionRow)
+    case equity(EquityRow)
+    case trade(TradeRow)
+    case order(OrderRow)
+}
+
 public final class StoreProjector {
     public let store: RunStore
     private var orders: [UInt64: OrderRow] = [:]
     private var trades = RoundTripTracker()
     private var pendingFill: (OrderFilled, Timestamp)?
+    /// Rows projected and not yet committed. A failed `write` leaves them here, so the
+    /// next attempt writes the same rows (the in-memory state is never rolled back).
+    public private(set) var pending: [StoreRow] = []
+    private var ordersQueued = false
 
     public init(store: RunStore) { self.store = store }
 
-    /// Projects one event.
-    public func project(_ e: Event) throws(EngineError) {
-        do { try apply(e) } catch { throw EngineError(.store, error.message) }
-    }
-
-    private func apply(_ e: Event) throws(StoreError) {
+    /// Projects one event: updates the in-memory state and queues its rows.
+    public func project(_ e: Event) {
         switch e.body {
         case .instrumentDefined(let d):
-            try store.saveInstrument(d.instrument)
+            pending.append(.instrument(d.instrument))
             trades.define(d.instrument)
         case .orderSubmitted(let o):
             orders[o.orderID.raw] = OrderRow(orderID: o.orderID, instrument: o.instrument, side: o.side, type: o.type, sizing: o.sizing,
@@ -37,7 +47,7 @@ public final class StoreProjector {
                 o.limitPrice = m.price
             }
         case .orderFilled(let f):
-            try store.add(FillRow(sequence: e.sequence, time: e.eventTime, fill: f))
+            pending.append(.fill(FillRow(sequence: e.sequence, time: e.eventTime, fill: f)))
             let instrument = trades.instrument(f.instrument)
             update(f.orderID, e.eventTime) { o in
                 o.filledQuantity = o.filledQuantity + f.quantity
@@ -47,13 +57,13 @@ public final class StoreProjector {
             }
             pendingFill = (f, e.eventTime)
         case .positionChanged(let p):
-            try store.add(PositionRow(sequence: e.sequence, time: e.eventTime, position: p))
+            pending.append(.position(PositionRow(sequence: e.sequence, time: e.eventTime, position: p)))
             if let (fill, time) = pendingFill, fill.instrument == p.instrument {
-                if let trade = trades.onFill(fill, position: p, time: time) { try store.add(trade) }
+                if let trade = trades.onFill(fill, position: p, time: time) { pending.append(.trade(trade)) }
                 pendingFill = nil
             }
         case .balanceChanged(let b):
-            try store.add(EquityRow(sequence: e.sequence, time: e.eventTime, balance: b))
+            pending.append(.equity(EquityRow(sequence: e.sequence, time: e.eventTime, balance: b)))
         default:
             break
         }
@@ -66,11 +76,41 @@ public final class StoreProjector {
         orders[id.raw] = o
     }
 
-    /// Writes the orders (sorted by id, so no hash order leaks) and commits.
-    public func finish() throws(EngineError) {
-        do {
-            for key in orders.keys.sorted() { try store.add(orders[key]!) }
+    /// Writes the pending rows in one transaction. On failure the transaction is rolled
+    /// back and the rows stay pending. `injectedFault` fails the commit (tests).
+    public func write(injectedFault: StoreError? = nil) throws(StoreError) {
+        guard !pending.isEmpty else { return }
+        do throws(StoreError) {
+            try store.begin()
+            for row in pending {
+                switch row {
+                case .instrument(let i): try store.saveInstrument(i)
+                case .fill(let r): try store.add(r)
+                case .position(let r): try store.add(r)
+                case .equity(let r): try store.add(r)
+                case .trade(let r): try store.add(r)
+                case .order(let r): try store.add(r)
+                }
+            }
+            if let injectedFault { throw injectedFault }
             try store.flush()
-        } catch { throw EngineError(.store, error.message) }
+        } catch {
+            store.rollback()
+            throw error
+        }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Drops the pending rows (the store has been given up on; the journal keeps them).
+    public func discardPending() { pending.removeAll(keepingCapacity: true) }
+
+    /// Writes the pending rows and the orders (sorted by id, so no hash order leaks) in
+    /// one transaction.
+    public func finish(injectedFault: StoreError? = nil) throws(StoreError) {
+        if !ordersQueued {
+            for key in orders.keys.sorted() { pending.append(.order(orders[key]!)) }
+            ordersQueued = true
+        }
+        try write(injectedFault: injectedFault)
     }
 }

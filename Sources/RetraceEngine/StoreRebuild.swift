@@ -22,8 +22,13 @@ public enum StoreRebuild {
             if let catalog = try RunStore(path: RunFolder.storePath(run)).run() { try store.saveRun(catalog) }
         } catch { throw EngineError(.store, error.message) }
         let projector = StoreProjector(store: store)
-        let result = try replay(run: run) { e throws(EngineError) in try projector.project(e) }
-        try projector.finish()
+        let result = try replay(run: run) { e throws(EngineError) in
+            projector.project(e)
+            if projector.pending.count >= 10_000 {
+                do throws(StoreError) { try projector.write() } catch { throw EngineError(.store, error.message) }
+            }
+        }
+        do { try projector.finish() } catch { throw EngineError(.store, error.message) }
         return result
     }
 

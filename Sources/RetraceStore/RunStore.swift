@@ -14,6 +14,7 @@ public final class RunStore {
 
     private var pendingRows = 0
     private var inTransaction = false
+    private var explicitTransaction = false
     private var insertFill: SQLiteStatement?
     private var insertPosition: SQLiteStatement?
     private var insertEquity: SQLiteStatement?
@@ -99,7 +100,14 @@ public final class RunStore {
 
     private func endRow() throws(StoreError) {
         pendingRows += 1
-        if pendingRows >= batchRows { try flush() }
+        if pendingRows >= batchRows && !explicitTransaction { try flush() }
+    }
+
+    /// Opens a transaction that only `flush` (commit) or `rollback` ends: rows added in it
+    /// are never committed in part.
+    public func begin() throws(StoreError) {
+        try beginRow()
+        explicitTransaction = true
     }
 
     /// Commits the open batch, if any.
@@ -107,6 +115,18 @@ public final class RunStore {
         guard inTransaction else { return }
         try database.execute("COMMIT")
         inTransaction = false
+        explicitTransaction = false
+        pendingRows = 0
+    }
+
+    /// Abandons the open batch, if any: none of its rows stay in the store.
+    public func rollback() {
+        guard inTransaction else { return }
+        // A failed COMMIT may already have ended the transaction; ROLLBACK then reports
+        // "no transaction is active", which is the state we want.
+        try? database.execute("ROLLBACK")
+        inTransaction = false
+        explicitTransaction = false
         pendingRows = 0
     }
 

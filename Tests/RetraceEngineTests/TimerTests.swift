@@ -49,7 +49,7 @@ struct TimerTests {
         let out = temporaryDirectory("fsync")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let journal = try JournalWriter(directory: out, runID: [UInt8](repeating: 0, count: 16), syncMode: .fsync)
-        let recorder = OutputRecorder(journal: journal, projector: nil)
+        let recorder = OutputRecorder(journal: journal, writer: nil)
         for e in handBars() { try recorder.recordInput(e) }
         #expect(journal.syncCount == handBars().count)
     }

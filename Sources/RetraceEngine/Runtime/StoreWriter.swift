@@ -1,0 +1,242 @@
+import Foundation
+import RetraceCore
+import RetraceStore
+import Synchronization
+
+/// One journaled event on its way to the store writer: its sequence and encoded bytes.
+/// Fixed size (120 bytes), so the ring holds it inline and a push is a copy.
+public struct StoreMessage: BitwiseCopyable {
+    public var sequence: UInt64
+    public var length: Int
+    @usableFromInline var bytes: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+        = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+
+    @inlinable
+    public init(sequence: UInt64, encoded: UnsafeRawBufferPointer) {
+        precondition(encoded.count <= 104, "event of \(encoded.count) bytes does not fit a store message")
+        self.sequence = sequence
+        length = encoded.count
+        // SAFETY: `bytes` is 104 bytes of plain storage and `encoded` at most that.
+        withUnsafeMutableBytes(of: &bytes) { $0.baseAddress!.copyMemory(from: encoded.baseAddress!, byteCount: encoded.count) }
+    }
+
+    /// The encoded event.
+    public func withEncoded<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: bytes) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+    }
+}
+
+/// The store writer: a thread of its own that takes the run's journaled events from an
+/// SPSC ring, computes the run fingerprint over the outputs, and projects them into the
+/// SQLite store in batches.
+///
+/// - Batching: a batch is committed when it holds `batchRows` rows, or when the ring is
+///   empty and its oldest row waited `maxDelay`. `batchRows` adapts to the observed commit
+///   latency: halved when a commit takes longer than `commitBudget`, doubled when it takes
+///   less than a quarter of it, within [`minBatchRows`, `maxBatchRows`].
+/// - Failures: a failed commit is rolled back and its rows stay pending; it is retried after
+///   an exponential backoff with seeded jitter. After `breakerThreshold` failures in a row
+///   the circuit breaker opens and nothing is tried for `breakerCooldown`; then one trial
+///   batch (half-open). While rows are pending past `maxPendingRows` the writer stops taking
+///   from the ring, so the ring fills and the core waits: back-pressure, never loss.
+/// - Giving up: when commits have failed for `giveUpSeconds` without a success, the store
+///   is declared stale: the writer keeps consuming (and fingerprinting) so the run finishes,
+///   and the report says why. The journal holds everything; `retrace journal rebuild-store`
+///   rebuilds the store from it.
+public final class StoreWriter: @unchecked Sendable {
+    public struct Settings: Sendable, Equatable {
+        public var ringSlots = 65_536
+        public var initialBatchRows = 4_096
+        public var minBatchRows = 256
+        public var maxBatchRows = 262_144
+        public var maxDelay = 0.05
+        public var commitBudget = 0.005
+        public var maxPendingRows = 1_048_576
+        public var retryBase = 0.001
+        public var retryMax = 0.25
+        public var breakerThreshold = 5
+        public var breakerCooldown = 0.5
+        public var giveUpSeconds = 30.0
+        /// Jitter seed (the run's seed): the retry schedule is reproducible.
+        public var seed: UInt64 = 0
+        /// Fault injection for tests: every `faultEvery`-th commit attempt fails (0: never),
+        /// `faultBurst` attempts in a row each time.
+        public var faultEvery = 0
+        public var faultBurst = 1
+        public init() {}
+    }
+
+    /// What the writer did.
+    public struct Report: Sendable {
+        public var fingerprint: String
+        public var outputs: UInt64
+        public var messages: UInt64
+        public var rows: UInt64
+        public var commits: UInt64
+        public var failedCommits: UInt64
+        public var breakerOpens: UInt64
+        public var finalBatchRows: Int
+        public var maxCommitSeconds: Double
+        /// Time from `finish()` (the core done) until everything was committed.
+        public var drainSeconds: Double
+        /// Times the core found the ring full and waited.
+        public var backpressureWaits: UInt64
+        /// Set when the store was given up on (the journal is complete).
+        public var staleReason: String?
+    }
+
+    public let settings: Settings
+    @usableFromInline let ring: SPSCRing<StoreMessage>
+    private let projector: StoreProjector
+    private let closed = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+    @usableFromInline var backpressureWaits: UInt64 = 0
+    // Writer-thread state.
+    private var fingerprint = RunFingerprint()
+    private var report: Report
+    private var thread: Thread?
+
+    public init(projector: StoreProjector, settings: Settings = Settings()) {
+        self.projector = projector
+        self.settings = settings
+        ring = SPSCRing(capacity: settings.ringSlots)
+        report = Report(fingerprint: "", outputs: 0, messages: 0, rows: 0, commits: 0, failedCommits: 0, breakerOpens: 0,
+                        finalBatchRows: settings.initialBatchRows, maxCommitSeconds: 0, drainSeconds: 0, backpressureWaits: 0, staleReason: nil)
+    }
+
+    /// Starts the writer thread.
+    public func start() {
+        let t = Thread { [self] in
+            run()
+            done.signal()
+        }
+        t.name = "retrace-store"
+        t.stackSize = 1 << 20
+        thread = t
+        t.start()
+    }
+
+    /// Core thread: hands over one journaled event. Waits (back-pressure) while the ring is full.
+    @inlinable @inline(__always)
+    public func publish(sequence: UInt64, encoded: UnsafeRawBufferPointer) {
+        let message = StoreMessage(sequence: sequence, encoded: encoded)
+        if !ring.push(message) { waitToPush(message) }
+    }
+
+    @usableFromInline func waitToPush(_ message: StoreMessage) {
+        backpressureWaits += 1
+        while !ring.push(message) { sched_yield() }
+    }
+
+    /// Core thread: no more events. Waits for the writer to commit everything (or give up)
+    /// and returns its report.
+    public func finish() -> Report {
+        let clock = ContinuousClock()  // determinism-ok: reported lag only
+        let started = clock.now
+        closed.store(true, ordering: .releasing)
+        done.wait()
+        var r = report
+        r.drainSeconds = seconds(clock.now - started)
+        r.backpressureWaits = backpressureWaits
+        return r
+    }
+
+    // MARK: Writer thread
+
+    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+    private func run() {
+        let clock = ContinuousClock()  // determinism-ok: batching and retry timing, never in the run's outputs
+        var jitter = SplitMix64(seed: settings.seed ^ 0x5354_4F52_4557_5254)
+        var batchRows = settings.initialBatchRows
+        var oldestPending: ContinuousClock.Instant?
+        var nextAttempt = clock.now
+        var failuresInRow = 0
+        var failingSince: ContinuousClock.Instant?
+        var attempts = 0
+        var idleSpins = 0
+        var finalized = false
+
+        while true {
+            // Take from the ring unless too much is already waiting for the store.
+            var took = 0
+            if projector.pending.count < settings.maxPendingRows {
+                took = ring.popBatch(max: 4_096) { message in
+                    message.withEncoded { bytes in
+                        report.messages += 1
+                        // The ring carries only events this code encoded; a decode failure is a bug.
+                        let event: Event
+                        do { event = try EventCodec.decode(bytes, sequence: message.sequence) } catch {
+                            fatalError("store writer: cannot decode event #\(message.sequence): \(error)")
+                        }
+                        if event.body.kind.isOutput { fingerprint.add(encoded: bytes) }
+                        projector.project(event)
+                    }
+                }
+                if took > 0, oldestPending == nil, !projector.pending.isEmpty { oldestPending = clock.now }
+            }
+            let isClosed = took == 0 && closed.load(ordering: .acquiring) && ring.count == 0
+            if report.staleReason != nil {
+                projector.discardPending()
+                oldestPending = nil
+                if isClosed { break }
+                if took == 0 { idle(&idleSpins) }
+                continue
+            }
+            if isClosed && finalized { break }
+            let pendingRows = projector.pending.count
+            let due = pendingRows >= batchRows || isClosed
+                || (took == 0 && pendingRows > 0 && oldestPending.map { seconds(clock.now - $0) >= settings.maxDelay } ?? false)
+            if due && clock.now >= nextAttempt {
+                attempts += 1
+                let rows = pendingRows
+                let started = clock.now
+                do throws(StoreError) {
+                    let inject = settings.faultEvery > 0 && (attempts % settings.faultEvery) < settings.faultBurst && attempts >= settings.faultEvery
+                    let fault = inject ? StoreError(.sql, "injected fault on commit attempt \(attempts): disk I/O error (SQLITE_IOERR)") : nil
+                    if isClosed && !finalized { try projector.finish(injectedFault: fault) } else { try projector.write(injectedFault: fault) }
+                    if isClosed { finalized = true }
+                    let latency = seconds(clock.now - started)
+                    report.commits += 1
+                    report.rows += UInt64(rows)
+                    report.maxCommitSeconds = max(report.maxCommitSeconds, latency)
+                    if latency > settings.commitBudget { batchRows = max(settings.minBatchRows, batchRows / 2) }
+                    else if latency < settings.commitBudget / 4 && rows >= batchRows { batchRows = min(settings.maxBatchRows, batchRows * 2) }
+                    failuresInRow = 0
+                    failingSince = nil
+                    oldestPending = nil
+                } catch {
+                    report.failedCommits += 1
+                    failuresInRow += 1
+                    let now = clock.now
+                    if failingSince == nil { failingSince = now }
+                    if seconds(now - failingSince!) >= settings.giveUpSeconds {
+                        report.staleReason = "the store failed for \(settings.giveUpSeconds) s (last error: \(error.message)); the journal is complete: rebuild with `retrace journal rebuild-store`"
+                        continue
+                    }
+                    // Exponential backoff with seeded jitter in [½, 1] of the step; the breaker
+                    // holds off longer after `breakerThreshold` failures in a row.
+                    let step = min(settings.retryMax, settings.retryBase * Double(1 << min(failuresInRow - 1, 30)))
+                    var wait = step * (0.5 + 0.5 * jitter.nextUnitDouble())
+                    if failuresInRow % settings.breakerThreshold == 0 {
+                        report.breakerOpens += 1
+                        wait = settings.breakerCooldown
+                    }
+                    nextAttempt = now + .nanoseconds(Int64(wait * 1e9))
+                }
+                continue
+            }
+            if took == 0 { idle(&idleSpins) } else { idleSpins = 0 }
+        }
+        report.fingerprint = fingerprint.hex
+        report.outputs = fingerprint.count
+        report.finalBatchRows = batchRows
+    }
+
+    /// Waits a little when there is nothing to do: spins first, then sleeps up to 1 ms.
+    private func idle(_ spins: inout Int) {
+        spins += 1
+        if spins < 64 { return }
+        usleep(UInt32(min(1_000, 10 * (spins - 63))))
+    }
+}
