@@ -43,7 +43,7 @@ let package = Package(
         .testTarget(name: "RetraceJournalTests", dependencies: ["RetraceJournal", "RetraceCore"]),
         .testTarget(name: "RetraceStoreTests", dependencies: ["RetraceStore", "RetraceCore"]),
         .testTarget(name: "RetraceMarketTests", dependencies: ["RetraceMarket", "RetraceCore"]),
-        .testTarget(name: "RetraceEngineTests", dependencies: ["RetraceEngine", "RetraceStrategies", "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
+        .testTarget(name: "RetraceEngineTests", dependencies: ["RetraceEngine", "RetraceStrategies", "RetraceFeeds", "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
         .testTarget(name: "RetraceFeedsTests", dependencies: ["RetraceFeeds", "RetraceCore"]),
         .testTarget(name: "RetraceReportsTests", dependencies: ["RetraceReports", "RetraceStore", "RetraceCore"]),
         .testTarget(name: "RetraceCLITests", dependencies: ["RetraceCLI", "RetraceCore", "RetraceReports", "RetraceJournal"]),

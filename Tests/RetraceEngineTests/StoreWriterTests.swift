@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import RetraceCore
+@testable import RetraceEngine
+@testable import RetraceFeeds
+@testable import RetraceStore
+@testable import RetraceStrategies
+
+/// The store writer under failure: a run whose commits fail and are retried (or given up
+/// on) gives the same fingerprint, and, when the store recovers, the same tables.
+@Suite("Store writer")
+struct StoreWriterTests {
+    struct Tables: Equatable {
+        var fills: [FillRow], positions: [PositionRow], equity: [EquityRow], trades: [TradeRow], orders: [OrderRow]
+        init(_ path: String) throws {
+            let s = try RunStore(path: path)
+            (fills, positions, equity, trades, orders) = (try s.fills(), try s.positions(), try s.equity(), try s.trades(), try s.orders())
+        }
+    }
+
+    /// ema-cross over 20,000 seeded quotes (about 900 fills, 3,600 store rows).
+    func run(_ out: String, _ store: StoreWriter.Settings) throws -> RunManifest {
+        var source = ArrayInput(PeerQuoteWorkload.events(count: 20_000))
+        var settings = BacktestDriver.Settings(overrides: [("fast", "5"), ("slow", "20"), ("size", "0.1")], dataset: "peer", inputs: [], out: out, seed: 7)
+        settings.store = store
+        return try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
+    }
+
+    func small() -> StoreWriter.Settings {
+        var s = StoreWriter.Settings()
+        (s.ringSlots, s.initialBatchRows, s.minBatchRows, s.maxDelay) = (64, 32, 16, 0.001)
+        (s.retryBase, s.retryMax, s.breakerCooldown) = (0.0002, 0.002, 0.005)
+        return s
+    }
+
+    @Test("failing commits are rolled back and retried: same fingerprint, same tables, the core waited instead of losing rows")
+    func retries() throws {
+        let (a, b) = (temporaryDirectory("sw-clean"), temporaryDirectory("sw-faults"))
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        let clean = try run(a, StoreWriter.Settings())
+        var faulty = small()
+        (faulty.faultEvery, faulty.faultBurst) = (3, 1)
+        let m = try run(b, faulty)
+        #expect(clean.fills > 500)
+        #expect(m.fingerprint == clean.fingerprint)
+        let report = try #require(m.store)
+        #expect(report.failedCommits > 0)
+        #expect(report.commits > report.failedCommits)
+        #expect(report.backpressureWaits > 0)
+        #expect(report.stale == nil)
+        #expect(try Tables(b + "/store.sqlite") == Tables(a + "/store.sqlite"))
+    }
+
+    @Test("a burst of failures opens the circuit breaker; the store still catches up")
+    func breaker() throws {
+        let (a, b) = (temporaryDirectory("sw-clean2"), temporaryDirectory("sw-breaker"))
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        let clean = try run(a, StoreWriter.Settings())
+        var faulty = small()
+        (faulty.faultEvery, faulty.faultBurst, faulty.breakerThreshold) = (8, 5, 5)
+        let m = try run(b, faulty)
+        let report = try #require(m.store)
+        #expect(report.breakerOpens > 0)
+        #expect(m.fingerprint == clean.fingerprint)
+        #expect(try Tables(b + "/store.sqlite") == Tables(a + "/store.sqlite"))
+    }
+
+    @Test("a store that never recovers is given up on: the run completes, says so, and the journal rebuilds the store")
+    func givesUp() throws {
+        let (a, b) = (temporaryDirectory("sw-clean3"), temporaryDirectory("sw-dead"))
+        defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        let clean = try run(a, StoreWriter.Settings())
+        var dead = small()
+        (dead.faultEvery, dead.faultBurst, dead.giveUpSeconds) = (1, 1, 0.02)
+        let m = try run(b, dead)
+        #expect(m.status == "completed")
+        #expect(m.fingerprint == clean.fingerprint)
+        let stale = try #require(m.store?.stale)
+        #expect(stale.contains("rebuild-store"))
+        #expect(try RunStore(path: b + "/store.sqlite").fills().isEmpty)
+        let rebuilt = b + "/rebuilt.sqlite"
+        _ = try StoreRebuild.rebuild(run: b, into: rebuilt)
+        #expect(try Tables(rebuilt) == Tables(a + "/store.sqlite"))
+    }
+}
