@@ -3,6 +3,11 @@
 // Module boundaries follow DESIGN.md; no third-party Swift packages.
 import PackageDescription
 
+/// The core loop's modules are hot loops over class-held state: dynamic exclusivity checks
+/// cost more than the work (a quarter of an event's time in the engine). Static checks
+/// still apply.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "Retrace",
     platforms: [.macOS(.v15)],
@@ -18,14 +23,12 @@ let package = Package(
         // Our own small C shim: the CRC32C instruction.
         .target(name: "CRetraceShims"),
 
-        .target(name: "RetraceCore"),
-        .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims", "CZstd", "CURing"]),
+        .target(name: "RetraceCore", swiftSettings: hotPath),
+        .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims", "CZstd", "CURing"], swiftSettings: hotPath),
         .target(name: "RetraceStore", dependencies: ["RetraceCore", "CSQLite"]),
-        // The books and the matcher are hot loops over class-held arrays: dynamic
-        // exclusivity checks cost more than the work (static checks still apply).
-        .target(name: "RetraceMarket", dependencies: ["RetraceCore"], swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
-        .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
-        .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore", "RetraceMarket"]),
+        .target(name: "RetraceMarket", dependencies: ["RetraceCore"], swiftSettings: hotPath),
+        .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"], swiftSettings: hotPath),
+        .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore", "RetraceMarket"], swiftSettings: hotPath),
         .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine", "CZstd"]),
         .target(name: "RetraceReports", dependencies: ["RetraceCore", "RetraceStore", "RetraceJournal"]),
         .target(

@@ -409,21 +409,46 @@ enum BenchCommand {
         return out
     }
 
+    /// Events in the end-to-end engine workload (`RETRACE_BENCH_ENGINE_EVENTS` overrides).
+    static var engineEvents: Int {
+        ProcessInfo.processInfo.environment["RETRACE_BENCH_ENGINE_EVENTS"].flatMap(Int.init) ?? 10_000_000
+    }
+
     static func engine(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         var figures = runtime(max(7, iterations))
-        let events = PeerQuoteWorkload.events(count: 1_000_000)
-        var rates: [Double] = []
-        var fills: UInt64 = 0
-        for k in 0..<iterations {
-            let out = scratch + "/engine-\(k)"
-            var source = ArrayInput(events)
-            let settings = BacktestDriver.Settings(overrides: [("size", "0.1"), ("close_at_end", "false")], dataset: "peer-quotes", inputs: [], out: out, replace: true)
-            rates.append(try rate(events.count) { fills = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings).fills })
-            try FileManager.default.removeItem(atPath: out)
+        // The input: the peer quote workload imported into a data run (a CRC-checked journal).
+        let count = engineEvents
+        let data = scratch + "/engine-data"
+        _ = try ImportDriver.writeDataRun(out: data, replace: true, inputs: ["peer-quotes"], dataset: "peer-quotes", instruments: [PeerQuoteWorkload.instrument]) { journal in
+            try PeerQuoteWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
+            return UInt64(count + 1)
+        }
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        func backtest<S: Strategy>(_ type: S.Type, _ name: String, _ overrides: [(String, String)]) throws {
+            var rates: [Double] = [], drains: [Double] = [], fills: UInt64 = 0
+            for k in 0..<iterations {
+                let out = scratch + "/engine-\(k)"
+                var source = try JournalInput(runDirectory: data)
+                let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [], out: out, replace: true)
+                var manifest: RunManifest?
+                // The core's rate: the run's time less the store writer's lag after the core finished.
+                let total = Double(count + 1) / (try rate(count + 1) { manifest = try BacktestDriver.run(type, source: &source, settings: settings) })
+                let drain = manifest?.store?.drainSeconds ?? 0
+                rates.append(Double(count + 1) / (total - drain))
+                fills = manifest?.fills ?? 0
+                drains.append(drain)
+                try FileManager.default.removeItem(atPath: out)
+            }
+            figures += [Figure(name: "engine.backtest.\(name).events_per_second", value: median(rates), unit: "events/s"),
+                        Figure(name: "engine.backtest.\(name).fills", value: Double(fills), unit: "fills"),
+                        Figure(name: "engine.backtest.\(name).store_drain_seconds", value: median(drains), unit: "s")]
         }
         // The fill count is the cross-check against the peer engines on the same workload.
-        figures += [Figure(name: "engine.backtest.ema_cross.events_per_second", value: median(rates), unit: "events/s"),
-                    Figure(name: "engine.backtest.ema_cross.fills", value: Double(fills), unit: "fills")]
+        try backtest(EmaCross.self, "ema_cross", [("size", "0.1"), ("close_at_end", "false")])
+        // The headline lag: the ema-cross run's.
+        if let lag = figures.first(where: { $0.name == "engine.backtest.ema_cross.store_drain_seconds" }) {
+            figures.append(Figure(name: "engine.store.drain_seconds", value: lag.value, unit: "s"))
+        }
         return figures
     }
 }

@@ -113,10 +113,18 @@ public enum PeerQuoteWorkload {
 
     /// `n` quotes for `seed`, preceded by the instrument definition.
     public static func events(count n: Int, seed: UInt64 = 42) -> [Event] {
+        var events: [Event] = []
+        events.reserveCapacity(n + 1)
+        generate(count: n, seed: seed) { events.append($0) }
+        return events
+    }
+
+    /// Hands the instrument definition and then `n` quotes for `seed` to `body`, one at a
+    /// time (for workloads too large to hold).
+    public static func generate<E: Error>(count n: Int, seed: UInt64 = 42, _ body: (Event) throws(E) -> Void) throws(E) {
         var rng = SplitMix64(seed: seed)
         let t0: Int64 = 1_704_067_200_000_000_000
-        var events = [Event(eventTime: Timestamp(nanos: t0), receiveTime: Timestamp(nanos: t0), body: .instrumentDefined(InstrumentDefined(instrument: instrument)))]
-        events.reserveCapacity(n + 1)
+        try body(Event(eventTime: Timestamp(nanos: t0), receiveTime: Timestamp(nanos: t0), body: .instrumentDefined(InstrumentDefined(instrument: instrument))))
         var bid: Int64 = 500_000
         for i in 0..<n {
             let step = Int64(rng.next() % 5) - 2
@@ -125,9 +133,8 @@ public enum PeerQuoteWorkload {
             let bidSize = 500 + Int64(rng.next() % 4501)
             let askSize = 500 + Int64(rng.next() % 4501)
             let t = Timestamp(nanos: t0 + Int64(i) * 100_000_000)
-            events.append(Event(eventTime: t, receiveTime: t, body: .quoteReceived(QuoteReceived(
+            try body(Event(eventTime: t, receiveTime: t, body: .quoteReceived(QuoteReceived(
                 instrument: instrument.id, bidPrice: Price(raw: bid), bidQuantity: Quantity(raw: bidSize), askPrice: Price(raw: bid + spread), askQuantity: Quantity(raw: askSize)))))
         }
-        return events
     }
 }

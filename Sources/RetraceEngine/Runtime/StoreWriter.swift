@@ -45,7 +45,7 @@ public struct StoreMessage: BitwiseCopyable {
 ///   rebuilds the store from it.
 public final class StoreWriter: @unchecked Sendable {
     public struct Settings: Sendable, Equatable {
-        public var ringSlots = 65_536
+        public var ringSlots = 262_144
         public var initialBatchRows = 4_096
         public var minBatchRows = 256
         public var maxBatchRows = 262_144
