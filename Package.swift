@@ -22,6 +22,9 @@ let package = Package(
         .systemLibrary(name: "CNuma", pkgConfig: "numa", providers: [.apt(["libnuma-dev"])]),
         // Our own small C shim: the CRC32C instruction.
         .target(name: "CRetraceShims"),
+        // Interposed allocator that counts each thread's allocations (linked into the tool
+        // only, for `engine.hotpath.mallocs_per_event`).
+        .target(name: "CMallocCounter"),
 
         .target(name: "RetraceCore", swiftSettings: hotPath),
         .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims", "CZstd", "CURing"], swiftSettings: hotPath),
@@ -38,7 +41,7 @@ let package = Package(
                 "RetraceStrategies", "RetraceFeeds", "RetraceReports", "CZstd", "CURing", "CNuma", "CSQLite", "CRetraceShims",
             ]
         ),
-        .executableTarget(name: "retrace", dependencies: ["RetraceCLI"]),
+        .executableTarget(name: "retrace", dependencies: ["RetraceCLI", "CMallocCounter"]),
         // libFuzzer target for the journal decoder and scanner (`make fuzz`).
         .executableTarget(name: "journal-fuzz", dependencies: ["RetraceJournal", "RetraceCore"]),
 

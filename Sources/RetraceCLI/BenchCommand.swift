@@ -8,7 +8,11 @@ import RetraceStore
 import RetraceStrategies
 import Synchronization
 
-enum BenchCommand {
+public enum BenchCommand {
+    /// The calling thread's heap allocations so far, when the tool links the counting
+    /// allocator (set once by `main` before anything runs; nil in tests).
+    nonisolated(unsafe) public static var threadAllocations: (@Sendable () -> UInt64)?
+
     static let groups = ["codec", "journal", "book", "engine"]
     static let help = """
     usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]]
@@ -425,11 +429,12 @@ enum BenchCommand {
         }
         defer { try? FileManager.default.removeItem(atPath: data) }
         func backtest<S: Strategy>(_ type: S.Type, _ name: String, _ overrides: [(String, String)]) throws {
-            var rates: [Double] = [], drains: [Double] = [], fills: UInt64 = 0
+            var rates: [Double] = [], drains: [Double] = [], fills: UInt64 = 0, mallocs: [Double] = [], allocations: UInt64 = 0
             for k in 0..<iterations {
                 let out = scratch + "/engine-\(k)"
                 var source = try JournalInput(runDirectory: data)
-                let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [], out: out, replace: true)
+                var settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [], out: out, replace: true)
+                settings.allocationCounter = threadAllocations
                 var manifest: RunManifest?
                 // The core's rate: the run's time less the store writer's lag after the core finished.
                 let total = Double(count + 1) / (try rate(count + 1) { manifest = try BacktestDriver.run(type, source: &source, settings: settings) })
@@ -437,15 +442,24 @@ enum BenchCommand {
                 rates.append(Double(count + 1) / (total - drain))
                 fills = manifest?.fills ?? 0
                 drains.append(drain)
+                if let hot = manifest?.hotPath { mallocs.append(hot.perEvent); allocations = max(allocations, hot.allocations) }
                 try FileManager.default.removeItem(atPath: out)
             }
             figures += [Figure(name: "engine.backtest.\(name).events_per_second", value: median(rates), unit: "events/s"),
                         Figure(name: "engine.backtest.\(name).fills", value: Double(fills), unit: "fills"),
                         Figure(name: "engine.backtest.\(name).store_drain_seconds", value: median(drains), unit: "s")]
+            if !mallocs.isEmpty {
+                figures.append(Figure(name: "engine.backtest.\(name).mallocs_per_event", value: mallocs.max()!, unit: "allocations/event"))
+                // The exact count (the rate above prints with three decimals).
+                figures.append(Figure(name: "engine.backtest.\(name).hot_path_allocations", value: Double(allocations), unit: "allocations"))
+            }
         }
         // The fill count is the cross-check against the peer engines on the same workload.
         try backtest(EmaCross.self, "ema_cross", [("size", "0.1"), ("close_at_end", "false")])
-        // The headline lag: the ema-cross run's.
+        if threadAllocations == nil { Output.err("note: engine.hotpath.mallocs_per_event needs the retrace tool (its counting allocator)") }
+        // The headline allocation count: the worst strategy's; the headline lag: ema-cross's.
+        let perEvent = figures.filter { $0.name.hasSuffix(".mallocs_per_event") }.map(\.value)
+        if let worst = perEvent.max() { figures.append(Figure(name: "engine.hotpath.mallocs_per_event", value: worst, unit: "allocations/event")) }
         if let lag = figures.first(where: { $0.name == "engine.backtest.ema_cross.store_drain_seconds" }) {
             figures.append(Figure(name: "engine.store.drain_seconds", value: lag.value, unit: "s"))
         }

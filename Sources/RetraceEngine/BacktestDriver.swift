@@ -19,6 +19,9 @@ public enum BacktestDriver {
         public var seed: UInt64
         /// The store writer's batching, retry and breaker settings.
         public var store = StoreWriter.Settings()
+        /// Counts the calling thread's heap allocations (benchmarks): the engine reports how
+        /// many its core thread made per event after the first `warmup` events.
+        public var allocationCounter: (@Sendable () -> UInt64)?
         public init(overrides: [(String, String)], dataset: String, inputs: [String], out: String, syncMode: SyncMode = .none, replace: Bool = false, seed: UInt64 = 0,
                     journal: JournalOptions? = nil) {
             (self.overrides, self.dataset, self.inputs, self.out, self.replace, self.seed) = (overrides, dataset, inputs, out, replace, seed)
@@ -61,6 +64,7 @@ public enum BacktestDriver {
             let writer = StoreWriter(projector: StoreProjector(store: s), settings: writerSettings)
             let recorder = OutputRecorder(journal: journal, writer: writer)
             let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder)
+            engine.allocationCounter = settings.allocationCounter
             writer.start()
             let result: RunResult
             do { result = try engine.run(&source, seed: settings.seed) } catch {
@@ -81,6 +85,7 @@ public enum BacktestDriver {
             manifest.orders = result.orders
             manifest.fills = result.fills
             manifest.duplicatesDropped = result.duplicatesDropped
+            manifest.hotPath = result.hotPath
             manifest.pnl = result.pnl.text
             manifest.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             manifest.endedAt = RunFolder.wallClockNow()

@@ -12,6 +12,8 @@ public struct RunResult: Sendable {
     public var fingerprint: String
     /// Repeated trades dropped by the feed de-duplicator.
     public var duplicatesDropped: UInt64 = 0
+    /// The core thread's allocations after the warm-up (when an allocation counter was given).
+    public var hotPath: HotPathAllocations?
     /// Final equity minus starting cash.
     public var pnl: Money { finalEquity - startingCash }
 }
@@ -32,6 +34,13 @@ public final class BacktestEngine<S: Strategy> {
     /// Drops repeated trade ids before they are journaled or seen (nil: off).
     private var dedup: Deduplicator?
     private var duplicatesDropped: UInt64 = 0
+    private var fillBuffers = BufferStack<OrderFilled>()
+    private var rejectBuffers = BufferStack<OrderRejected>()
+    private var cancelBuffers = BufferStack<OrderCanceled>()
+    /// Counts this thread's heap allocations (benchmarks); read after `allocationWarmup`
+    /// input events and after the last one.
+    public var allocationCounter: (@Sendable () -> UInt64)?
+    public var allocationWarmup: UInt64 = 100_000
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
         self.strategy = strategy
@@ -51,18 +60,26 @@ public final class BacktestEngine<S: Strategy> {
         ledger.venue = venue
         try recorder.recordControl(.sessionStarted(SessionStarted(mode: .backtest, seed: seed)), at: .zero)
         var started = false
+        var count: UInt64 = 0
+        var allocationsAtWarmup: UInt64?
         while let input = try source.next() {
             if !started, input.event.body.kind != .instrumentDefined {
                 try start(at: input.event.receiveTime)
                 started = true
             }
             try process(input)
+            count &+= 1
+            if count == allocationWarmup, let counter = allocationCounter { allocationsAtWarmup = counter() }
+        }
+        var hotPath: HotPathAllocations?
+        if let base = allocationsAtWarmup, let counter = allocationCounter {
+            hotPath = HotPathAllocations(events: count - allocationWarmup, allocations: counter() - base)
         }
         if !started { try start(at: clock.now) }
         try settleVenue()
         try finish()
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
-                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: "", duplicatesDropped: duplicatesDropped)
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: "", duplicatesDropped: duplicatesDropped, hotPath: hotPath)
     }
 
     private func start(at time: Timestamp) throws(EngineError) {
@@ -130,10 +147,11 @@ public final class BacktestEngine<S: Strategy> {
 
     @inline(__always)
     private func callStrategy<E: Error>(_ body: (inout S, inout StrategyContext) throws(E) -> Void) throws(E) {
-        var buffer: [StrategyCommand] = []
-        swap(&buffer, &commands)
-        var context = StrategyContext(now: clock.now, ledger: ledger, commands: buffer)
-        defer { commands = context.commands }
+        // The command buffer moves into the context and back: one owner, so appending
+        // reuses its capacity (no allocation).
+        var context = StrategyContext(now: clock.now, ledger: ledger, commands: [])
+        swap(&context.commands, &commands)
+        defer { swap(&context.commands, &commands) }
         try body(&strategy, &context)
     }
 
@@ -168,12 +186,17 @@ public final class BacktestEngine<S: Strategy> {
     private func deliverVenueAnswers() throws(EngineError) {
         if let failure = ledger.failure { throw failure }
         while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty || !ledger.pendingCancels.isEmpty {
-            let fills = ledger.pendingFills
-            let rejects = ledger.pendingRejects
-            let cancels = ledger.pendingCancels
-            ledger.pendingFills.removeAll(keepingCapacity: true)
-            ledger.pendingRejects.removeAll(keepingCapacity: true)
-            ledger.pendingCancels.removeAll(keepingCapacity: true)
+            // Take the answers into reused buffers (one per nesting level: the strategy's
+            // commands may bring answers of their own), leaving the ledger empty ones.
+            var fills = fillBuffers.take(), rejects = rejectBuffers.take(), cancels = cancelBuffers.take()
+            swap(&fills, &ledger.pendingFills)
+            swap(&rejects, &ledger.pendingRejects)
+            swap(&cancels, &ledger.pendingCancels)
+            defer {
+                fillBuffers.give(&fills)
+                rejectBuffers.give(&rejects)
+                cancelBuffers.give(&cancels)
+            }
             for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
             for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
             if riskActive && !fills.isEmpty { try checkKillSwitch() }
@@ -253,5 +276,27 @@ public final class BacktestEngine<S: Strategy> {
         if let failure = ledger.failure { throw failure }
         let recorder = ledger.recorder
         try recorder.recordControl(.sessionEnded(SessionEnded(inputEvents: recorder.inputEvents)), at: clock.now)
+    }
+}
+
+/// Reusable arrays, one per nesting level: `take` hands out an empty array that keeps the
+/// capacity it had last time, `give` takes it back emptied. After the first few events no
+/// call allocates.
+struct BufferStack<Element> {
+    private var buffers: [[Element]] = []
+    private var depth = 0
+
+    mutating func take() -> [Element] {
+        if depth == buffers.count { buffers.append([]); buffers[depth].reserveCapacity(16) }
+        var b: [Element] = []
+        swap(&b, &buffers[depth])
+        depth += 1
+        return b
+    }
+
+    mutating func give(_ b: inout [Element]) {
+        depth -= 1
+        b.removeAll(keepingCapacity: true)
+        swap(&b, &buffers[depth])
     }
 }

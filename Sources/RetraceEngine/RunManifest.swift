@@ -33,11 +33,14 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var instruments: [String] = []
     /// How the store writer kept up (runs of the engine; absent in imports and older runs).
     public var store: StoreSummary?
+    /// The core thread's heap allocations in the steady state (only when counted: benchmarks).
+    public var hotPath: HotPathAllocations?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
         case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
+        case hotPath = "hot_path"
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {
@@ -68,6 +71,14 @@ public struct StoreSummary: Codable, Equatable, Sendable {
         (rows, commits, failedCommits, breakerOpens, finalBatchRows) = (r.rows, r.commits, r.failedCommits, r.breakerOpens, r.finalBatchRows)
         (maxCommitSeconds, drainSeconds, backpressureWaits, stale) = (r.maxCommitSeconds, r.drainSeconds, r.backpressureWaits, r.staleReason)
     }
+}
+
+/// Allocations the core thread made over the input events after the warm-up.
+public struct HotPathAllocations: Codable, Equatable, Sendable {
+    public var events: UInt64
+    public var allocations: UInt64
+    public var perEvent: Double { events == 0 ? 0 : Double(allocations) / Double(events) }
+    public init(events: UInt64, allocations: UInt64) { (self.events, self.allocations) = (events, allocations) }
 }
 
 /// The version of this build, recorded in every manifest.

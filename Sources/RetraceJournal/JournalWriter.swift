@@ -114,7 +114,9 @@ public final class JournalWriter: @unchecked Sendable {
 
     // Owned by the thread holding `flushing`.
     private var fd: Int32
-    private var fileSegment: Int
+    private var fileSegment: Int { didSet { filePath = segmentPath(fileSegment) } }
+    /// The path of `fileSegment` (built once per segment, not per write).
+    private var filePath = ""
     private var fileOffset: Int
     private var filePreallocated: Bool
     private let preallocator: Preallocator?
@@ -176,6 +178,7 @@ public final class JournalWriter: @unchecked Sendable {
         self.fd = fd
         self.segment = segment
         self.fileSegment = segment
+        filePath = directory + "/" + JournalFormat.segmentName(segment)
         self.fileOffset = fileOffset
         self.segmentFill = fileOffset
         self.filePreallocated = preallocated
@@ -183,6 +186,7 @@ public final class JournalWriter: @unchecked Sendable {
         self.written = next &- 1
         self.durable = next &- 1
         self.index = index
+        self.index.entries.reserveCapacity(options.segmentBytes / (options.indexInterval * 32) + 1)
         self.preallocator = options.preallocate ? Preallocator(directory: directory, bytes: options.segmentBytes) : nil
         if options.syncMode == .async { startSyncThread() }
     }
@@ -316,6 +320,8 @@ public final class JournalWriter: @unchecked Sendable {
         segment += 1
         nextRequested = false
         index = SegmentIndex(segment: segment, firstSequence: next, interval: options.indexInterval)
+        // Room for a full segment of small records: adding entries never reallocates.
+        index.entries.reserveCapacity(options.segmentBytes / (options.indexInterval * 32) + 1)
         bufferSegmentHeader()
     }
 
@@ -434,14 +440,14 @@ public final class JournalWriter: @unchecked Sendable {
         var start = 0
         for s in buffer.starts {
             if s.offset > start {
-                try io.write(fd, buffer.base + start, s.offset - start, at: fileOffset, path: segmentPath(fileSegment))
+                try io.write(fd, buffer.base + start, s.offset - start, at: fileOffset, path: filePath)
                 fileOffset += s.offset - start
             }
             try rotate(to: s)
             start = s.offset
         }
         let rest = buffer.used - start
-        let path = segmentPath(fileSegment)
+        let path = filePath
         if sync {
             if rest > 0 { try io.writeAndSync(fd, buffer.base + start, rest, at: fileOffset, path: path) } else { try io.sync(fd, path: path) }
         } else if rest > 0 {
@@ -454,7 +460,7 @@ public final class JournalWriter: @unchecked Sendable {
 
     /// Seals the current segment file and opens the next one.
     private func rotate(to start: Buffer.SegmentStart) throws(JournalError) {
-        let oldPath = segmentPath(fileSegment)
+        let oldPath = filePath
         // The sealed segment is durable before any record lands in the next one.
         if options.syncMode != .none { try io.sync(fd, path: oldPath) }
         if filePreallocated { _ = ftruncate(fd, off_t(fileOffset)) }  // drop unused zeros; harmless if lost
