@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims", "CZstd", "CURing"], swiftSettings: hotPath),
         .target(name: "RetraceStore", dependencies: ["RetraceCore", "CSQLite"]),
         .target(name: "RetraceMarket", dependencies: ["RetraceCore"], swiftSettings: hotPath),
-        .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"], swiftSettings: hotPath),
+        .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket", "CRetraceShims", "CNuma"], swiftSettings: hotPath),
         .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore", "RetraceMarket"], swiftSettings: hotPath),
         .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine", "CZstd"]),
         .target(name: "RetraceReports", dependencies: ["RetraceCore", "RetraceStore", "RetraceJournal"]),

@@ -26,3 +26,12 @@ int retrace_unpin_current_thread(void) {
 int retrace_current_cpu(void) { return sched_getcpu(); }
 
 int retrace_online_cpus(void) { return (int)sysconf(_SC_NPROCESSORS_ONLN); }
+
+int retrace_pin_current_thread_except(int cpu) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n <= 1) return 0;  // nowhere else to go: leave the thread where it is
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (long i = 0; i < n && i < CPU_SETSIZE; i++) if (i != cpu) CPU_SET((int)i, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}

@@ -9,12 +9,17 @@ enum BacktestCommand {
     static var help: String {
         var s = """
         usage: retrace backtest --data RUN|FILE --strategy NAME [--param key=value]... --out RUN
+                                [--config FILE] [--set key.path=value]... [--pin CPU]
                                 [--sync none|async|fsync] [--io auto|uring|posix] [--segment-bytes B]
-                               [--seed N] [--force] [--json]
+                                [--seed N] [--force] [--json]
 
           --data      a data run made by 'retrace import', or a CSV file (format read from its header)
           --strategy  a built-in strategy (below)
           --param     strategy or account parameter; unknown keys are errors
+          --config    a JSON config (profiles in Config/: hft, analytics, memory-constrained,
+                      backtest, live); its keys are listed below
+          --set       override one config key, e.g. --set store.ring_slots=4096
+          --pin       pin the core thread to this CPU (same as --set engine.pin=CPU)
           --sync      journal sync mode: none (default, page cache), async (background fdatasync
                       every 10 ms or 1 MiB) or fsync (each input durable before the engine acts)
           --io        journal I/O backend: posix (default), uring, or auto (io_uring when the
@@ -32,28 +37,50 @@ enum BacktestCommand {
         }
         s += "\naccount parameters (every strategy):\n"
         for p in AccountConfig.parameters { s += "      \(p.name)=\(p.defaultValue.isEmpty ? "\"\"" : p.defaultValue)  \(p.help)\n" }
+        s += "\nconfig keys (--config FILE, --set key=value; params.NAME sets a parameter):\n"
+        for k in RunConfig.keys { s += "      \(k.name)  (\(k.expects)) \(k.help)\n" }
         return s
     }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed", "io", "segment-bytes", "async-ms", "async-bytes"], flags: ["json", "force", "quiet"])
+        let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed", "io", "segment-bytes", "async-ms", "async-bytes",
+                                             "config", "set", "pin"], flags: ["json", "force", "quiet"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'") }
         let data = try a.require("data")
         let name = try a.require("strategy")
         let out = try a.require("out")
-        var overrides: [(String, String)] = []
+        var sets = a.values("set")
+        if let pin = a.value("pin") { sets.append("engine.pin=" + pin) }
+        let config = try RunConfig.load(a.value("config"), sets: sets)
+        // Config parameters first; --param after them wins.
+        var overrides: [(String, String)] = config.params
         for p in a.values("param") {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param expects key=value, got '\(p)'") }
             overrides.append((String(p[..<eq]), String(p[p.index(after: eq)...])))
         }
-        guard let sync = SyncMode(rawValue: a.value("sync") ?? "none") else { throw UsageError("--sync must be none, async or fsync") }
+        guard let sync = SyncMode(rawValue: a.value("sync") ?? config.journal.syncMode.rawValue) else { throw UsageError("--sync must be none, async or fsync") }
         guard let seed = UInt64(a.value("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
-        let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: out, replace: a.has("force"), seed: seed,
-                                               journal: try JournalCommand.journalOptions(a, sync: sync))
+        var settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: out, replace: a.has("force"), seed: seed,
+                                               journal: try journalOptions(a, config.journal, sync: sync))
+        settings.store = config.store
+        settings.pin = config.pin
         let manifest = try backtest(try StrategyCatalog.named(name), settings: settings)
         Summary.print(manifest, run: out, json: a.has("json"))
         return 0
+    }
+
+    /// The config's journal options with the command-line flags given on top.
+    static func journalOptions(_ a: Arguments, _ base: JournalOptions, sync: SyncMode) throws -> JournalOptions {
+        let flags = try JournalCommand.journalOptions(a, sync: sync)
+        var j = base
+        j.syncMode = sync
+        if a.value("io") != nil { j.io = flags.io }
+        if a.value("segment-bytes") != nil { j.segmentBytes = flags.segmentBytes }
+        if a.value("async-ms") != nil { j.asyncIntervalMillis = flags.asyncIntervalMillis }
+        if a.value("async-bytes") != nil { j.asyncBytes = flags.asyncBytes }
+        if a.value("preallocate") != nil { j.preallocate = flags.preallocate }
+        return j
     }
 
     /// Runs strategy `S` over the data named in `settings` (a run folder or a CSV file).
@@ -104,6 +131,12 @@ enum Summary {
             o.add("wall_seconds", m.wallSeconds)
             o.add("events_per_second", rate)
             if let d = m.duplicatesDropped { o.add("duplicates_dropped", d) }
+            if let st = m.store {
+                o.add("store_drain_seconds", st.drainSeconds)
+                o.add("store_failed_commits", st.failedCommits)
+                if let stale = st.stale { o.add("store_stale", stale) }
+            }
+            if let p = m.placement { o.add("placement", p) }
             Output.out(o.text)
             return
         }
@@ -115,6 +148,9 @@ enum Summary {
           pnl          \(m.pnl)
           fingerprint  \(m.fingerprint)
           wall         \(String(format: "%.3f", m.wallSeconds)) s  (\(String(format: "%.0f", rate)) events/s)
-        """ + ((m.duplicatesDropped ?? 0) > 0 ? "\n  duplicates   \(m.duplicatesDropped!) repeated trades dropped" : ""))
+        """ + ((m.duplicatesDropped ?? 0) > 0 ? "\n  duplicates   \(m.duplicatesDropped!) repeated trades dropped" : "")
+            + (m.store.map { "\n  store        \($0.rows) rows in \($0.commits) commits, \(String(format: "%.3f", $0.drainSeconds)) s behind the core"
+                + ($0.failedCommits > 0 ? ", \($0.failedCommits) failed commits retried" : "") + ($0.stale.map { "; STALE: \($0)" } ?? "") } ?? "")
+            + (m.placement.map { $0 == "not pinned" ? "" : "\n  placement    \($0)" } ?? ""))
     }
 }

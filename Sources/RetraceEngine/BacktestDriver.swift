@@ -19,6 +19,8 @@ public enum BacktestDriver {
         public var seed: UInt64
         /// The store writer's batching, retry and breaker settings.
         public var store = StoreWriter.Settings()
+        /// CPU the core thread is pinned to (nil: not pinned).
+        public var pin: Int?
         /// Counts the calling thread's heap allocations (benchmarks): the engine reports how
         /// many its core thread made per event after the first `warmup` events.
         public var allocationCounter: (@Sendable () -> UInt64)?
@@ -38,6 +40,7 @@ public enum BacktestDriver {
     /// Runs a backtest of strategy `S` over `source`. Returns the completed manifest.
     public static func run<S: Strategy, Source: InputSource>(_ type: S.Type, source: inout Source, settings: Settings) throws(EngineError) -> RunManifest {
         let (strategy, account, values) = try prepare(type, settings.overrides)
+        let placement = try Placement(cpu: settings.pin)
         let folder = try RunFolder(path: settings.out, replace: settings.replace)
         let (runIDBytes, runID) = RunFolder.newRunID(for: settings.out)
         var manifest = RunManifest(runID: runID, mode: "backtest", status: "running", codeVersion: retraceVersion, startedAt: RunFolder.wallClockNow())
@@ -61,13 +64,18 @@ public enum BacktestDriver {
             }
             var writerSettings = settings.store
             writerSettings.seed = settings.seed
+            writerSettings.avoidCPU = settings.pin
             let writer = StoreWriter(projector: StoreProjector(store: s), settings: writerSettings)
             let recorder = OutputRecorder(journal: journal, writer: writer)
             let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder)
             engine.allocationCounter = settings.allocationCounter
             writer.start()
             let result: RunResult
-            do { result = try engine.run(&source, seed: settings.seed) } catch {
+            do {
+                try placement.pin()
+                defer { placement.release() }
+                result = try engine.run(&source, seed: settings.seed)
+            } catch {
                 _ = writer.finish()
                 throw error
             }
@@ -78,6 +86,7 @@ public enum BacktestDriver {
             let report = writer.finish()
             if let stale = report.staleReason { FileHandle.standardError.write(Data("warning: \(stale)\n".utf8)) }
             manifest.store = StoreSummary(report)
+            manifest.placement = placement.note
             let elapsed = clock.now - started
             manifest.status = "completed"
             manifest.fingerprint = report.fingerprint

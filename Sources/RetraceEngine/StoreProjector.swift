@@ -78,8 +78,10 @@ public final class StoreProjector {
 
     /// Writes the pending rows in one transaction. On failure the transaction is rolled
     /// back and the rows stay pending. `injectedFault` fails the commit (tests).
-    public func write(injectedFault: StoreError? = nil) throws(StoreError) {
-        guard !pending.isEmpty else { return }
+    @discardableResult
+    public func write(injectedFault: StoreError? = nil) throws(StoreError) -> Int {
+        guard !pending.isEmpty else { return 0 }
+        let count = pending.count
         do throws(StoreError) {
             try store.begin()
             for row in pending {
@@ -99,6 +101,7 @@ public final class StoreProjector {
             throw error
         }
         pending.removeAll(keepingCapacity: true)
+        return count
     }
 
     /// Drops the pending rows (the store has been given up on; the journal keeps them).
@@ -106,11 +109,12 @@ public final class StoreProjector {
 
     /// Writes the pending rows and the orders (sorted by id, so no hash order leaks) in
     /// one transaction.
-    public func finish(injectedFault: StoreError? = nil) throws(StoreError) {
+    @discardableResult
+    public func finish(injectedFault: StoreError? = nil) throws(StoreError) -> Int {
         if !ordersQueued {
             for key in orders.keys.sorted() { pending.append(.order(orders[key]!)) }
             ordersQueued = true
         }
-        try write(injectedFault: injectedFault)
+        return try write(injectedFault: injectedFault)
     }
 }

@@ -15,6 +15,9 @@ int retrace_crc32c_hardware_available(void);
 int retrace_pin_current_thread(int cpu);
 /// Lets the calling thread run on every online CPU again. Returns 0 or an errno value.
 int retrace_unpin_current_thread(void);
+/// Lets the calling thread run on every online CPU but `cpu` (helper threads keep off the
+/// pinned core thread's CPU). A no-op on a one-CPU machine. Returns 0 or an errno value.
+int retrace_pin_current_thread_except(int cpu);
 /// The CPU the calling thread runs on now (-1 if unknown).
 int retrace_current_cpu(void);
 /// CPUs online.

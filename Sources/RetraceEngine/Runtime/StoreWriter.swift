@@ -63,6 +63,8 @@ public final class StoreWriter: @unchecked Sendable {
         /// `faultBurst` attempts in a row each time.
         public var faultEvery = 0
         public var faultBurst = 1
+        /// The pinned core thread's CPU: the writer runs anywhere else.
+        public var avoidCPU: Int?
         public init() {}
     }
 
@@ -107,6 +109,7 @@ public final class StoreWriter: @unchecked Sendable {
     /// Starts the writer thread.
     public func start() {
         let t = Thread { [self] in
+            Placement.keepOff(settings.avoidCPU)
             run()
             done.signal()
         }
@@ -189,12 +192,11 @@ public final class StoreWriter: @unchecked Sendable {
                 || (took == 0 && pendingRows > 0 && oldestPending.map { seconds(clock.now - $0) >= settings.maxDelay } ?? false)
             if due && clock.now >= nextAttempt {
                 attempts += 1
-                let rows = pendingRows
                 let started = clock.now
                 do throws(StoreError) {
                     let inject = settings.faultEvery > 0 && (attempts % settings.faultEvery) < settings.faultBurst && attempts >= settings.faultEvery
                     let fault = inject ? StoreError(.sql, "injected fault on commit attempt \(attempts): disk I/O error (SQLITE_IOERR)") : nil
-                    if isClosed && !finalized { try projector.finish(injectedFault: fault) } else { try projector.write(injectedFault: fault) }
+                    let rows = isClosed && !finalized ? try projector.finish(injectedFault: fault) : try projector.write(injectedFault: fault)
                     if isClosed { finalized = true }
                     let latency = seconds(clock.now - started)
                     report.commits += 1
