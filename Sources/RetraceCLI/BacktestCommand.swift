@@ -65,6 +65,7 @@ enum BacktestCommand {
                                                journal: try journalOptions(a, config.journal, sync: sync))
         settings.store = config.store
         settings.pin = config.pin
+        settings.profileEvery = config.profileEvery
         let manifest = try backtest(try StrategyCatalog.named(name), settings: settings)
         Summary.print(manifest, run: out, json: a.has("json"))
         return 0
@@ -137,6 +138,10 @@ enum Summary {
                 if let stale = st.stale { o.add("store_stale", stale) }
             }
             if let p = m.placement { o.add("placement", p) }
+            if let t = m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }) {
+                o.add("tick_to_order_p50_nanos", Int(t.p50))
+                o.add("tick_to_order_p99_nanos", Int(t.p99))
+            }
             Output.out(o.text)
             return
         }
@@ -151,6 +156,8 @@ enum Summary {
         """ + ((m.duplicatesDropped ?? 0) > 0 ? "\n  duplicates   \(m.duplicatesDropped!) repeated trades dropped" : "")
             + (m.store.map { "\n  store        \($0.rows) rows in \($0.commits) commits, \(String(format: "%.3f", $0.drainSeconds)) s behind the core"
                 + ($0.failedCommits > 0 ? ", \($0.failedCommits) failed commits retried" : "") + ($0.stale.map { "; STALE: \($0)" } ?? "") } ?? "")
-            + (m.placement.map { $0 == "not pinned" ? "" : "\n  placement    \($0)" } ?? ""))
+            + (m.placement.map { $0 == "not pinned" ? "" : "\n  placement    \($0)" } ?? "")
+            + (m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }).map {
+                "\n  tick→order   p50 \($0.p50) ns, p99 \($0.p99) ns, max \($0.max) ns over \($0.count) orders (per stage: manifest.json)" } ?? ""))
     }
 }

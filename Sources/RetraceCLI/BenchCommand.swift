@@ -429,7 +429,7 @@ public enum BenchCommand {
         }
         defer { try? FileManager.default.removeItem(atPath: data) }
         func backtest<S: Strategy>(_ type: S.Type, _ name: String, _ overrides: [(String, String)]) throws {
-            var rates: [Double] = [], drains: [Double] = [], fills: UInt64 = 0, mallocs: [Double] = [], allocations: UInt64 = 0
+            var rates: [Double] = [], drains: [Double] = [], fills: UInt64 = 0, mallocs: [Double] = [], allocations: UInt64 = 0, p99s: [Double] = []
             for k in 0..<iterations {
                 let out = scratch + "/engine-\(k)"
                 var source = try JournalInput(runDirectory: data)
@@ -442,12 +442,14 @@ public enum BenchCommand {
                 rates.append(Double(count + 1) / (total - drain))
                 fills = manifest?.fills ?? 0
                 drains.append(drain)
+                if let t = manifest?.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }) { p99s.append(Double(t.p99)) }
                 if let hot = manifest?.hotPath { mallocs.append(hot.perEvent); allocations = max(allocations, hot.allocations) }
                 try FileManager.default.removeItem(atPath: out)
             }
             figures += [Figure(name: "engine.backtest.\(name).events_per_second", value: median(rates), unit: "events/s"),
                         Figure(name: "engine.backtest.\(name).fills", value: Double(fills), unit: "fills"),
                         Figure(name: "engine.backtest.\(name).store_drain_seconds", value: median(drains), unit: "s")]
+            if !p99s.isEmpty { figures.append(Figure(name: "engine.backtest.\(name).tick_to_order.p99_nanos", value: median(p99s), unit: "ns")) }
             if !mallocs.isEmpty {
                 figures.append(Figure(name: "engine.backtest.\(name).mallocs_per_event", value: mallocs.max()!, unit: "allocations/event"))
                 // The exact count (the rate above prints with three decimals).
@@ -456,7 +458,12 @@ public enum BenchCommand {
         }
         // The fill count is the cross-check against the peer engines on the same workload.
         try backtest(EmaCross.self, "ema_cross", [("size", "0.1"), ("close_at_end", "false")])
+        // A market maker evaluating its quotes on every event (hftbacktest's comparison).
+        try backtest(MarketMaker.self, "market_maker", [("size", "0.1"), ("spread_bps", "0"), ("requote_ticks", "1"), ("close_at_end", "false")])
         if threadAllocations == nil { Output.err("note: engine.hotpath.mallocs_per_event needs the retrace tool (its counting allocator)") }
+        if let p99 = figures.first(where: { $0.name == "engine.backtest.market_maker.tick_to_order.p99_nanos" }) {
+            figures.append(Figure(name: "engine.tick_to_order.p99_nanos", value: p99.value, unit: "ns"))
+        }
         // The headline allocation count: the worst strategy's; the headline lag: ema-cross's.
         let perEvent = figures.filter { $0.name.hasSuffix(".mallocs_per_event") }.map(\.value)
         if let worst = perEvent.max() { figures.append(Figure(name: "engine.hotpath.mallocs_per_event", value: worst, unit: "allocations/event")) }

@@ -21,6 +21,8 @@ public enum BacktestDriver {
         public var store = StoreWriter.Settings()
         /// CPU the core thread is pinned to (nil: not pinned).
         public var pin: Int?
+        /// Latency checkpoints on every Nth event (0: off).
+        public var profileEvery = 16
         /// Counts the calling thread's heap allocations (benchmarks): the engine reports how
         /// many its core thread made per event after the first `warmup` events.
         public var allocationCounter: (@Sendable () -> UInt64)?
@@ -69,6 +71,7 @@ public enum BacktestDriver {
             let recorder = OutputRecorder(journal: journal, writer: writer)
             let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder)
             engine.allocationCounter = settings.allocationCounter
+            engine.profiler = LatencyProfiler(every: settings.profileEvery)
             writer.start()
             let result: RunResult
             do {
@@ -95,6 +98,7 @@ public enum BacktestDriver {
             manifest.fills = result.fills
             manifest.duplicatesDropped = result.duplicatesDropped
             manifest.hotPath = result.hotPath
+            manifest.latency = result.latency.isEmpty ? nil : result.latency
             manifest.pnl = result.pnl.text
             manifest.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             manifest.endedAt = RunFolder.wallClockNow()

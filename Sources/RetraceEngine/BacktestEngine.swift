@@ -14,6 +14,8 @@ public struct RunResult: Sendable {
     public var duplicatesDropped: UInt64 = 0
     /// The core thread's allocations after the warm-up (when an allocation counter was given).
     public var hotPath: HotPathAllocations?
+    /// Latency histograms per stage and per venue (empty when profiling is off).
+    public var latency: [LatencySummary] = []
     /// Final equity minus starting cash.
     public var pnl: Money { finalEquity - startingCash }
 }
@@ -41,6 +43,8 @@ public final class BacktestEngine<S: Strategy> {
     /// input events and after the last one.
     public var allocationCounter: (@Sendable () -> UInt64)?
     public var allocationWarmup: UInt64 = 100_000
+    /// Wall-clock checkpoints along tick-to-order (measured, never used by the logic).
+    public var profiler = LatencyProfiler(every: 16)
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
         self.strategy = strategy
@@ -79,7 +83,8 @@ public final class BacktestEngine<S: Strategy> {
         try settleVenue()
         try finish()
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
-                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: "", duplicatesDropped: duplicatesDropped, hotPath: hotPath)
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: "", duplicatesDropped: duplicatesDropped, hotPath: hotPath,
+                         latency: profiler.summaries)
     }
 
     private func start(at time: Timestamp) throws(EngineError) {
@@ -90,6 +95,8 @@ public final class BacktestEngine<S: Strategy> {
     }
 
     private func process(_ input: InputEvent) throws(EngineError) {
+        profiler.begin()
+        defer { profiler.end() }
         var event = input.event
         let recorder = ledger.recorder
         guard event.receiveTime >= clock.now else {
@@ -107,6 +114,7 @@ public final class BacktestEngine<S: Strategy> {
         } else {
             event = try recorder.recordInput(event)
         }
+        profiler.mark(0)
         // Requests that reach the venue before this event's exchange time, answers and
         // timers due before we receive it, in time order.
         let exchangeTime = venue.exchangeTime(of: event)
@@ -123,7 +131,9 @@ public final class BacktestEngine<S: Strategy> {
         try deliverVenueAnswers()
         ledger.mark(event)
         if riskActive { try checkKillSwitch() }
+        profiler.mark(1)
         callStrategy { s, c in s.onMarket(event, &c) }
+        profiler.mark(2)
         try drain()
     }
 
@@ -163,10 +173,14 @@ public final class BacktestEngine<S: Strategy> {
                 switch command {
                 case .submit(let order):
                     ledger.record(.orderSubmitted(order))
-                    if riskActive, let reason = riskCheck(order) {
+                    let riskStart = riskActive ? profiler.riskStarted() : 0
+                    let refused = riskActive ? riskCheck(order) : nil
+                    profiler.riskEnded(riskStart)
+                    if let reason = refused {
                         listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: reason))
                     } else {
                         venue.submit(order, listener: &listener)
+                        if profiler.eventStart != 0 { profiler.orderSent(venue: venue.venue(of: order.instrument).name) }
                     }
                 case .cancel(let id):
                     venue.cancel(id, listener: &listener)

@@ -21,6 +21,8 @@ public struct RunConfig: Sendable {
     public var store = StoreWriter.Settings()
     /// CPU to pin the core thread to (nil: not pinned).
     public var pin: Int?
+    /// Latency checkpoints on every Nth event (0: off).
+    public var profileEvery = 16
     /// Strategy and account parameters (`params.KEY`), before `--param`.
     public var params: [(String, String)] = []
 
@@ -113,6 +115,7 @@ public struct RunConfig: Sendable {
         secondsKey("store.give_up_seconds", "failing this long marks the store stale (the journal stays complete)", scale: 1) { $0.store.giveUpSeconds = $1 },
         intKey("store.fault_every", "tests: every Nth commit attempt fails (0: never)") { $0.store.faultEvery = $1 },
         intKey("store.fault_burst", "tests: failing attempts in a row each time", min: 1) { $0.store.faultBurst = $1 },
+        intKey("engine.profile_every", "latency checkpoints (receive → book → strategy → risk → send) on every Nth event; 0: off") { $0.profileEvery = $1 },
         Key(name: "engine.pin", expects: "a CPU number, or -1 for none", help: "pin the core thread to this CPU (and its NUMA node)") { c, v in
             guard let n = int(v), n >= -1 else { return false }
             c.pin = n < 0 ? nil : n

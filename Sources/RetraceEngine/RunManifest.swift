@@ -33,6 +33,8 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var instruments: [String] = []
     /// How the store writer kept up (runs of the engine; absent in imports and older runs).
     public var store: StoreSummary?
+    /// Latency per stage and per venue, in nanoseconds (absent when profiling was off).
+    public var latency: [LatencySummary]?
     /// Where the core thread ran (`--pin`), absent in older runs.
     public var placement: String?
     /// The core thread's heap allocations in the steady state (only when counted: benchmarks).
@@ -42,7 +44,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
         case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
-        case hotPath = "hot_path", placement
+        case hotPath = "hot_path", placement, latency
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {

@@ -69,11 +69,19 @@ public final class StoreProjector {
         }
     }
 
+    /// Applies a change to a working order. An order that reaches its final state
+    /// (filled, canceled, rejected) is written with the next batch and forgotten, so the
+    /// map holds only working orders however many a run sends.
     private func update(_ id: ClientOrderID, _ time: Timestamp, _ change: (inout OrderRow) -> Void) {
         guard var o = orders[id.raw] else { return }
         change(&o)
         o.lastUpdateTime = time
-        orders[id.raw] = o
+        if o.status == "filled" || o.status == "canceled" || o.status == "rejected" {
+            orders[id.raw] = nil
+            pending.append(.order(o))
+        } else {
+            orders[id.raw] = o
+        }
     }
 
     /// Writes the pending rows in one transaction. On failure the transaction is rolled
@@ -107,8 +115,8 @@ public final class StoreProjector {
     /// Drops the pending rows (the store has been given up on; the journal keeps them).
     public func discardPending() { pending.removeAll(keepingCapacity: true) }
 
-    /// Writes the pending rows and the orders (sorted by id, so no hash order leaks) in
-    /// one transaction.
+    /// Writes the pending rows and the orders still working (sorted by id, so no hash order
+    /// leaks) in one transaction.
     @discardableResult
     public func finish(injectedFault: StoreError? = nil) throws(StoreError) -> Int {
         if !ordersQueued {

@@ -20,7 +20,7 @@ public struct MarketMaker: Strategy {
     public static let summary = "bid and ask around the mid with inventory skew; requotes by cancel + new order; a timer refreshes both quotes"
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("size", "1", "quote size in units of the instrument (decimal)"),
-        ParameterSpec("spread_bps", "10", "distance from bid to ask, in basis points of the mid"),
+        ParameterSpec("spread_bps", "10", "distance from bid to ask, in basis points of the mid (0 with passive: join the touch)"),
         ParameterSpec("skew_bps", "5", "how far both quotes move against a full position (max_position), in basis points"),
         ParameterSpec("max_position", "5", "largest position (units) either way; the side that would pass it is not quoted"),
         ParameterSpec("requote_ticks", "1", "move a quote when its target is more than this many ticks away"),
@@ -46,7 +46,10 @@ public struct MarketMaker: Strategy {
 
     public init(parameters p: ParameterValues) throws(EngineError) {
         (sizeText, maxText, symbol) = (p.text("size"), p.text("max_position"), p.text("instrument"))
-        spreadBps = Int64(try p.positiveInt("spread_bps"))
+        guard let spread = Int64(p.text("spread_bps")), spread >= 0 else {
+            throw EngineError(.invalidParameter, "parameter spread_bps=\(p.text("spread_bps")): expected a non-negative integer")
+        }
+        spreadBps = spread
         guard let skew = Int64(p.text("skew_bps")), skew >= 0 else {
             throw EngineError(.invalidParameter, "parameter skew_bps=\(p.text("skew_bps")): expected a non-negative integer")
         }

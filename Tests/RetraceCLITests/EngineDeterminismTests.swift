@@ -26,14 +26,14 @@ struct EngineDeterminismTests {
         return try summary(r)
     }
 
-    @Test("ema-cross, mean-reversion and market-maker: three runs, unpinned, on CPU 0, and on CPU 1 with a failing store ⇒ one fingerprint each", arguments: ["ema-cross", "mean-reversion", "market-maker"])
+    @Test("ema-cross, mean-reversion and market-maker: three runs, unpinned, on CPU 0 without profiling, and on CPU 1 with a failing store ⇒ one fingerprint each", arguments: ["ema-cross", "mean-reversion", "market-maker"])
     func strategies(_ strategy: String) throws {
         guard let data = Self.binance else { return }
         try #require(!data.hasPrefix("import failed"), "\(data)")
         let dir = scratch("determinism-\(strategy)")
         defer { removeScratch(dir) }
         let first = try run(data, strategy, dir + "/a", [])
-        let cpu0 = try run(data, strategy, dir + "/c", ["--pin", "0"])
+        let cpu0 = try run(data, strategy, dir + "/c", ["--pin", "0", "--set", "engine.profile_every=0"])
         let failing = try run(data, strategy, dir + "/d", ["--pin", "1", "--set", "store.fault_every=2", "--set", "store.ring_slots=64",
                                                            "--set", "store.initial_batch_rows=8", "--set", "store.min_batch_rows=4",
                                                            "--set", "store.max_delay_ms=0.1", "--set", "store.retry_base_ms=0.1", "--set", "store.retry_max_ms=1"])
@@ -43,6 +43,12 @@ struct EngineDeterminismTests {
             #expect(s["fingerprint"] as? String == fingerprint, "\(strategy) \(name)")
         }
         #expect((cpu0["placement"] as? String)?.hasPrefix("cpu 0") == true)
+        // Latency is measured (every 16th event by default) without touching the outputs.
+        #expect(cpu0["tick_to_order_p99_nanos"] == nil)
+        #expect((first["tick_to_order_p99_nanos"] as? Int ?? 0) > 0)
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/a/manifest.json"))) as? [String: Any]
+        let stages = Set((manifest?["latency"] as? [[String: Any]] ?? []).compactMap { $0["stage"] as? String })
+        #expect(stages.isSuperset(of: ["receive", "book", "strategy", "send", "tick_to_order"]), "\(stages)")
         #expect((failing["store_failed_commits"] as? Int ?? 0) > 0, "the store writer failed and retried")
         #expect(failing["store_stale"] == nil)
         // The retried store holds what the clean one holds.

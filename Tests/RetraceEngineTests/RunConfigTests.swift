@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+@testable import RetraceEngine
+@testable import RetraceJournal
+
+@Suite("Run config")
+struct RunConfigTests {
+    @Test("every profile in Config/ loads; live extends hft with an fsync journal; backtest extends analytics")
+    func profiles() throws {
+        for name in ["hft", "analytics", "memory-constrained", "backtest", "live"] {
+            let c = try RunConfig.load("Config/\(name).json")
+            #expect(c.profile == name)
+        }
+        let live = try RunConfig.load("Config/live.json"), hft = try RunConfig.load("Config/hft.json")
+        #expect(live.journal.syncMode == .fsync && hft.journal.syncMode == SyncMode.none)
+        #expect(live.store.ringSlots == hft.store.ringSlots && live.pin == 1)
+        #expect(live.store.giveUpSeconds == 600)
+        let small = try RunConfig.load("Config/memory-constrained.json")
+        #expect(small.store.ringSlots == 4096 && small.journal.segmentBytes == 8 << 20)
+        #expect(small.params.first { $0.0 == "dedup_window" }?.1 == "4096")
+        let backtest = try RunConfig.load("Config/backtest.json")
+        #expect(backtest.store.maxDelay == 0.02 && backtest.store.giveUpSeconds == 60)
+    }
+
+    @Test("--set overrides a file's key, in milliseconds where the key says so; params pass through")
+    func overrides() throws {
+        let c = try RunConfig.load("Config/hft.json", sets: ["store.ring_slots=64", "store.max_delay_ms=2.5", "engine.pin=-1", "params.fast=7", "journal.io=posix"])
+        #expect(c.store.ringSlots == 64)
+        #expect(c.store.maxDelay == 0.0025)
+        #expect(c.pin == nil)
+        #expect(c.journal.io == .posix)
+        #expect(c.params.contains { $0 == ("fast", "7") })
+    }
+
+    func failure(_ path: String?, _ sets: [String] = []) -> String {
+        do { _ = try RunConfig.load(path, sets: sets); return "" } catch { return error.message }
+    }
+
+    @Test("unknown keys, wrong types, bad JSON and extends loops are errors naming the file and the key")
+    func errors() throws {
+        let dir = temporaryDirectory("config")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func file(_ name: String, _ text: String) throws -> String {
+            let p = dir + "/" + name + ".json"
+            try text.write(toFile: p, atomically: true, encoding: .utf8)
+            return p
+        }
+        let unknown = failure(try file("unknown", #"{"store": {"ring_slot": 64}}"#))
+        #expect(unknown.contains("unknown.json") && unknown.contains("unknown config key 'store.ring_slot'"))
+        let wrong = failure(try file("wrong", #"{"journal": {"segment_bytes": "big"}}"#))
+        #expect(wrong.contains("wrong.json") && wrong.contains("'journal.segment_bytes' must be an integer"))
+        let flag = failure(try file("flag", #"{"store": {"ring_slots": true}}"#))
+        #expect(flag.contains("'store.ring_slots' must be a power of two, got true"))
+        let notObject = failure(try file("section", #"{"store": 5}"#))
+        #expect(notObject.contains("key 'store' must be an object"))
+        let broken = failure(try file("broken", #"{"store": "#))
+        #expect(broken.contains("broken.json: not valid JSON"))
+        _ = try file("a", #"{"extends": "b"}"#)
+        let loop = failure(try file("b", #"{"extends": "a"}"#))
+        #expect(loop.contains("loops back"))
+        #expect(failure(nil, ["engine.pin=x"]).contains("'engine.pin' must be a CPU number"))
+        #expect(failure(nil, ["nodots"]).contains("--set expects key.path=value"))
+        #expect(failure(dir + "/missing.json").contains("cannot read"))
+    }
+}
