@@ -130,6 +130,7 @@ public final class BacktestEngine<S: Strategy> {
         venue.onMarket(event, at: exchangeTime, listener: &listener)
         try deliverVenueAnswers()
         ledger.mark(event)
+        ledger.lastValues.apply(event)
         if riskActive { try checkKillSwitch() }
         profiler.mark(1)
         callStrategy { s, c in s.onMarket(event, &c) }

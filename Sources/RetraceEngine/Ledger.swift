@@ -17,6 +17,9 @@ public final class Ledger: VenueListener {
     var pendingFills: [OrderFilled] = []
     var pendingRejects: [OrderRejected] = []
     var pendingCancels: [OrderCanceled] = []
+    /// The latest market values per instrument as the strategy sees them (BBO with sizes,
+    /// last trade, top levels), updated by the engine on every market event.
+    public internal(set) var lastValues = LastValueCache(depth: 5)
     /// The run's venue, for the strategy's view of the touch. Set by the engine, which owns
     /// the venue for the whole run.
     unowned(unsafe) var venue: SimulatedVenue?

@@ -59,21 +59,26 @@ public struct LastValueCache: Sendable {
     /// Keeps a side's top `depth` levels from level updates; a removed level that was in
     /// the top leaves a gap only a later update refills (the cache holds no deeper levels).
     mutating func setLevel(_ i: Int, _ side: Side, _ price: Price, _ quantity: Quantity) {
-        var levels = side == .buy ? entries[i].bids : entries[i].asks
-        let better: (Price, Price) -> Bool = side == .buy ? { $0 > $1 } : { $0 < $1 }
+        // In place: the arrays keep their capacity, so an update allocates nothing.
+        if side == .buy {
+            Self.setLevel(&entries[i].bids, price, quantity, depth: depth, bids: true)
+            entries[i].bid = entries[i].bids.first
+        } else {
+            Self.setLevel(&entries[i].asks, price, quantity, depth: depth, bids: false)
+            entries[i].ask = entries[i].asks.first
+        }
+    }
+
+    static func setLevel(_ levels: inout [L2Level], _ price: Price, _ quantity: Quantity, depth: Int, bids: Bool) {
         if let k = levels.firstIndex(where: { $0.price == price }) {
             if quantity.raw == 0 { levels.remove(at: k) } else { levels[k].quantity = quantity }
         } else if quantity.raw > 0 {
-            let k = levels.firstIndex { better(price, $0.price) } ?? levels.count
-            if k < depth { levels.insert(L2Level(price: price, quantity: quantity), at: k) }
+            let k = levels.firstIndex { bids ? price > $0.price : price < $0.price } ?? levels.count
+            if k < depth {
+                if levels.capacity < depth + 1 { levels.reserveCapacity(depth + 1) }
+                levels.insert(L2Level(price: price, quantity: quantity), at: k)
+            }
             if levels.count > depth { levels.removeLast() }
-        }
-        if side == .buy {
-            entries[i].bids = levels
-            entries[i].bid = levels.first
-        } else {
-            entries[i].asks = levels
-            entries[i].ask = levels.first
         }
     }
 }
