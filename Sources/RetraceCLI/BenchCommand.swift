@@ -68,9 +68,7 @@ public enum BenchCommand {
         let clock = ContinuousClock()
         let start = clock.now
         try body()
-        let d = clock.now - start
-        let seconds = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        return Double(items) / seconds
+        return Double(items) / (clock.now - start).seconds
     }
 
     static func codec(_ iterations: Int) throws -> [Figure] {
@@ -282,7 +280,7 @@ public enum BenchCommand {
                 let start = clock.now
                 market.submit(o, &cx)
                 let end = clock.now
-                latencies.append(Double((end - start).components.attoseconds) / 1e9 + Double((end - start).components.seconds) * 1e9)
+                latencies.append((end - start).seconds * 1e9)
                 if case .filled = cx.answers.last { fills += 1 }
                 cx.answers.removeAll(keepingCapacity: true)
                 if k & 63 == 63 { refresh(); cx.answers.removeAll(keepingCapacity: true) }
@@ -380,7 +378,7 @@ public enum BenchCommand {
     }
 
     static func micros(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+        d.seconds * 1e6
     }
 
     static func percentile(_ xs: [Double], _ q: Double) -> Double {

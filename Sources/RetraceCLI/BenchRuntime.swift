@@ -111,7 +111,6 @@ extension BenchCommand {
     }
 
     static func secondsSince(_ start: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {
-        let d = clock.now - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        (clock.now - start).seconds
     }
 }

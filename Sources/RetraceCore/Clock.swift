@@ -19,3 +19,8 @@ public struct SimulatedClock: Clock, Sendable {
         current = time
     }
 }
+
+extension Duration {
+    /// The duration in seconds, for reporting (wall times, rates, lags).
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

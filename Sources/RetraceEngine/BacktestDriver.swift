@@ -74,21 +74,18 @@ public enum BacktestDriver {
             engine.profiler = LatencyProfiler(every: settings.profileEvery)
             writer.start()
             let result: RunResult
-            do {
+            do throws(EngineError) {
                 try placement.pin()
                 defer { placement.release() }
                 result = try engine.run(&source, seed: settings.seed)
+                do throws(JournalError) { try journal.finish() } catch { throw EngineError(.journal, error.message) }
             } catch {
-                _ = writer.finish()
+                _ = writer.finish()  // the writer thread ends before the failure is recorded
                 throw error
             }
-            do { try journal.finish() } catch {
-                _ = writer.finish()
-                throw EngineError(.journal, error.message)
-            }
             let report = writer.finish()
-            if let stale = report.staleReason { FileHandle.standardError.write(Data("warning: \(stale)\n".utf8)) }
-            manifest.store = StoreSummary(report)
+            if let stale = report.store.stale { FileHandle.standardError.write(Data("warning: \(stale)\n".utf8)) }
+            manifest.store = report.store
             manifest.placement = placement.note
             let elapsed = clock.now - started
             manifest.status = "completed"
@@ -100,7 +97,7 @@ public enum BacktestDriver {
             manifest.hotPath = result.hotPath
             manifest.latency = result.latency.isEmpty ? nil : result.latency
             manifest.pnl = result.pnl.text
-            manifest.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            manifest.wallSeconds = elapsed.seconds
             manifest.endedAt = RunFolder.wallClockNow()
             try saveCatalog(s, manifest, values)
             try folder.write(manifest)

@@ -52,31 +52,6 @@ public struct RunManifest: Codable, Equatable, Sendable {
     }
 }
 
-/// The store writer's report, as saved in the manifest.
-public struct StoreSummary: Codable, Equatable, Sendable {
-    public var rows: UInt64
-    public var commits: UInt64
-    public var failedCommits: UInt64
-    public var breakerOpens: UInt64
-    public var finalBatchRows: Int
-    public var maxCommitSeconds: Double
-    /// Lag of the store behind the core: from the core's last event to the last commit.
-    public var drainSeconds: Double
-    public var backpressureWaits: UInt64
-    /// Set when the store was given up on; the journal is complete.
-    public var stale: String?
-
-    enum CodingKeys: String, CodingKey {
-        case rows, commits, failedCommits = "failed_commits", breakerOpens = "breaker_opens", finalBatchRows = "final_batch_rows"
-        case maxCommitSeconds = "max_commit_seconds", drainSeconds = "drain_seconds", backpressureWaits = "backpressure_waits", stale
-    }
-
-    public init(_ r: StoreWriter.Report) {
-        (rows, commits, failedCommits, breakerOpens, finalBatchRows) = (r.rows, r.commits, r.failedCommits, r.breakerOpens, r.finalBatchRows)
-        (maxCommitSeconds, drainSeconds, backpressureWaits, stale) = (r.maxCommitSeconds, r.drainSeconds, r.backpressureWaits, r.staleReason)
-    }
-}
-
 /// Allocations the core thread made over the input events after the warm-up.
 public struct HotPathAllocations: Codable, Equatable, Sendable {
     public var events: UInt64

@@ -26,6 +26,27 @@ public struct StoreMessage: BitwiseCopyable {
     }
 }
 
+/// The store writer's account of a run, as saved in the manifest.
+public struct StoreSummary: Codable, Equatable, Sendable {
+    public var rows: UInt64 = 0
+    public var commits: UInt64 = 0
+    public var failedCommits: UInt64 = 0
+    public var breakerOpens: UInt64 = 0
+    public var finalBatchRows: Int
+    public var maxCommitSeconds: Double = 0
+    /// Lag of the store behind the core: from the core's last event to the last commit.
+    public var drainSeconds: Double = 0
+    /// Times the core found the ring full and waited.
+    public var backpressureWaits: UInt64 = 0
+    /// Set when the store was given up on; the journal is complete.
+    public var stale: String?
+
+    enum CodingKeys: String, CodingKey {
+        case rows, commits, failedCommits = "failed_commits", breakerOpens = "breaker_opens", finalBatchRows = "final_batch_rows"
+        case maxCommitSeconds = "max_commit_seconds", drainSeconds = "drain_seconds", backpressureWaits = "backpressure_waits", stale
+    }
+}
+
 /// The store writer: a thread of its own that takes the run's journaled events from an
 /// SPSC ring, computes the run fingerprint over the outputs, and projects them into the
 /// SQLite store in batches.
@@ -68,23 +89,12 @@ public final class StoreWriter: @unchecked Sendable {
         public init() {}
     }
 
-    /// What the writer did.
+    /// What the writer did: the fingerprint, and the store's part as saved in the manifest.
     public struct Report: Sendable {
-        public var fingerprint: String
-        public var outputs: UInt64
-        public var messages: UInt64
-        public var rows: UInt64
-        public var commits: UInt64
-        public var failedCommits: UInt64
-        public var breakerOpens: UInt64
-        public var finalBatchRows: Int
-        public var maxCommitSeconds: Double
-        /// Time from `finish()` (the core done) until everything was committed.
-        public var drainSeconds: Double
-        /// Times the core found the ring full and waited.
-        public var backpressureWaits: UInt64
-        /// Set when the store was given up on (the journal is complete).
-        public var staleReason: String?
+        public var fingerprint = ""
+        public var outputs: UInt64 = 0
+        public var messages: UInt64 = 0
+        public var store: StoreSummary
     }
 
     public let settings: Settings
@@ -102,8 +112,7 @@ public final class StoreWriter: @unchecked Sendable {
         self.projector = projector
         self.settings = settings
         ring = SPSCRing(capacity: settings.ringSlots)
-        report = Report(fingerprint: "", outputs: 0, messages: 0, rows: 0, commits: 0, failedCommits: 0, breakerOpens: 0,
-                        finalBatchRows: settings.initialBatchRows, maxCommitSeconds: 0, drainSeconds: 0, backpressureWaits: 0, staleReason: nil)
+        report = Report(store: StoreSummary(finalBatchRows: settings.initialBatchRows))
     }
 
     /// Starts the writer thread.
@@ -139,14 +148,12 @@ public final class StoreWriter: @unchecked Sendable {
         closed.store(true, ordering: .releasing)
         done.wait()
         var r = report
-        r.drainSeconds = seconds(clock.now - started)
-        r.backpressureWaits = backpressureWaits
+        r.store.drainSeconds = (clock.now - started).seconds
+        r.store.backpressureWaits = backpressureWaits
         return r
     }
 
     // MARK: Writer thread
-
-    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
     private func run() {
         let clock = ContinuousClock()  // determinism-ok: batching and retry timing, never in the run's outputs
@@ -179,7 +186,7 @@ public final class StoreWriter: @unchecked Sendable {
                 if took > 0, oldestPending == nil, !projector.pending.isEmpty { oldestPending = clock.now }
             }
             let isClosed = took == 0 && closed.load(ordering: .acquiring) && ring.count == 0
-            if report.staleReason != nil {
+            if report.store.stale != nil {
                 projector.discardPending()
                 oldestPending = nil
                 if isClosed { break }
@@ -189,7 +196,7 @@ public final class StoreWriter: @unchecked Sendable {
             if isClosed && finalized { break }
             let pendingRows = projector.pending.count
             let due = pendingRows >= batchRows || isClosed
-                || (took == 0 && pendingRows > 0 && oldestPending.map { seconds(clock.now - $0) >= settings.maxDelay } ?? false)
+                || (took == 0 && pendingRows > 0 && oldestPending.map { (clock.now - $0).seconds >= settings.maxDelay } ?? false)
             if due && clock.now >= nextAttempt {
                 attempts += 1
                 let started = clock.now
@@ -198,22 +205,22 @@ public final class StoreWriter: @unchecked Sendable {
                     let fault = inject ? StoreError(.sql, "injected fault on commit attempt \(attempts): disk I/O error (SQLITE_IOERR)") : nil
                     let rows = isClosed && !finalized ? try projector.finish(injectedFault: fault) : try projector.write(injectedFault: fault)
                     if isClosed { finalized = true }
-                    let latency = seconds(clock.now - started)
-                    report.commits += 1
-                    report.rows += UInt64(rows)
-                    report.maxCommitSeconds = max(report.maxCommitSeconds, latency)
+                    let latency = (clock.now - started).seconds
+                    report.store.commits += 1
+                    report.store.rows += UInt64(rows)
+                    report.store.maxCommitSeconds = max(report.store.maxCommitSeconds, latency)
                     if latency > settings.commitBudget { batchRows = max(settings.minBatchRows, batchRows / 2) }
                     else if latency < settings.commitBudget / 4 && rows >= batchRows { batchRows = min(settings.maxBatchRows, batchRows * 2) }
                     failuresInRow = 0
                     failingSince = nil
                     oldestPending = nil
                 } catch {
-                    report.failedCommits += 1
+                    report.store.failedCommits += 1
                     failuresInRow += 1
                     let now = clock.now
                     if failingSince == nil { failingSince = now }
-                    if seconds(now - failingSince!) >= settings.giveUpSeconds {
-                        report.staleReason = "the store failed for \(settings.giveUpSeconds) s (last error: \(error.message)); the journal is complete: rebuild with `retrace journal rebuild-store`"
+                    if (now - failingSince!).seconds >= settings.giveUpSeconds {
+                        report.store.stale = "the store failed for \(settings.giveUpSeconds) s (last error: \(error.message)); the journal is complete: rebuild with `retrace journal rebuild-store`"
                         continue
                     }
                     // Exponential backoff with seeded jitter in [½, 1] of the step; the breaker
@@ -221,7 +228,7 @@ public final class StoreWriter: @unchecked Sendable {
                     let step = min(settings.retryMax, settings.retryBase * Double(1 << min(failuresInRow - 1, 30)))
                     var wait = step * (0.5 + 0.5 * jitter.nextUnitDouble())
                     if failuresInRow % settings.breakerThreshold == 0 {
-                        report.breakerOpens += 1
+                        report.store.breakerOpens += 1
                         wait = settings.breakerCooldown
                     }
                     nextAttempt = now + .nanoseconds(Int64(wait * 1e9))
@@ -232,7 +239,7 @@ public final class StoreWriter: @unchecked Sendable {
         }
         report.fingerprint = fingerprint.hex
         report.outputs = fingerprint.count
-        report.finalBatchRows = batchRows
+        report.store.finalBatchRows = batchRows
     }
 
     /// Waits a little when there is nothing to do: spins first, then sleeps up to 1 ms.
