@@ -62,26 +62,13 @@ enum BacktestCommand {
         guard let sync = SyncMode(rawValue: a.value("sync") ?? config.journal.syncMode.rawValue) else { throw UsageError("--sync must be none, async or fsync") }
         guard let seed = UInt64(a.value("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
         var settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: out, replace: a.has("force"), seed: seed,
-                                               journal: try journalOptions(a, config.journal, sync: sync))
+                                               journal: try JournalCommand.journalOptions(a, sync: sync, base: config.journal))
         settings.store = config.store
         settings.pin = config.pin
         settings.profileEvery = config.profileEvery
         let manifest = try backtest(try StrategyCatalog.named(name), settings: settings)
         Summary.print(manifest, run: out, json: a.has("json"))
         return 0
-    }
-
-    /// The config's journal options with the command-line flags given on top.
-    static func journalOptions(_ a: Arguments, _ base: JournalOptions, sync: SyncMode) throws -> JournalOptions {
-        let flags = try JournalCommand.journalOptions(a, sync: sync)
-        var j = base
-        j.syncMode = sync
-        if a.value("io") != nil { j.io = flags.io }
-        if a.value("segment-bytes") != nil { j.segmentBytes = flags.segmentBytes }
-        if a.value("async-ms") != nil { j.asyncIntervalMillis = flags.asyncIntervalMillis }
-        if a.value("async-bytes") != nil { j.asyncBytes = flags.asyncBytes }
-        if a.value("preallocate") != nil { j.preallocate = flags.preallocate }
-        return j
     }
 
     /// Runs strategy `S` over the data named in `settings` (a run folder or a CSV file).

@@ -303,21 +303,33 @@ enum JournalCommand {
         if let error = failure.withLock({ $0 }) { throw error }
     }
 
-    /// Journal options from `--io`, `--segment-bytes`, `--preallocate`, `--async-ms` and `--async-bytes`.
-    static func journalOptions(_ a: Arguments, sync: SyncMode) throws(UsageError) -> JournalOptions {
-        guard let io = IOChoice(rawValue: a.value("io") ?? "posix") else { throw UsageError("--io must be auto, uring or posix") }
-        let segment = try byteCount(a.value("segment-bytes") ?? String(JournalFormat.defaultSegmentBytes), "segment-bytes")
-        guard segment >= 4096 else { throw UsageError("--segment-bytes must be at least 4096") }
-        var preallocate: Bool?
+    /// Journal options from `--io`, `--segment-bytes`, `--preallocate`, `--async-ms` and
+    /// `--async-bytes`, each over `base` (the defaults, or a config's journal section).
+    static func journalOptions(_ a: Arguments, sync: SyncMode, base: JournalOptions = JournalOptions()) throws(UsageError) -> JournalOptions {
+        var j = base
+        j.syncMode = sync
+        if let v = a.value("io") {
+            guard let io = IOChoice(rawValue: v) else { throw UsageError("--io must be auto, uring or posix") }
+            j.io = io
+        }
+        if let v = a.value("segment-bytes") {
+            j.segmentBytes = try byteCount(v, "segment-bytes")
+            guard j.segmentBytes >= 4096 else { throw UsageError("--segment-bytes must be at least 4096") }
+        }
         switch a.value("preallocate") {
-        case nil: preallocate = nil
-        case "yes": preallocate = true
-        case "no": preallocate = false
+        case nil: break
+        case "yes": j.preallocateChoice = true
+        case "no": j.preallocateChoice = false
         default: throw UsageError("--preallocate must be yes or no")
         }
-        guard let asyncMillis = Int(a.value("async-ms") ?? "10"), asyncMillis > 0 else { throw UsageError("--async-ms must be a positive integer") }
-        let asyncBytes = try byteCount(a.value("async-bytes") ?? "1MiB", "async-bytes")
-        guard asyncBytes > 0 else { throw UsageError("--async-bytes must be positive") }
-        return JournalOptions(syncMode: sync, segmentBytes: segment, preallocate: preallocate, io: io, asyncIntervalMillis: asyncMillis, asyncBytes: asyncBytes)
+        if let v = a.value("async-ms") {
+            guard let ms = Int(v), ms > 0 else { throw UsageError("--async-ms must be a positive integer") }
+            j.asyncIntervalMillis = ms
+        }
+        if let v = a.value("async-bytes") {
+            j.asyncBytes = try byteCount(v, "async-bytes")
+            guard j.asyncBytes > 0 else { throw UsageError("--async-bytes must be positive") }
+        }
+        return j
     }
 }

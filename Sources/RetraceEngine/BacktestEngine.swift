@@ -84,7 +84,7 @@ public final class BacktestEngine<S: Strategy> {
         try finish()
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
                          finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: "", duplicatesDropped: duplicatesDropped, hotPath: hotPath,
-                         latency: profiler.summaries)
+                         latency: profiler.summaries(venues: venue.venues.map(\.name)))
     }
 
     private func start(at time: Timestamp) throws(EngineError) {
@@ -181,7 +181,7 @@ public final class BacktestEngine<S: Strategy> {
                         listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: reason))
                     } else {
                         venue.submit(order, listener: &listener)
-                        if profiler.eventStart != 0 { profiler.orderSent(venue: venue.venue(of: order.instrument).name) }
+                        profiler.orderSent(venue: venue.venueIndex(of: order.instrument))
                     }
                 case .cancel(let id):
                     venue.cancel(id, listener: &listener)

@@ -55,6 +55,11 @@ public struct ParameterValues: Sendable {
         return v
     }
 
+    public func nonNegativeInt(_ name: String) throws(EngineError) -> Int {
+        guard let v = Int(text(name)), v >= 0 else { throw EngineError(.invalidParameter, "parameter \(name)=\(text(name)): expected a non-negative integer") }
+        return v
+    }
+
     /// A size in units (decimal text) as lots of `instrument`.
     /// - Throws: `.invalidParameter` when it is not positive or finer than the instrument's lot.
     public static func lots(_ name: String, _ text: String, of instrument: Instrument) throws(EngineError) -> Quantity {

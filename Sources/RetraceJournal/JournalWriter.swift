@@ -11,8 +11,10 @@ public struct JournalOptions: Sendable {
     /// A segment is sealed and a new one started before it would exceed this size.
     public var segmentBytes: Int
     /// Pre-zero each segment to its full size (cheaper `fdatasync` on ext4); the next
-    /// segment is prepared by a background thread.
-    public var preallocate: Bool
+    /// segment is prepared by a background thread. Nil: on for `async` and `fsync`, off for
+    /// `none` — decided by the sync mode in force, so changing `syncMode` later follows.
+    public var preallocateChoice: Bool?
+    public var preallocate: Bool { preallocateChoice ?? (syncMode != .none) }
     /// io_uring or POSIX I/O. POSIX is the default: on the measured machine a linked
     /// io_uring write → fdatasync commits 15–20 µs slower at p50 than `pwrite` + `fdatasync`
     /// (the kernel hands the sync to a worker thread), and group commit leaves nothing to overlap.
@@ -35,7 +37,7 @@ public struct JournalOptions: Sendable {
         precondition(indexInterval > 0 && asyncIntervalMillis > 0 && asyncBytes > 0)
         self.syncMode = syncMode
         self.segmentBytes = segmentBytes
-        self.preallocate = preallocate ?? (syncMode != .none)
+        self.preallocateChoice = preallocate
         self.io = io
         self.asyncIntervalMillis = asyncIntervalMillis
         self.asyncBytes = asyncBytes
@@ -114,7 +116,7 @@ public final class JournalWriter: @unchecked Sendable {
 
     // Owned by the thread holding `flushing`.
     private var fd: Int32
-    private var fileSegment: Int { didSet { filePath = segmentPath(fileSegment) } }
+    private var fileSegment: Int { didSet { filePath = Self.segmentPath(directory, fileSegment) } }
     /// The path of `fileSegment` (built once per segment, not per write).
     private var filePath = ""
     private var fileOffset: Int
@@ -178,7 +180,7 @@ public final class JournalWriter: @unchecked Sendable {
         self.fd = fd
         self.segment = segment
         self.fileSegment = segment
-        filePath = directory + "/" + JournalFormat.segmentName(segment)
+        filePath = Self.segmentPath(directory, segment)
         self.fileOffset = fileOffset
         self.segmentFill = fileOffset
         self.filePreallocated = preallocated
@@ -456,7 +458,7 @@ public final class JournalWriter: @unchecked Sendable {
         fileOffset += rest
     }
 
-    private func segmentPath(_ n: Int) -> String { directory + "/" + JournalFormat.segmentName(n) }
+    private static func segmentPath(_ directory: String, _ n: Int) -> String { directory + "/" + JournalFormat.segmentName(n) }
 
     /// Seals the current segment file and opens the next one.
     private func rotate(to start: Buffer.SegmentStart) throws(JournalError) {
@@ -467,7 +469,7 @@ public final class JournalWriter: @unchecked Sendable {
         close(fd)
         fd = -1
         try start.sealed.write(directory: directory)
-        let path = segmentPath(start.segment)
+        let path = Self.segmentPath(directory, start.segment)
         if let preallocator, preallocator.take(as: path) {
             fd = open(path, O_WRONLY | O_CLOEXEC)
             filePreallocated = true

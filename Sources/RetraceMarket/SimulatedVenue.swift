@@ -105,7 +105,11 @@ public final class SimulatedVenue {
     }
 
     /// The settings of the venue an instrument trades on.
-    public func venue(of id: InstrumentID) -> VenueSettings { venues[Int(id.raw) < venueIndex.count ? venueIndex[Int(id.raw)] : 0] }
+    public func venue(of id: InstrumentID) -> VenueSettings { venues[venueIndex(of: id)] }
+
+    /// The index in `venues` of the venue `id` trades on.
+    @inline(__always)
+    public func venueIndex(of id: InstrumentID) -> Int { Int(id.raw) < venueIndex.count ? venueIndex[Int(id.raw)] : 0 }
 
     // MARK: - Requests from the strategy
 

@@ -46,18 +46,9 @@ public struct MarketMaker: Strategy {
 
     public init(parameters p: ParameterValues) throws(EngineError) {
         (sizeText, maxText, symbol) = (p.text("size"), p.text("max_position"), p.text("instrument"))
-        guard let spread = Int64(p.text("spread_bps")), spread >= 0 else {
-            throw EngineError(.invalidParameter, "parameter spread_bps=\(p.text("spread_bps")): expected a non-negative integer")
-        }
-        spreadBps = spread
-        guard let skew = Int64(p.text("skew_bps")), skew >= 0 else {
-            throw EngineError(.invalidParameter, "parameter skew_bps=\(p.text("skew_bps")): expected a non-negative integer")
-        }
-        skewBps = skew
-        guard let ticks = Int64(p.text("requote_ticks")), ticks >= 0 else {
-            throw EngineError(.invalidParameter, "parameter requote_ticks=\(p.text("requote_ticks")): expected a non-negative integer")
-        }
-        requoteTicks = ticks
+        spreadBps = Int64(try p.nonNegativeInt("spread_bps"))
+        skewBps = Int64(try p.nonNegativeInt("skew_bps"))
+        requoteTicks = Int64(try p.nonNegativeInt("requote_ticks"))
         refreshNanos = try p.durationNanos("refresh")
         passive = try p.bool("passive")
     }
@@ -90,10 +81,10 @@ public struct MarketMaker: Strategy {
         let position = context.position(id).raw
         let twiceMid = Int128(b.raw) + Int128(a.raw)
         let skew = Int128(skewBps) * Int128(position) / Int128(maxPosition.raw)  // bps, toward flat
-        let half = Int128(spreadBps)
-        // bid = mid × (1 − (h/2 + skew)/10⁴), in raw ticks, floor; ask likewise, ceiling.
-        var bidRaw = floorDiv(twiceMid * (20_000 - half - 2 * skew), 40_000)
-        var askRaw = ceilDiv(twiceMid * (20_000 + half - 2 * skew), 40_000)
+        let spread = Int128(spreadBps)
+        // bid = mid × (1 − (spread/2 + skew)/10⁴) floored to a tick; ask = mid × (1 + (spread/2 − skew)/10⁴) ceiled.
+        var bidRaw = floorDiv(twiceMid * (20_000 - spread - 2 * skew), 40_000)
+        var askRaw = ceilDiv(twiceMid * (20_000 + spread - 2 * skew), 40_000)
         if passive {
             bidRaw = min(bidRaw, Int128(b.raw))
             askRaw = max(askRaw, Int128(a.raw))

@@ -15,8 +15,8 @@ public struct LatencyProfiler {
     public let every: Int
     public private(set) var stage: [LatencyHistogram]
     public private(set) var tickToOrder = LatencyHistogram()
-    /// Tick-to-order by venue name, in the order venues first sent.
-    public private(set) var byVenue: [(venue: String, histogram: LatencyHistogram)] = []
+    /// Tick-to-order by venue index (the venue's position in the run's venue list).
+    public private(set) var byVenue: [LatencyHistogram] = []
     var countdown: Int
     /// This event's receipt (0: none; orders from timers alone are not tick-to-order).
     var eventStart: Int64 = 0
@@ -59,7 +59,7 @@ public struct LatencyProfiler {
 
     /// The risk checks of one order (sampled events only).
     @inline(__always)
-    mutating func riskStarted() -> Int64 { sampling ? Self.now() : 0 }
+    func riskStarted() -> Int64 { sampling ? Self.now() : 0 }
 
     @inline(__always)
     mutating func riskEnded(_ started: Int64) {
@@ -67,16 +67,13 @@ public struct LatencyProfiler {
         stage[3].record(Self.now() - started)
     }
 
-    /// An order caused by the current event is handed to `venue`.
-    mutating func orderSent(venue: String) {
+    /// An order caused by the current event is handed to the venue at index `venue`.
+    mutating func orderSent(venue: Int) {
         guard eventStart != 0 else { return }
         let d = Self.now() - eventStart
         tickToOrder.record(d)
-        if let i = byVenue.firstIndex(where: { $0.venue == venue }) { byVenue[i].histogram.record(d) } else {
-            var h = LatencyHistogram()
-            h.record(d)
-            byVenue.append((venue, h))
-        }
+        while byVenue.count <= venue { byVenue.append(LatencyHistogram()) }
+        byVenue[venue].record(d)
     }
 
     /// The event is done (orders sent later, from timers or answers, are not its).
@@ -87,13 +84,14 @@ public struct LatencyProfiler {
         sampling = false
     }
 
-    /// The histograms as saved with the run (stages with no samples left out).
-    public var summaries: [LatencySummary] {
+    /// The histograms as saved with the run (stages and venues with no samples left out);
+    /// `venues` names the venues by index.
+    public func summaries(venues: [String]) -> [LatencySummary] {
         guard every > 0 else { return [] }
         var out: [LatencySummary] = []
         for (i, name) in Self.stages.enumerated() where stage[i].count > 0 { out.append(LatencySummary(name, nil, stage[i])) }
         if tickToOrder.count > 0 { out.append(LatencySummary("tick_to_order", nil, tickToOrder)) }
-        for v in byVenue { out.append(LatencySummary("tick_to_order", v.venue, v.histogram)) }
+        for (i, h) in byVenue.enumerated() where h.count > 0 { out.append(LatencySummary("tick_to_order", venues[i], h)) }
         return out
     }
 }

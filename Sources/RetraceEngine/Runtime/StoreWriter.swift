@@ -205,12 +205,14 @@ public final class StoreWriter: @unchecked Sendable {
                     let fault = inject ? StoreError(.sql, "injected fault on commit attempt \(attempts): disk I/O error (SQLITE_IOERR)") : nil
                     let rows = isClosed && !finalized ? try projector.finish(injectedFault: fault) : try projector.write(injectedFault: fault)
                     if isClosed { finalized = true }
-                    let latency = (clock.now - started).seconds
-                    report.store.commits += 1
-                    report.store.rows += UInt64(rows)
-                    report.store.maxCommitSeconds = max(report.store.maxCommitSeconds, latency)
-                    if latency > settings.commitBudget { batchRows = max(settings.minBatchRows, batchRows / 2) }
-                    else if latency < settings.commitBudget / 4 && rows >= batchRows { batchRows = min(settings.maxBatchRows, batchRows * 2) }
+                    if rows > 0 {
+                        let latency = (clock.now - started).seconds
+                        report.store.commits += 1
+                        report.store.rows += UInt64(rows)
+                        report.store.maxCommitSeconds = max(report.store.maxCommitSeconds, latency)
+                        if latency > settings.commitBudget { batchRows = max(settings.minBatchRows, batchRows / 2) }
+                        else if latency < settings.commitBudget / 4 && rows >= batchRows { batchRows = min(settings.maxBatchRows, batchRows * 2) }
+                    }
                     failuresInRow = 0
                     failingSince = nil
                     oldestPending = nil
