@@ -9,7 +9,6 @@ public struct RunResult: Sendable {
     public var startingCash: Money
     public var finalEquity: Money
     public var fees: Money
-    public var fingerprint: String
     /// Repeated trades dropped by the feed de-duplicator.
     public var duplicatesDropped: UInt64 = 0
     /// The core thread's allocations after the warm-up (when an allocation counter was given).
@@ -22,7 +21,7 @@ public struct RunResult: Sendable {
 
 /// The single-threaded core loop: input events in journal order → simulated clock →
 /// venue matching → marks → strategy → commands → venue, with every input and output
-/// journaled and every output fingerprinted and projected.
+/// journaled and handed to the store writer (which fingerprints and projects them).
 public final class BacktestEngine<S: Strategy> {
     public private(set) var strategy: S
     public let ledger: Ledger
@@ -83,7 +82,7 @@ public final class BacktestEngine<S: Strategy> {
         try settleVenue()
         try finish()
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
-                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, fingerprint: "", duplicatesDropped: duplicatesDropped, hotPath: hotPath,
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, duplicatesDropped: duplicatesDropped, hotPath: hotPath,
                          latency: profiler.summaries(venues: venue.venues.map(\.name)))
     }
 
