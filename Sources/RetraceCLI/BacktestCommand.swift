@@ -125,6 +125,17 @@ enum Summary {
                 if let stale = st.stale { o.add("store_stale", stale) }
             }
             if let p = m.placement { o.add("placement", p) }
+            if let r = m.replay {
+                o.add("original_fingerprint", r.originalFingerprint)
+                o.add("matches", raw: r.matches.map { $0 ? "true" : "false" } ?? "null")
+                o.add("what_if", raw: r.whatIf ? "true" : "false")
+                o.add("speed", r.speed)
+                if let p50 = r.pacingErrorP50Micros, let p99 = r.pacingErrorP99Micros {
+                    o.add("pacing_error_p50_micros", p50)
+                    o.add("pacing_error_p99_micros", p99)
+                }
+                if let s = r.seekSeconds { o.add("seek_seconds", s) }
+            }
             if let t = m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }) {
                 o.add("tick_to_order_p50_nanos", Int(t.p50))
                 o.add("tick_to_order_p99_nanos", Int(t.p99))
@@ -145,6 +156,27 @@ enum Summary {
                 + ($0.failedCommits > 0 ? ", \($0.failedCommits) failed commits retried" : "") + ($0.stale.map { "; STALE: \($0)" } ?? "") } ?? "")
             + (m.placement.map { $0 == "not pinned" ? "" : "\n  placement    \($0)" } ?? "")
             + (m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }).map {
-                "\n  tick→order   p50 \($0.p50) ns, p99 \($0.p99) ns, max \($0.max) ns over \($0.count) orders (per stage: manifest.json)" } ?? ""))
+                "\n  tick→order   p50 \($0.p50) ns, p99 \($0.p99) ns, max \($0.max) ns over \($0.count) orders (per stage: manifest.json)" } ?? "")
+            + (m.replay.map(replayLines) ?? ""))
+    }
+
+    /// The replay part of the human summary: the proof, pacing, and recorded latency.
+    static func replayLines(_ r: ReplayRecord) -> String {
+        var s = "\n  replay of    \(r.of) at speed \(r.speed)\(r.whatIf ? " (what-if: strategy, parameters or seed changed)" : "")"
+        if let from = r.from { s += "\n  window from  \(from) (\(r.seekEvents ?? 0) inputs fast-forwarded in \(String(format: "%.3f", r.seekSeconds ?? 0)) s)" }
+        if let until = r.until { s += "\n  window until \(until)" }
+        s += "\n  recorded     \(r.originalFingerprint)"
+        switch r.matches {
+        case true?: s += "\n  proof        fingerprints match"
+        case false?: s += r.whatIf ? "\n  what-if      fingerprint differs from the recording (expected for a what-if)" : "\n  proof        FINGERPRINTS DIFFER"
+        case nil: s += "\n  proof        partial replay: compare the window with 'retrace diff'"
+        }
+        if let p50 = r.pacingErrorP50Micros, let p99 = r.pacingErrorP99Micros {
+            s += "\n  pacing error p50 \(String(format: "%.1f", p50)) µs, p99 \(String(format: "%.1f", p99)) µs, max \(String(format: "%.1f", r.pacingErrorMaxMicros ?? 0)) µs"
+        }
+        for l in r.recordedLatency {
+            s += "\n  recorded \(l.stage.padding(toLength: 5, withPad: " ", startingAt: 0)) \(l.venue ?? "")  p50 \(l.p50) ns, p99 \(l.p99) ns over \(l.count)"
+        }
+        return s
     }
 }

@@ -15,6 +15,8 @@ public enum RetraceCommandLine {
         ("import", "read CSV feeds (or a LOBSTER window) into a data run"),
         ("book", "write the order book after every message of an order-level run (LOBSTER layout)"),
         ("backtest", "run a strategy over a data run or a CSV file"),
+        ("replay", "re-run a recorded run through the same engine (paced or max), prove it matches, what-ifs, windows, breakpoints"),
+        ("diff", "compare two runs' output streams: the first divergence, its context, summary deltas"),
         ("timesync", "estimate each feed's clock offset and drift from a run's timestamps"),
         ("export", "write a run's trades, orders, fills, positions, equity and summary as CSV"),
         ("journal", "verify, inspect, rebuild a store from, or crash-test a run's journal"),
@@ -44,6 +46,8 @@ public enum RetraceCommandLine {
             case "book": return try BookCommand.run(rest)
             case "backtest": return try BacktestCommand.run(rest)
             case "export": return try ExportCommand.run(rest)
+            case "replay": return try ReplayCommand.run(rest)
+            case "diff": return try DiffCommand.run(rest)
             case "timesync": return try TimeSyncCommand.run(rest)
             case "journal": return try JournalCommand.run(rest)
             case "bench": return try BenchCommand.run(rest)
@@ -88,6 +92,8 @@ public enum RetraceCommandLine {
         case "book": BookCommand.help
         case "backtest": BacktestCommand.help
         case "export": ExportCommand.help
+        case "replay": ReplayCommand.help
+        case "diff": DiffCommand.help
         case "timesync": TimeSyncCommand.help
         case "journal": JournalCommand.help
         case "bench": BenchCommand.help

@@ -1,6 +1,7 @@
 import Foundation
 import RetraceCore
 import RetraceJournal
+import RetraceMarket
 import RetraceStore
 
 /// The backtest mode driver: builds a run folder, runs the engine over an input source,
@@ -26,6 +27,16 @@ public enum BacktestDriver {
         /// Counts the calling thread's heap allocations (benchmarks): the engine reports how
         /// many its core thread made per event after the first `warmup` events.
         public var allocationCounter: (@Sendable () -> UInt64)?
+        /// `backtest`, or `replay` (the driver then records `replay` in the manifest).
+        public var mode = RunMode.backtest
+        /// What a replay records about its origin (nil for backtests).
+        public var replay: ReplayRecord?
+        /// Mutes the recorder until a replay's window starts (nil: never muted).
+        public var gate: RecorderGate?
+        /// Called after each input (replay breakpoints); true stops the run there.
+        public var afterEvent: (@Sendable (Event, Ledger, SimulatedVenue) -> Bool)?
+        /// Sees every recorded output (replay breakpoints).
+        public var outputTap: (@Sendable (Event) -> Void)?
         public init(overrides: [(String, String)], dataset: String, inputs: [String], out: String, syncMode: SyncMode = .none, replace: Bool = false, seed: UInt64 = 0,
                     journal: JournalOptions? = nil) {
             (self.overrides, self.dataset, self.inputs, self.out, self.replace, self.seed) = (overrides, dataset, inputs, out, replace, seed)
@@ -45,7 +56,9 @@ public enum BacktestDriver {
         let placement = try Placement(cpu: settings.pin)
         let folder = try RunFolder(path: settings.out, replace: settings.replace)
         let (runIDBytes, runID) = RunFolder.newRunID(for: settings.out)
-        var manifest = RunManifest(runID: runID, mode: "backtest", status: "running", codeVersion: retraceVersion, startedAt: RunFolder.wallClockNow())
+        var manifest = RunManifest(runID: runID, mode: settings.mode == .replay ? "replay" : "backtest", status: "running", codeVersion: retraceVersion,
+                                   startedAt: RunFolder.wallClockNow())
+        manifest.replay = settings.replay
         manifest.strategy = S.name
         manifest.parameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
         manifest.dataset = settings.dataset
@@ -69,7 +82,11 @@ public enum BacktestDriver {
             writerSettings.avoidCPU = settings.pin
             let writer = StoreWriter(projector: StoreProjector(store: s), settings: writerSettings)
             let recorder = OutputRecorder(journal: journal, writer: writer)
+            recorder.tap = settings.outputTap
+            settings.gate?.attach(recorder)
             let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder)
+            engine.mode = settings.mode
+            engine.afterEvent = settings.afterEvent
             engine.allocationCounter = settings.allocationCounter
             engine.profiler = LatencyProfiler(every: settings.profileEvery)
             writer.start()
@@ -88,7 +105,7 @@ public enum BacktestDriver {
             manifest.store = report.store
             manifest.placement = placement.note
             let elapsed = clock.now - started
-            manifest.status = "completed"
+            manifest.status = result.stopped ? "stopped" : "completed"
             manifest.fingerprint = report.fingerprint
             manifest.events = result.inputEvents
             manifest.orders = result.orders
@@ -127,5 +144,19 @@ public enum BacktestDriver {
                                startedAt: m.startedAt, endedAt: m.endedAt, status: m.status, fingerprint: m.fingerprint, events: Int64(m.events),
                                orders: Int64(m.orders), fills: Int64(m.fills), pnl: Money(parsing: m.pnl) ?? .zero, error: m.reason)
         do { try store.saveRun(record) } catch { throw EngineError(.store, error.message) }
+    }
+}
+
+/// Mutes a run's recorder while a replay fast-forwards to its window. The input source
+/// holds the gate and opens it at the window's first input; the driver attaches the
+/// recorder once it exists.
+public final class RecorderGate: @unchecked Sendable {
+    private var recorder: OutputRecorder?
+    /// Whether recording is muted (true until the window starts).
+    public var muted: Bool { didSet { recorder?.muted = muted } }
+    public init(muted: Bool) { self.muted = muted }
+    func attach(_ recorder: OutputRecorder) {
+        self.recorder = recorder
+        recorder.muted = muted
     }
 }

@@ -15,6 +15,9 @@ public struct RunResult: Sendable {
     public var hotPath: HotPathAllocations?
     /// Latency histograms per stage and per venue (empty when profiling is off).
     public var latency: [LatencySummary] = []
+    /// True when `afterEvent` stopped the run before its inputs ended (no settlement, no
+    /// close-out: the journal ends where it stopped).
+    public var stopped = false
     /// Final equity minus starting cash.
     public var pnl: Money { finalEquity - startingCash }
 }
@@ -44,6 +47,11 @@ public final class BacktestEngine<S: Strategy> {
     public var allocationWarmup: UInt64 = 100_000
     /// Wall-clock checkpoints along tick-to-order (measured, never used by the logic).
     public var profiler = LatencyProfiler(every: 16)
+    /// The mode recorded in the session marker.
+    public var mode = RunMode.backtest
+    /// Called after each input event is processed (replay breakpoints and stepping);
+    /// returning true stops the run there.
+    public var afterEvent: ((Event, Ledger, SimulatedVenue) -> Bool)?
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
         self.strategy = strategy
@@ -61,8 +69,9 @@ public final class BacktestEngine<S: Strategy> {
         let recorder = ledger.recorder
         venue = SimulatedVenue(venues: account.venues, assignment: account.assignment, seed: seed)
         ledger.venue = venue
-        try recorder.recordControl(.sessionStarted(SessionStarted(mode: .backtest, seed: seed)), at: .zero)
+        try recorder.recordControl(.sessionStarted(SessionStarted(mode: mode, seed: seed)), at: .zero)
         var started = false
+        var stopped = false
         var count: UInt64 = 0
         var allocationsAtWarmup: UInt64?
         while let input = try source.next() {
@@ -73,17 +82,25 @@ public final class BacktestEngine<S: Strategy> {
             try process(input)
             count &+= 1
             if count == allocationWarmup, let counter = allocationCounter { allocationsAtWarmup = counter() }
+            if let afterEvent, afterEvent(input.event, ledger, venue) {
+                stopped = true
+                break
+            }
         }
         var hotPath: HotPathAllocations?
         if let base = allocationsAtWarmup, let counter = allocationCounter {
             hotPath = HotPathAllocations(events: count - allocationWarmup, allocations: counter() - base)
         }
         if !started { try start(at: clock.now) }
-        try settleVenue()
-        try finish()
+        if stopped {
+            try recorder.recordControl(.sessionEnded(SessionEnded(inputEvents: recorder.inputEvents)), at: clock.now)
+        } else {
+            try settleVenue()
+            try finish()
+        }
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
                          finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, duplicatesDropped: duplicatesDropped, hotPath: hotPath,
-                         latency: profiler.summaries(venues: venue.venues.map(\.name)))
+                         latency: profiler.summaries(venues: venue.venues.map(\.name)), stopped: stopped)
     }
 
     private func start(at time: Timestamp) throws(EngineError) {

@@ -11,6 +11,12 @@ public final class OutputRecorder {
     public private(set) var inputEvents: UInt64 = 0
     public private(set) var orders: UInt64 = 0
     public private(set) var fills: UInt64 = 0
+    /// While set (a replay fast-forwarding to its window), inputs other than instrument
+    /// definitions and every output are neither journaled nor handed to the writer: the
+    /// engine builds its state and the run records only the window.
+    public var muted = false
+    /// Sees every output as the engine records it (replay breakpoints); nil on ordinary runs.
+    public var tap: ((Event) -> Void)?
 
     private let scratch = UnsafeMutableRawPointer.allocate(byteCount: EventCodec.maxEncodedSize, alignment: 8)
 
@@ -25,6 +31,7 @@ public final class OutputRecorder {
     /// mode the event is durable when this returns (the core acts on it only afterwards).
     @inlinable @discardableResult
     public func recordInput(encoded payload: UnsafeRawBufferPointer) throws(JournalError) -> UInt64 {
+        if muted && payload[1] != EventKind.instrumentDefined.rawValue { return 0 }
         inputEventCount()
         let sequence = try journal.append(encoded: payload)
         if journal.syncMode == .fsync { try journal.commit() }
@@ -35,6 +42,7 @@ public final class OutputRecorder {
     /// here: the engine publishes the ones the store keeps, instrument definitions.)
     @discardableResult
     public func recordInput(_ event: Event) throws(EngineError) -> Event {
+        if muted && event.body.kind != .instrumentDefined { return event }
         inputEventCount()
         var e = event
         do {
@@ -50,6 +58,7 @@ public final class OutputRecorder {
     @discardableResult
     public func record(_ body: EventBody, at time: Timestamp) throws(EngineError) -> Event {
         var e = Event(eventTime: time, receiveTime: time, body: body)
+        if muted { return e }
         // SAFETY: the scratch buffer holds `maxEncodedSize` bytes; only the core thread uses it.
         let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(e, to: scratch))
         do { e.sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
@@ -59,6 +68,7 @@ public final class OutputRecorder {
         default: break
         }
         writer?.publish(sequence: e.sequence, encoded: bytes)
+        if let tap { tap(e) }
         return e
     }
 

@@ -6,7 +6,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var runID: String
     /// `import`, `backtest`, `replay` or `live`.
     public var mode: String
-    /// `running`, `completed` or `failed`.
+    /// `running`, `completed`, `failed`, or `stopped` (a replay stopped at a breakpoint).
     public var status: String
     /// Why the run failed (empty otherwise).
     public var reason: String = ""
@@ -39,16 +39,60 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var placement: String?
     /// The core thread's heap allocations in the steady state (only when counted: benchmarks).
     public var hotPath: HotPathAllocations?
+    /// For replays: the run replayed, its fingerprint, speed, window and pacing.
+    public var replay: ReplayRecord?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
         case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
-        case hotPath = "hot_path", placement, latency
+        case hotPath = "hot_path", placement, latency, replay
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {
         (self.runID, self.mode, self.status, self.codeVersion, self.startedAt) = (runID, mode, status, codeVersion, startedAt)
+    }
+}
+
+/// What a replay run records about where it came from and how it went.
+public struct ReplayRecord: Codable, Equatable, Sendable {
+    /// The run replayed (its folder as given).
+    public var of: String
+    /// That run's fingerprint as its manifest recorded it.
+    public var originalFingerprint: String
+    /// `max`, or the pacing factor (`1` is wall clock).
+    public var speed: String
+    /// `recorded` or `simulated`.
+    public var venue: String
+    /// The window (`--from`/`--until`) as given, absent for a whole replay.
+    public var from: String?
+    public var until: String?
+    /// True when the strategy, its parameters or the config were changed (a what-if):
+    /// the fingerprint is then expected to differ.
+    public var whatIf: Bool
+    /// Whether the fingerprint equals the original's (nil for a window or a stopped replay,
+    /// whose outputs are a part of the original's by construction).
+    public var matches: Bool?
+    /// Lateness of paced releases, microseconds (paced speeds only).
+    public var pacingErrorP50Micros: Double?
+    public var pacingErrorP99Micros: Double?
+    public var pacingErrorMaxMicros: Double?
+    /// Inputs fast-forwarded to reach `from`, and how long that took.
+    public var seekEvents: UInt64?
+    public var seekSeconds: Double?
+    /// Feed and order latency as recorded in the original journal, per venue: what the
+    /// network did (the replay's own `latency` is what this code does now).
+    public var recordedLatency: [LatencySummary]
+
+    enum CodingKeys: String, CodingKey {
+        case of, originalFingerprint = "original_fingerprint", speed, venue, from, until, whatIf = "what_if", matches
+        case pacingErrorP50Micros = "pacing_error_p50_micros", pacingErrorP99Micros = "pacing_error_p99_micros", pacingErrorMaxMicros = "pacing_error_max_micros"
+        case seekEvents = "seek_events", seekSeconds = "seek_seconds", recordedLatency = "recorded_latency"
+    }
+
+    public init(of: String, originalFingerprint: String, speed: String, venue: String, whatIf: Bool) {
+        (self.of, self.originalFingerprint, self.speed, self.venue, self.whatIf) = (of, originalFingerprint, speed, venue, whatIf)
+        recordedLatency = []
     }
 }
 

@@ -1,0 +1,209 @@
+import Glibc
+import RetraceCore
+import RetraceJournal
+
+/// Where a replay window starts or ends: a journal sequence number of the recorded run, or
+/// a receive time.
+public enum ReplayBound: Equatable, Sendable, CustomStringConvertible {
+    case sequence(UInt64)
+    case time(Timestamp)
+
+    /// Parses `--from`/`--until`: a whole number is a sequence, anything else an ISO-8601
+    /// UTC time (`2024-01-02T14:30:00.000000123Z`).
+    public init?(parsing text: String) {
+        if let s = UInt64(text) { self = .sequence(s); return }
+        guard let t = Timestamp.parseISO8601(text) else { return nil }
+        self = .time(t)
+    }
+
+    public var description: String {
+        switch self {
+        case .sequence(let s): "sequence \(s)"
+        case .time(let t): t.iso8601
+        }
+    }
+
+    /// True when `event` (a recorded input) lies at or after this bound.
+    @inline(__always)
+    func reached(by event: Event) -> Bool {
+        switch self {
+        case .sequence(let s): event.sequence >= s
+        case .time(let t): event.receiveTime >= t
+        }
+    }
+
+    /// True when `event` lies beyond this bound (used as an inclusive end).
+    @inline(__always)
+    func passed(by event: Event) -> Bool {
+        switch self {
+        case .sequence(let s): event.sequence > s
+        case .time(let t): event.receiveTime > t
+        }
+    }
+}
+
+/// How fast a replay releases the recorded inputs.
+public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
+    /// As fast as the engine goes.
+    case max
+    /// Recorded receive-time gaps divided by this factor (1: wall clock).
+    case paced(Double)
+
+    public init?(parsing text: String) {
+        if text == "max" { self = .max; return }
+        guard let x = Double(text), x > 0, x.isFinite else { return nil }
+        self = .paced(x)
+    }
+
+    public var description: String {
+        switch self {
+        case .max: "max"
+        case .paced(let x): x == x.rounded() ? String(Int(x)) : String(x)
+        }
+    }
+}
+
+/// The input source of a replay: the recorded run's journal, read in order.
+///
+/// - Inputs before `from` are released at full speed with the recorder muted (the engine
+///   builds its state from them; nothing is journaled or fingerprinted), inputs after
+///   `until` end the replay.
+/// - From `from` on, a paced replay holds each input until its release time: the first
+///   paced input's wall time plus its recorded receive-time gap divided by the speed. It
+///   sleeps until shortly before and spins the rest; `pacing` holds how late each release
+///   was (nanoseconds).
+/// - While reading, it measures what the recording says about the network: feed latency
+///   (receive − exchange time of market events) and order latency (a submitted order to
+///   the venue's first answer), per venue, from the recorded events themselves.
+public struct ReplayInput: InputSource {
+    public let reader: JournalReader
+    public let source: String
+    public let speed: ReplaySpeed
+    public let from: ReplayBound?
+    public let until: ReplayBound?
+    /// Lateness of each paced release, in nanoseconds.
+    public private(set) var pacing = LatencyHistogram()
+    /// Recorded feed latency per venue index (receive − exchange time).
+    public private(set) var recordedFeed: [LatencyHistogram]
+    /// Recorded order latency per venue index (submission → first venue answer).
+    public private(set) var recordedOrder: [LatencyHistogram]
+    /// Inputs released (including those before `from`).
+    public private(set) var released: UInt64 = 0
+    /// Inputs released before `from` (fast-forwarded, muted).
+    public private(set) var fastForwarded: UInt64 = 0
+    /// Wall seconds spent fast-forwarding to `from`.
+    public private(set) var seekSeconds: Double = 0
+    /// Mutes the run's recorder until `from` (nil: nothing is muted).
+    private let gate: RecorderGate?
+    private let venueOf: (String) -> Int
+    private var instrumentVenue: [Int] = []
+    private var submitted: [UInt64: (time: Int64, venue: Int)] = [:]
+    private var inWindow: Bool
+    private var startWall: Int64 = 0
+    private var firstPaced: Int64 = 0
+    private var pacingStarted = false
+    private var seekStart: Int64 = 0
+
+    /// Opens `RUN/journal`. `venueOf` maps a symbol to its venue index (`venues` names).
+    public init(runDirectory: String, speed: ReplaySpeed, from: ReplayBound? = nil, until: ReplayBound? = nil, gate: RecorderGate? = nil,
+                venues: Int = 1, venueOf: @escaping (String) -> Int = { _ in 0 }) throws(EngineError) {
+        do { reader = try JournalReader(directory: runDirectory + "/journal") } catch { throw EngineError(.journal, error.message) }
+        source = runDirectory
+        (self.speed, self.from, self.until, self.gate, self.venueOf) = (speed, from, until, gate, venueOf)
+        recordedFeed = Array(repeating: LatencyHistogram(), count: max(venues, 1))
+        recordedOrder = recordedFeed
+        inWindow = from == nil
+        if !inWindow {
+            gate?.muted = true
+            seekStart = Self.monotonicNanos()
+        }
+        submitted.reserveCapacity(1024)
+    }
+
+    public mutating func next() throws(EngineError) -> InputEvent? {
+        while true {
+            let next: (record: JournalRecord, event: Event)?
+            do { next = try reader.nextEvent() } catch { throw EngineError(.journal, error.message) }
+            guard let (record, event) = next else {
+                if let torn = reader.tornTail { throw EngineError(.journal, "\(source): recorded journal ends in a \(torn)") }
+                return nil
+            }
+            let kind = event.body.kind
+            if kind.isOutput {
+                observeOutput(event)
+                continue
+            }
+            if kind == .sessionStarted || kind == .sessionEnded { continue }
+            if kind == .instrumentDefined, case .instrumentDefined(let d) = event.body {
+                let i = Int(d.instrument.id.raw)
+                while instrumentVenue.count <= i { instrumentVenue.append(0) }
+                instrumentVenue[i] = min(venueOf(d.instrument.symbol.description), recordedFeed.count - 1)
+            } else {
+                if let until, until.passed(by: event) { return nil }
+                if let instrument = event.body.marketInstrument, event.eventTime.nanos != 0 {
+                    let v = Int(instrument.raw) < instrumentVenue.count ? instrumentVenue[Int(instrument.raw)] : 0
+                    recordedFeed[v].record(max(0, event.receiveTime.nanos - event.eventTime.nanos))
+                }
+                if !inWindow, let from, from.reached(by: event) {
+                    inWindow = true
+                    gate?.muted = false
+                    seekSeconds = Double(Self.monotonicNanos() - seekStart) / 1e9
+                }
+                if inWindow, case .paced(let factor) = speed { pace(event.receiveTime.nanos, factor) }
+            }
+            released &+= 1
+            if !inWindow { fastForwarded &+= 1 }
+            return InputEvent(event: event, encoded: record.payload)
+        }
+    }
+
+    /// Holds the caller until the event's release time.
+    private mutating func pace(_ receive: Int64, _ factor: Double) {
+        if !pacingStarted {
+            pacingStarted = true
+            firstPaced = receive
+            startWall = Self.monotonicNanos()
+            pacing.record(0)
+            return
+        }
+        let due = startWall &+ Int64((Double(receive &- firstPaced) / factor).rounded())
+        var now = Self.monotonicNanos()
+        let early = due &- now
+        if early > 150_000 {
+            // Sleep to within ~80 µs of the release, then spin: the kernel's wake-up is late
+            // by tens of microseconds, spinning is exact.
+            var ts = timespec(tv_sec: Int((early - 80_000) / 1_000_000_000), tv_nsec: Int((early - 80_000) % 1_000_000_000))
+            var left = timespec()
+            while nanosleep(&ts, &left) != 0 { ts = left }
+            now = Self.monotonicNanos()
+        }
+        while now < due { now = Self.monotonicNanos() }
+        pacing.record(now &- due)
+    }
+
+    /// Order latency as recorded: from a submission to the venue's first answer.
+    private mutating func observeOutput(_ event: Event) {
+        switch event.body {
+        case .orderSubmitted(let o):
+            let v = Int(o.instrument.raw) < instrumentVenue.count ? instrumentVenue[Int(o.instrument.raw)] : 0
+            submitted[o.orderID.raw] = (event.eventTime.nanos, v)
+        case .orderAccepted(let a): answered(a.orderID, event.eventTime)
+        case .orderRejected(let r): answered(r.orderID, event.eventTime)
+        case .orderFilled(let f): answered(f.orderID, event.eventTime)
+        case .orderCanceled(let c): answered(c.orderID, event.eventTime)
+        default: break
+        }
+    }
+
+    private mutating func answered(_ id: ClientOrderID, _ time: Timestamp) {
+        guard let s = submitted.removeValue(forKey: id.raw) else { return }
+        recordedOrder[s.venue].record(max(0, time.nanos - s.time))
+    }
+
+    @inline(__always)
+    static func monotonicNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)  // determinism-ok: pacing only decides when an input is released, never what it does
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
