@@ -4,6 +4,7 @@ import RetraceEngine
 import RetraceFeeds
 import RetraceJournal
 import RetraceMarket
+import RetraceReports
 import RetraceStore
 import RetraceStrategies
 import Synchronization
@@ -13,7 +14,7 @@ public enum BenchCommand {
     /// allocator (set once by `main` before anything runs; nil in tests).
     nonisolated(unsafe) public static var threadAllocations: (@Sendable () -> UInt64)?
 
-    static let groups = ["codec", "journal", "book", "engine"]
+    static let groups = ["codec", "journal", "book", "engine", "replay"]
     static let help = """
     usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]]
 
@@ -46,6 +47,7 @@ public enum BenchCommand {
             case "codec": figures += try codec(iterations)
             case "journal": figures += try journal(iterations, scratch, dataset: dataset)
             case "book": figures += try book(iterations, scratch)
+            case "replay": figures += try replay(max(1, min(iterations, 3)), scratch)
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
         }
@@ -469,5 +471,67 @@ public enum BenchCommand {
             figures.append(Figure(name: "engine.store.drain_seconds", value: lag.value, unit: "s"))
         }
         return figures
+    }
+
+    /// Replay of a 10 M-event backtest (ema-cross on the peer quote workload): at max speed
+    /// against the backtest itself, a seek to the middle, and a diff of the two runs.
+    static func replay(_ iterations: Int, _ scratch: String) throws -> [Figure] {
+        let count = engineEvents
+        let data = scratch + "/replay-data"
+        _ = try ImportDriver.writeDataRun(out: data, replace: true, inputs: ["peer-quotes"], dataset: "peer-quotes", instruments: [PeerQuoteWorkload.instrument]) { journal in
+            try PeerQuoteWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
+            return UInt64(count + 1)
+        }
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let overrides = [("size", "0.1"), ("close_at_end", "false")]
+        let original = scratch + "/replay-original"
+        var backtestRates: [Double] = [], replayRates: [Double] = [], seeks: [Double] = [], diffs: [Double] = []
+        var recorded: RunManifest?
+        for _ in 0..<iterations {
+            var source = try JournalInput(runDirectory: data)
+            let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: original, replace: true)
+            backtestRates.append(try rate(count + 1) { recorded = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings) })
+        }
+        guard let recorded else { return [] }
+        defer { try? FileManager.default.removeItem(atPath: original) }
+        let replayed = scratch + "/replay-max"
+        var records = 0
+        for _ in 0..<iterations {
+            var source = try ReplayInput(runDirectory: original, speed: .max)
+            var settings = BacktestDriver.Settings(overrides: recorded.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, dataset: data,
+                                                   inputs: [original], out: replayed, replace: true, seed: recorded.seed)
+            settings.mode = .replay
+            var manifest: RunManifest?
+            replayRates.append(try rate(count + 1) { manifest = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings) })
+            guard manifest?.fingerprint == recorded.fingerprint else {
+                throw EngineError(.badInput, "bench replay: the replay's fingerprint \(manifest?.fingerprint ?? "none") differs from the backtest's \(recorded.fingerprint)")
+            }
+            records = Int(source.reader.lastSequence)
+        }
+        // Seek: a window of 1,000 inputs from the middle of the run.
+        let middle = UInt64(records / 2)
+        for k in 0..<iterations {
+            let gate = RecorderGate(muted: true)
+            var source = try ReplayInput(runDirectory: original, speed: .max, from: .sequence(middle), until: .sequence(middle + 2000), gate: gate)
+            var settings = BacktestDriver.Settings(overrides: recorded.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, dataset: data,
+                                                   inputs: [original], out: scratch + "/replay-seek-\(k)", replace: true, seed: recorded.seed)
+            settings.mode = .replay
+            settings.gate = gate
+            _ = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
+            seeks.append(source.seekSeconds * 1000)
+            try FileManager.default.removeItem(atPath: scratch + "/replay-seek-\(k)")
+        }
+        for _ in 0..<iterations {
+            var d: RunDiff?
+            diffs.append(try rate(records) { d = try RunDiff.compare(original, replayed, context: 10) })
+            guard d?.identical == true else { throw EngineError(.badInput, "bench replay: diff finds the replay different from the backtest") }
+        }
+        try? FileManager.default.removeItem(atPath: replayed)
+        let backtest = median(backtestRates), replay = median(replayRates)
+        return [Figure(name: "replay.backtest.events_per_second", value: backtest, unit: "events/s"),
+                Figure(name: "replay.max.events_per_second", value: replay, unit: "events/s"),
+                Figure(name: "replay.max.ratio_to_backtest", value: replay / backtest, unit: "ratio"),
+                Figure(name: "replay.seek.middle.millis", value: median(seeks), unit: "ms"),
+                Figure(name: "diff.events_per_second", value: median(diffs), unit: "events/s")]
     }
 }
