@@ -70,7 +70,7 @@ public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
 ///   `until` end the replay.
 /// - From `from` on, a paced replay holds each input until its release time: the first
 ///   paced input's wall time plus its recorded receive-time gap divided by the speed. It
-///   sleeps until shortly before and spins the rest; `pacing` holds how late each release
+///   sleeps until 400 µs before and spins the rest; `pacing` holds how late each release
 ///   was (nanoseconds).
 /// - While reading, it measures what the recording says about the network: feed latency
 ///   (receive − exchange time of market events) and order latency (a submitted order to
@@ -169,10 +169,11 @@ public struct ReplayInput: InputSource {
         let due = startWall &+ Int64((Double(receive &- firstPaced) / factor).rounded())
         var now = Self.monotonicNanos()
         let early = due &- now
-        if early > 150_000 {
-            // Sleep to within ~80 µs of the release, then spin: the kernel's wake-up is late
-            // by tens of microseconds, spinning is exact.
-            var ts = timespec(tv_sec: Int((early - 80_000) / 1_000_000_000), tv_nsec: Int((early - 80_000) % 1_000_000_000))
+        if early > Self.spinNanos + 50_000 {
+            // Sleep to within `spinNanos` of the release, then spin: a wake-up comes late by
+            // the timer slack (50 µs) plus scheduling, often more on a VM; spinning is exact.
+            let sleep = early - Self.spinNanos
+            var ts = timespec(tv_sec: Int(sleep / 1_000_000_000), tv_nsec: Int(sleep % 1_000_000_000))
             var left = timespec()
             while nanosleep(&ts, &left) != 0 { ts = left }
             now = Self.monotonicNanos()
@@ -199,6 +200,9 @@ public struct ReplayInput: InputSource {
         guard let s = submitted.removeValue(forKey: id.raw) else { return }
         recordedOrder[s.venue].record(max(0, time.nanos - s.time))
     }
+
+    /// How long before a release the pacer stops sleeping and spins.
+    static let spinNanos: Int64 = 400_000
 
     @inline(__always)
     static func monotonicNanos() -> Int64 {
