@@ -18,7 +18,8 @@ public enum RetraceCommandLine {
         ("replay", "re-run a recorded run through the same engine (paced or max), prove it matches, what-ifs, windows, breakpoints"),
         ("diff", "compare two runs' output streams: the first divergence, its context, summary deltas"),
         ("timesync", "estimate each feed's clock offset and drift from a run's timestamps"),
-        ("export", "write a run's trades, orders, fills, positions, equity and summary as CSV"),
+        ("export", "write a run's trades, orders, fills, positions, equity, latency and summary as CSV"),
+        ("report", "write a self-contained HTML report with charts (one run, or two side by side)"),
         ("journal", "verify, inspect, rebuild a store from, or crash-test a run's journal"),
         ("bench", "component and end-to-end benchmarks"),
     ]
@@ -48,6 +49,7 @@ public enum RetraceCommandLine {
             case "export": return try ExportCommand.run(rest)
             case "replay": return try ReplayCommand.run(rest)
             case "diff": return try DiffCommand.run(rest)
+            case "report": return try ReportCommand.run(rest)
             case "timesync": return try TimeSyncCommand.run(rest)
             case "journal": return try JournalCommand.run(rest)
             case "bench": return try BenchCommand.run(rest)
@@ -94,6 +96,7 @@ public enum RetraceCommandLine {
         case "export": ExportCommand.help
         case "replay": ReplayCommand.help
         case "diff": DiffCommand.help
+        case "report": ReportCommand.help
         case "timesync": TimeSyncCommand.help
         case "journal": JournalCommand.help
         case "bench": BenchCommand.help

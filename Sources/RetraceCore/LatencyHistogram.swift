@@ -48,6 +48,19 @@ public struct LatencyHistogram: Equatable, Sendable {
         if v > max { max = v }
     }
 
+    /// Counts per power of two: element k counts values in [2^k, 2^(k+1)) (element 0 also
+    /// holds 0), up to the highest non-empty power. For charts.
+    public var log2Counts: [UInt64] {
+        var out: [UInt64] = []
+        for i in counts.indices where counts[i] != 0 {
+            let lower = Self.range(i).lower
+            let k = lower <= 1 ? 0 : 63 - lower.leadingZeroBitCount
+            while out.count <= k { out.append(0) }
+            out[k] += counts[i]
+        }
+        return out
+    }
+
     /// Adds another histogram's counts.
     public mutating func merge(_ other: LatencyHistogram) {
         guard other.count > 0 else { return }

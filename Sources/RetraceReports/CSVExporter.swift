@@ -9,7 +9,7 @@ import RetraceStore
 /// instrument's precision; money is exact decimal text.
 public enum CSVExporter {
     /// Files written, in order.
-    public static let files = ["trades.csv", "orders.csv", "fills.csv", "positions.csv", "equity.csv", "summary.csv"]
+    public static let files = ["trades.csv", "orders.csv", "fills.csv", "positions.csv", "equity.csv", "latency.csv", "summary.csv"]
 
     /// Writes the CSV files for `run` into `directory` (created if needed).
     public static func export(run: String, to directory: String) throws(ReportError) -> [String] {
@@ -22,16 +22,16 @@ public enum CSVExporter {
             func instrument(_ id: InstrumentID) -> Instrument {
                 instruments.first { $0.id == id } ?? Instrument(id: id, symbol: Symbol("?")!, priceScale: 0, quantityScale: 0)
             }
-            let trades = try store.trades()
-            let equity = try store.equity()
+            let data = try RunData.fromStore(run)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let contents = [
-                tradesCSV(trades, instrument),
+                tradesCSV(data.trades, instrument),
                 ordersCSV(try store.orders(), instrument),
-                fillsCSV(try store.fills(), instrument),
-                positionsCSV(try store.positions(), instrument),
-                equityCSV(equity),
-                summaryCSV(record, statistics(record, trades, equity)),
+                fillsCSV(data.fills, instrument),
+                positionsCSV(data.positions, instrument),
+                equityCSV(data.equity),
+                latencyCSV(LatencyFigures.read(run)),
+                summaryCSV(record, RunStatistics(data)),
             ]
             var written: [String] = []
             for (name, text) in zip(files, contents) {
@@ -47,11 +47,6 @@ public enum CSVExporter {
         } catch {
             throw ReportError(.io, "cannot write CSV files to \(directory): \(error.localizedDescription)")
         }
-    }
-
-    static func statistics(_ record: RunRecord, _ trades: [TradeRow], _ equity: [EquityRow]) -> RunStatistics {
-        let start = parseStartingCash(record.parameters) ?? (equity.first.map { $0.balance.equity } ?? .zero)
-        return RunStatistics(startingCash: start, trades: trades, equity: equity)
     }
 
     /// The `cash` parameter from the catalog's parameter JSON (written by the engine as
@@ -127,18 +122,53 @@ public enum CSVExporter {
         return w.text
     }
 
+    static func latencyCSV(_ figures: [LatencyFigures]) -> String {
+        var w = CSVWriter(header: ["source", "stage", "venue", "count", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"])
+        for l in figures {
+            w.row([l.source, l.stage, l.venue, String(l.count), String(l.p50), String(l.p90), String(l.p99), String(l.p999), String(l.max)])
+        }
+        return w.text
+    }
+
     static func summaryCSV(_ r: RunRecord, _ s: RunStatistics) -> String {
         var w = CSVWriter(header: ["metric", "value"])
         let rows: [(String, String)] = [
             ("run_id", r.runID), ("mode", r.mode), ("strategy", r.strategy), ("parameters", r.parameters), ("dataset", r.dataset),
             ("status", r.status), ("fingerprint", r.fingerprint), ("events", String(r.events)), ("orders", String(r.orders)),
-            ("fills", String(r.fills)), ("trades", String(s.trades)), ("starting_cash", s.startingCash.text), ("final_equity", s.finalEquity.text),
-            ("pnl", s.pnl.text), ("fees", s.fees.text), ("total_return_pct", String(format: "%.6f", s.totalReturn * 100)),
-            ("max_drawdown_pct", String(format: "%.6f", s.maxDrawdown * 100)), ("win_rate_pct", String(format: "%.6f", s.winRate * 100)),
-            ("profit_factor", s.profitFactor.isFinite ? String(format: "%.6f", s.profitFactor) : "inf"),
-            ("started_at", r.startedAt), ("ended_at", r.endedAt),
-        ]
+            ("fills", String(r.fills)),
+        ] + s.rows + [("started_at", r.startedAt), ("ended_at", r.endedAt)]
         for (k, v) in rows { w.row([k, v]) }
         return w.text
+    }
+}
+
+/// One latency summary from a run's manifest: `measured` (this run's own processing, per
+/// stage and venue) or `recorded` (a replay's reading of the original journal: feed and
+/// order latency per venue).
+public struct LatencyFigures: Sendable, Equatable {
+    public var source: String
+    public var stage: String
+    public var venue: String
+    public var count: Int64
+    public var p50: Int64, p90: Int64, p99: Int64, p999: Int64, max: Int64
+    /// Counts per power-of-two bucket of nanoseconds (bucket k holds [2^k, 2^(k+1))), when the
+    /// manifest has them.
+    public var log2Counts: [Int64]
+
+    /// Every latency summary of `RUN/manifest.json`, measured first.
+    public static func read(_ run: String) -> [LatencyFigures] {
+        guard let m = Manifest.object(run) else { return [] }
+        var out: [LatencyFigures] = []
+        func add(_ list: Any?, _ source: String) {
+            for case let o as [String: Any] in (list as? [Any]) ?? [] {
+                func n(_ k: String) -> Int64 { (o[k] as? NSNumber)?.int64Value ?? 0 }
+                out.append(LatencyFigures(source: source, stage: o["stage"] as? String ?? "", venue: o["venue"] as? String ?? "", count: n("count"),
+                                          p50: n("p50"), p90: n("p90"), p99: n("p99"), p999: n("p999"), max: n("max"),
+                                          log2Counts: ((o["log2_counts"] as? [Any]) ?? []).map { ($0 as? NSNumber)?.int64Value ?? 0 }))
+            }
+        }
+        add(m["latency"], "measured")
+        add((m["replay"] as? [String: Any])?["recorded_latency"], "recorded")
+        return out
     }
 }

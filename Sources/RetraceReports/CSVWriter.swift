@@ -1,7 +1,7 @@
 import Foundation
 
-/// Builds RFC 4180 CSV text: comma-separated, CRLF-free (LF line ends, which every CSV
-/// reader accepts), fields quoted only when they contain a comma, quote or line break.
+/// Builds RFC 4180 CSV text: comma-separated, CRLF line ends, fields quoted only when they
+/// contain a comma, quote or line break (a quote inside is doubled).
 public struct CSVWriter {
     public private(set) var text = ""
 
@@ -10,7 +10,7 @@ public struct CSVWriter {
     /// Appends one row.
     public mutating func row(_ fields: [String]) {
         text += fields.map(CSVWriter.escape).joined(separator: ",")
-        text += "\n"
+        text += "\r\n"
     }
 
     static func escape(_ field: String) -> String {

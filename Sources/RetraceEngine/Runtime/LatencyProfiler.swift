@@ -102,9 +102,17 @@ public struct LatencySummary: Codable, Equatable, Sendable {
     public var venue: String?
     public var count: UInt64
     public var p50: Int64, p90: Int64, p99: Int64, p999: Int64, max: Int64
+    /// Counts per power of two of nanoseconds (element k: [2^k, 2^(k+1))), for histograms in
+    /// reports; absent in older manifests.
+    public var log2Counts: [UInt64]?
+
+    enum CodingKeys: String, CodingKey {
+        case stage, venue, count, p50, p90, p99, p999, max, log2Counts = "log2_counts"
+    }
 
     public init(_ stage: String, _ venue: String?, _ h: LatencyHistogram) {
         let s = h.summary
         (self.stage, self.venue, count, p50, p90, p99, p999, max) = (stage, venue, s.count, s.p50, s.p90, s.p99, s.p999, s.max)
+        log2Counts = h.log2Counts
     }
 }

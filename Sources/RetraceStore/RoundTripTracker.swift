@@ -1,5 +1,4 @@
 import RetraceCore
-import RetraceStore
 
 /// Groups fills into round-trip trades: a trade opens when a position leaves zero and
 /// closes when it returns to zero; a fill that flips the position closes one trade and
