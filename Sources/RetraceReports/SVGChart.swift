@@ -37,6 +37,14 @@ struct SVGChart {
         return String(format: a >= 100 ? "%.6g" : "%.4g", v)
     }
 
+    /// An axis label at the precision the tick step needs (100000.25 when ticks are 0.05 apart).
+    static func axisLabel(_ v: Double, step: Double) -> String {
+        guard step > 0, step.isFinite else { return number(v) }
+        if abs(v) >= 1e6 && step >= 1e4 { return number(v) }
+        let decimals = max(0, min(9, Int((-log10(step)).rounded(.up))))
+        return String(format: "%.\(decimals)f", v)
+    }
+
     static func timeLabel(_ nanos: Int64, span: Int64) -> String {
         let iso = Timestamp(nanos: nanos).iso8601  // 2024-01-01T08:00:00.000000000Z
         let date = String(iso.prefix(10)), time = String(iso.dropFirst(11).prefix(8))
@@ -91,7 +99,7 @@ struct SVGChart {
         for k in 0...4 {
             let y = minY + (maxY - minY) * Double(k) / 4
             s += "<line x1=\"\(left)\" y1=\"\(f(py(y)))\" x2=\"\(width - right)\" y2=\"\(f(py(y)))\" class=\"grid\"/>"
-            s += "<text x=\"\(left - 6)\" y=\"\(f(py(y) + 4))\" class=\"axis\" text-anchor=\"end\">\(Self.escape(Self.number(y) + yUnit))</text>"
+            s += "<text x=\"\(left - 6)\" y=\"\(f(py(y) + 4))\" class=\"axis\" text-anchor=\"end\">\(Self.escape(Self.axisLabel(y, step: (maxY - minY) / 4) + yUnit))</text>"
         }
         for k in 0...4 {
             let x = minX + Int64(Double(spanX) * Double(k) / 4)
