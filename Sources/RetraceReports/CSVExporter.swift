@@ -59,11 +59,15 @@ public enum CSVExporter {
     }
 
     /// Money per unit (a price) from a value and a quantity, exact when it terminates
-    /// within 18 decimals.
+    /// within 18 decimals, with at least the instrument's price decimals (12.0 at scale 1).
     static func perUnit(_ value: Money, _ quantity: Quantity, _ i: Instrument) -> String {
         guard quantity.raw != 0 else { return "" }
         let scaled = value.raw * Money.power(i.quantityScale) / Int128(quantity.magnitude.raw)
-        return Money(raw: scaled < 0 ? -scaled : scaled).text
+        let text = Money(raw: scaled < 0 ? -scaled : scaled).text
+        guard i.priceScale > 0 else { return text }
+        let decimals = text.firstIndex(of: ".").map { text.distance(from: $0, to: text.endIndex) - 1 } ?? -1
+        if decimals >= i.priceScale { return text }
+        return text + (decimals < 0 ? "." : "") + String(repeating: "0", count: i.priceScale - max(decimals, 0))
     }
 
     static func tradesCSV(_ trades: [TradeRow], _ instrument: (InstrumentID) -> Instrument) -> String {

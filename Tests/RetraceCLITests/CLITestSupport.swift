@@ -57,7 +57,7 @@ func summary(_ r: CommandResult) throws -> [String: Any] {
 
 /// Rows of a CSV file with a header, as dictionaries (no quoted commas in our files' numeric columns).
 func csvRows(_ path: String) throws -> [[String: String]] {
-    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init)
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline).map(String.init)
     let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     return lines.dropFirst().map { line in
         Dictionary(uniqueKeysWithValues: zip(header, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
