@@ -28,6 +28,7 @@ enum BacktestCommand {
           --async-ms, --async-bytes  how often async mode syncs (default 10 ms or 1MiB)
           --force     replace an existing run at --out
           --json      print the summary as one JSON object on stdout
+          --quiet     no progress bar (it shows only when stderr is a terminal)
 
         strategies:
         """
@@ -66,26 +67,34 @@ enum BacktestCommand {
         settings.store = config.store
         settings.pin = config.pin
         settings.profileEvery = config.profileEvery
-        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings)
+        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings, quiet: a.has("quiet"))
         Summary.print(manifest, run: out, json: a.has("json"))
         return 0
     }
 
     /// Runs strategy `S` over the data named in `settings` (a run folder or a CSV file).
-    static func backtest<S: Strategy>(_ type: S.Type, settings: BacktestDriver.Settings) throws -> RunManifest {
+    static func backtest<S: Strategy>(_ type: S.Type, settings: BacktestDriver.Settings, quiet: Bool = true) throws -> RunManifest {
         _ = try BacktestDriver.prepare(type, settings.overrides)  // parameter errors before any file is read
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: settings.dataset, isDirectory: &isDirectory) else {
             throw EngineError(.badInput, "--data \(settings.dataset): no such run folder or file")
         }
         if isDirectory.boolValue {
-            _ = try RunFolder.readManifest(settings.dataset)
+            let data = try RunFolder.readManifest(settings.dataset)
             var source = try JournalInput(runDirectory: settings.dataset)
+            if let progress = Progress("backtest", total: data.events, quiet: quiet) {
+                var shown = ProgressInput(source, progress)
+                return try BacktestDriver.run(type, source: &shown, settings: settings)
+            }
             return try BacktestDriver.run(type, source: &source, settings: settings)
         }
         let format = try sniffFormat(settings.dataset)
         let feed = try CSVImporter.load([ImportInput(format: format, path: settings.dataset)], options: ImportOptions())
         var source = ArrayInput(feed.events)
+        if let progress = Progress("backtest", total: UInt64(feed.events.count), quiet: quiet) {
+            var shown = ProgressInput(source, progress)
+            return try BacktestDriver.run(type, source: &shown, settings: settings)
+        }
         return try BacktestDriver.run(type, source: &source, settings: settings)
     }
 

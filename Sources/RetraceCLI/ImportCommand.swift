@@ -60,7 +60,13 @@ enum ImportCommand {
         if let v = a.value("price-scale") { guard let n = Int(v), (0...12).contains(n) else { throw UsageError("--price-scale must be 0...12") }; options.priceScale = n }
         if let v = a.value("quantity-scale") { guard let n = Int(v), (0...12).contains(n) else { throw UsageError("--quantity-scale must be 0...12") }; options.quantityScale = n }
         let out = try a.require("out")
-        let m = try ImportDriver.run(inputs, options: options, out: out, replace: a.has("force"))
+        var bar: Progress?
+        let quiet = a.has("quiet")
+        let m = try ImportDriver.run(inputs, options: options, out: out, replace: a.has("force")) { done, total in
+            if bar == nil && done == 1 { bar = Progress("import", total: total, quiet: quiet) }
+            bar?.update(done)
+        }
+        bar?.finish()
         if a.has("json") {
             var o = importSummary(out, m)
             o.add("instruments", raw: "[" + m.instruments.map { "\"\($0)\"" }.joined(separator: ",") + "]")

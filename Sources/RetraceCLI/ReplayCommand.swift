@@ -44,6 +44,7 @@ enum ReplayCommand {
       --seed      replace the recorded seed (a what-if)
       --json      print the summary as one JSON object (adds fingerprint, original_fingerprint,
                   matches, pacing_error_p50_micros, pacing_error_p99_micros)
+      --quiet     no progress bar (it shows only when stderr is a terminal)
     """
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
@@ -108,7 +109,7 @@ enum ReplayCommand {
         settings.profileEvery = config.profileEvery
         settings.mode = .replay
         let manifest = try replay(strategy, original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venueMode,
-                                  conditions: conditions, step: a.has("step"), context: context, levels: levels, json: a.has("json"))
+                                  conditions: conditions, step: a.has("step"), context: context, levels: levels, quiet: a.has("quiet") || a.has("step"))
         Summary.print(manifest, run: out, json: a.has("json"))
         if let r = manifest.replay, r.matches == false, !r.whatIf {
             Output.err("retrace replay: error: the replay diverged from \(original): fingerprint \(manifest.fingerprint), recorded \(r.originalFingerprint); 'retrace diff \(original) \(out)' shows where")
@@ -119,7 +120,7 @@ enum ReplayCommand {
 
     static func replay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, settings base: BacktestDriver.Settings, speed: ReplaySpeed,
                                     from: ReplayBound?, until: ReplayBound?, venue: String, conditions: [BreakCondition], step: Bool, context: Int,
-                                    levels: Int, json: Bool) throws -> RunManifest {
+                                    levels: Int, quiet: Bool) throws -> RunManifest {
         let (_, account, values) = try BacktestDriver.prepare(type, base.overrides)
         var settings = base
         let finalParameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
@@ -159,7 +160,14 @@ enum ReplayCommand {
             guard let v = assignment.first(where: { $0.symbol == symbol })?.venue else { return 0 }
             return names.firstIndex(of: v) ?? 0
         })
-        var manifest = try BacktestDriver.run(type, source: &source, settings: settings)
+        var manifest: RunManifest
+        if let progress = Progress("replay", total: recorded.events, quiet: quiet || !conditions.isEmpty) {
+            var shown = ProgressInput(source, progress)
+            manifest = try BacktestDriver.run(type, source: &shown, settings: settings)
+            source = shown.base
+        } else {
+            manifest = try BacktestDriver.run(type, source: &source, settings: settings)
+        }
         if case .paced = speed, source.pacing.count > 0 {
             let s = source.pacing.summary
             record.pacingErrorP50Micros = Double(s.p50) / 1000

@@ -8,12 +8,20 @@ import RetraceStore
 /// run folder is not created.
 public enum ImportDriver {
     /// Imports `inputs` into the run folder `out`. Returns the manifest.
-    public static func run(_ inputs: [ImportInput], options: ImportOptions, out: String, replace: Bool = false) throws -> RunManifest {
+    /// `progress` hears (events journaled, events in all) while the journal is written.
+    public static func run(_ inputs: [ImportInput], options: ImportOptions, out: String, replace: Bool = false,
+                           progress: ((UInt64, UInt64) -> Void)? = nil) throws -> RunManifest {
         let feed = try CSVImporter.load(inputs, options: options)
+        let total = UInt64(feed.events.count)
         return try writeDataRun(out: out, replace: replace, inputs: inputs.map { "\($0.format.rawValue):\($0.path)" },
                                 dataset: inputs.map(\.path).joined(separator: ","), instruments: feed.instruments) { journal in
-            for e in feed.events { try journal.append(e) }
-            return UInt64(feed.events.count)
+            var done: UInt64 = 0
+            for e in feed.events {
+                try journal.append(e)
+                done += 1
+                progress?(done, total)
+            }
+            return total
         }
     }
 

@@ -12,7 +12,7 @@ public enum CSVExporter {
     public static let files = ["trades.csv", "orders.csv", "fills.csv", "positions.csv", "equity.csv", "latency.csv", "summary.csv"]
 
     /// Writes the CSV files for `run` into `directory` (created if needed).
-    public static func export(run: String, to directory: String) throws(ReportError) -> [String] {
+    public static func export(run: String, to directory: String, progress: ((Int) -> Void)? = nil) throws(ReportError) -> [String] {
         let storePath = run + "/store.sqlite"
         guard FileManager.default.fileExists(atPath: storePath) else { throw ReportError(.notARun, "\(run) is not a run folder (no store.sqlite)") }
         do {
@@ -38,6 +38,7 @@ public enum CSVExporter {
                 let path = directory + "/" + name
                 try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
                 written.append(path)
+                progress?(written.count)
             }
             return written
         } catch let e as ReportError {

@@ -129,4 +129,34 @@ struct ReportCommandTests {
         // A white page compresses to almost nothing; charts, text and tables do not.
         #expect(report > blank * 10, "report \(report) bytes vs blank \(blank) bytes")
     }
+
+    @Test("a progress bar with rate and ETA on a terminal; none with --quiet or when stderr is piped")
+    func progressBar() throws {
+        let dir = scratch("progress")
+        defer { removeScratch(dir) }
+        let binary = packageRoot + "/.build/debug/retrace"
+        let command = "\(binary) backtest --data \(packageRoot)/Datasets/demo/quotes.csv --strategy market-maker --out \(dir)/run --force"
+        let piped = try retrace(["backtest", "--data", packageRoot + "/Datasets/demo/quotes.csv", "--strategy", "market-maker", "--out", dir + "/run", "--force"])
+        #expect(piped.status == 0 && !piped.stderr.contains("ETA") && !piped.stderr.contains("\r"), "no bar when piped: \(piped.stderr)")
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            print("skipped: the terminal half needs util-linux 'script' to provide a pseudo-terminal")
+            return
+        }
+        func underTerminal(_ c: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            p.arguments = ["-qec", c, "/dev/null"]
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = out
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: o, as: UTF8.self)
+        }
+        let shown = try underTerminal(command)
+        #expect(shown.contains("backtest █") && shown.contains("events/s") && shown.contains("ETA") && shown.contains("100.0%"), "\(shown)")
+        let quiet = try underTerminal(command + " --quiet")
+        #expect(!quiet.contains("ETA") && quiet.contains("[completed]"), "\(quiet)")
+    }
 }
