@@ -5,7 +5,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/retrace
 DEBUG_BIN = .build/debug/retrace
 
-.PHONY: deps build release demo test bench fuzz clean
+.PHONY: deps build release demo test bench fuzz notebooks clean
 
 deps:
 	@Scripts/install-deps
@@ -26,6 +26,11 @@ test: deps
 bench: release
 	@mkdir -p Benchmarks/results
 	$(RELEASE_BIN) bench --json | tee Benchmarks/results/$$(date -u +%Y%m%dT%H%M%SZ).json
+
+# The Jupyter notebooks, executed headless against the demo run and the committed incident
+# (a venv in .venv-notebooks with pandas, matplotlib, nbclient; outputs in Runs/notebooks).
+notebooks: release
+	Scripts/notebooks
 
 # libFuzzer over the journal's record decoder and segment scanner (FUZZ_SECONDS, default 60).
 # Seeds: a synthetic journal segment and the start of the demo dataset's journal.

@@ -28,7 +28,7 @@ enum DemoCommand {
         let files = try CSVExporter.export(run: "Runs/demo", to: "Runs/demo/csv")
         Summary.print(manifest, run: "Runs/demo", json: a.has("json"))
         if !a.has("json") {
-            Output.out("  csv          \(files.count) files in Runs/demo/csv (trades.csv, orders.csv, fills.csv, positions.csv, equity.csv, summary.csv)")
+            Output.out("  csv          \(files.count) files in Runs/demo/csv (\(CSVExporter.files.joined(separator: ", ")))")
         }
         return 0
     }
