@@ -17,9 +17,8 @@ def nb(name, cells):
 COMMON = """
 import json, os, sqlite3, subprocess
 import pandas as pd
-import matplotlib
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+%matplotlib inline
 # Run from the repository root (make notebooks does); RETRACE is the built tool.
 ROOT = os.environ.get("RETRACE_ROOT", os.getcwd())
 RETRACE = os.environ.get("RETRACE", os.path.join(ROOT, ".build/release/retrace"))
@@ -165,7 +164,7 @@ for name, run in [("incident", replayed), ("fix", fixed)]:
     frames[name] = (e, p)
 fig, (a, b) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
 for name, (e, p) in frames.items():
-    a.plot(e["time"], e["equity"], label=name)
+    a.plot(e["time"], e["equity"], label=name, marker="o" if len(e) < 5 else None)
     b.step(p["time"], p["quantity"], where="post", label=name)
 a.set_ylabel("equity"); b.set_ylabel("position"); a.legend(); fig.suptitle("Incident vs fix"); plt.show()
 orders = pd.read_csv(os.path.join(replayed, "csv", "orders.csv"))
