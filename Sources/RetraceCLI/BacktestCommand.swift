@@ -51,25 +51,38 @@ enum BacktestCommand {
         let data = try a.require("data")
         let name = try a.require("strategy")
         let out = try a.require("out")
+        let (config, overrides) = try configAndParameters(a, after: [])
+        let settings = try settings(a, config: config, overrides: overrides, dataset: data, inputs: [data], out: out, defaultSeed: 0)
+        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings, quiet: a.has("quiet"))
+        Summary.print(manifest, run: out, json: a.has("json"))
+        return 0
+    }
+
+    /// The config (`--config`, `--set`, `--pin`) and the parameter overrides: `base` first,
+    /// then the config's `params.*`, then `--param` (the last one wins).
+    static func configAndParameters(_ a: Arguments, after base: [(String, String)]) throws -> (RunConfig, [(String, String)]) {
         var sets = a.values("set")
         if let pin = a.value("pin") { sets.append("engine.pin=" + pin) }
         let config = try RunConfig.load(a.value("config"), sets: sets)
-        // Config parameters first; --param after them wins.
-        var overrides: [(String, String)] = config.params
+        var overrides = base + config.params
         for p in a.values("param") {
             guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param expects key=value, got '\(p)'") }
             overrides.append((String(p[..<eq]), String(p[p.index(after: eq)...])))
         }
+        return (config, overrides)
+    }
+
+    /// Engine settings from the config and the journal, seed and `--force` flags.
+    static func settings(_ a: Arguments, config: RunConfig, overrides: [(String, String)], dataset: String, inputs: [String], out: String,
+                         defaultSeed: UInt64) throws -> BacktestDriver.Settings {
         guard let sync = SyncMode(rawValue: a.value("sync") ?? config.journal.syncMode.rawValue) else { throw UsageError("--sync must be none, async or fsync") }
-        guard let seed = UInt64(a.value("seed") ?? "0") else { throw UsageError("--seed must be a non-negative integer") }
-        var settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: out, replace: a.has("force"), seed: seed,
+        guard let seed = UInt64(a.value("seed") ?? String(defaultSeed)) else { throw UsageError("--seed must be a non-negative integer") }
+        var settings = BacktestDriver.Settings(overrides: overrides, dataset: dataset, inputs: inputs, out: out, replace: a.has("force"), seed: seed,
                                                journal: try JournalCommand.journalOptions(a, sync: sync, base: config.journal))
         settings.store = config.store
         settings.pin = config.pin
         settings.profileEvery = config.profileEvery
-        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings, quiet: a.has("quiet"))
-        Summary.print(manifest, run: out, json: a.has("json"))
-        return 0
+        return settings
     }
 
     /// Runs strategy `S` over the data named in `settings` (a run folder or a CSV file).

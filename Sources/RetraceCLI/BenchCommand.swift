@@ -418,15 +418,20 @@ public enum BenchCommand {
         ProcessInfo.processInfo.environment["RETRACE_BENCH_ENGINE_EVENTS"].flatMap(Int.init) ?? 10_000_000
     }
 
+    /// The peer quote workload (`count` quotes) imported into a data run at `path`.
+    static func peerDataRun(_ path: String, count: Int) throws -> String {
+        _ = try ImportDriver.writeDataRun(out: path, replace: true, inputs: ["peer-quotes"], dataset: "peer-quotes", instruments: [PeerQuoteWorkload.instrument]) { journal in
+            try PeerQuoteWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
+            return UInt64(count + 1)
+        }
+        return path
+    }
+
     static func engine(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         var figures = runtime(max(7, iterations))
         // The input: the peer quote workload imported into a data run (a CRC-checked journal).
         let count = engineEvents
-        let data = scratch + "/engine-data"
-        _ = try ImportDriver.writeDataRun(out: data, replace: true, inputs: ["peer-quotes"], dataset: "peer-quotes", instruments: [PeerQuoteWorkload.instrument]) { journal in
-            try PeerQuoteWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
-            return UInt64(count + 1)
-        }
+        let data = try peerDataRun(scratch + "/engine-data", count: count)
         defer { try? FileManager.default.removeItem(atPath: data) }
         func backtest<S: Strategy>(_ type: S.Type, _ name: String, _ overrides: [(String, String)]) throws {
             var rates: [Double] = [], drains: [Double] = [], fills: UInt64 = 0, mallocs: [Double] = [], allocations: UInt64 = 0, p99s: [Double] = []
@@ -477,11 +482,7 @@ public enum BenchCommand {
     /// against the backtest itself, a seek to the middle, and a diff of the two runs.
     static func replay(_ iterations: Int, _ scratch: String) throws -> [Figure] {
         let count = engineEvents
-        let data = scratch + "/replay-data"
-        _ = try ImportDriver.writeDataRun(out: data, replace: true, inputs: ["peer-quotes"], dataset: "peer-quotes", instruments: [PeerQuoteWorkload.instrument]) { journal in
-            try PeerQuoteWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
-            return UInt64(count + 1)
-        }
+        let data = try peerDataRun(scratch + "/replay-data", count: count)
         defer { try? FileManager.default.removeItem(atPath: data) }
         let overrides = [("size", "0.1"), ("close_at_end", "false")]
         let original = scratch + "/replay-original"

@@ -21,11 +21,7 @@ final class Progress {
         started = Progress.now()
     }
 
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
+    static func now() -> Int64 { ReplayInput.monotonicNanos() }
 
     /// Reports `done` of `total`.
     @inline(__always)

@@ -88,25 +88,12 @@ enum ReplayCommand {
         let strategyName = a.value("strategy") ?? recorded.strategy
         let strategy = try StrategyCatalog.named(strategyName)
         let recordedStrategyParameters = Set(((try? StrategyCatalog.named(recorded.strategy))?.parameters ?? []).map(\.name))
-        var overrides: [(String, String)] = recorded.parameters.keys.sorted().compactMap { key in
+        let recordedValues: [(String, String)] = recorded.parameters.keys.sorted().compactMap { key in
             strategyName != recorded.strategy && recordedStrategyParameters.contains(key) ? nil : (key, recorded.parameters[key]!)
         }
-        var sets = a.values("set")
-        if let pin = a.value("pin") { sets.append("engine.pin=" + pin) }
-        let config = try RunConfig.load(a.value("config"), sets: sets)
-        overrides += config.params
-        for p in a.values("param") {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param expects key=value, got '\(p)'") }
-            overrides.append((String(p[..<eq]), String(p[p.index(after: eq)...])))
-        }
-        guard let seed = UInt64(a.value("seed") ?? String(recorded.seed)) else { throw UsageError("--seed must be a non-negative integer") }
-        guard let sync = SyncMode(rawValue: a.value("sync") ?? config.journal.syncMode.rawValue) else { throw UsageError("--sync must be none, async or fsync") }
-
-        var settings = BacktestDriver.Settings(overrides: overrides, dataset: recorded.dataset, inputs: [original], out: out, replace: a.has("force"), seed: seed,
-                                               journal: try JournalCommand.journalOptions(a, sync: sync, base: config.journal))
-        settings.store = config.store
-        settings.pin = config.pin
-        settings.profileEvery = config.profileEvery
+        let (config, overrides) = try BacktestCommand.configAndParameters(a, after: recordedValues)
+        var settings = try BacktestCommand.settings(a, config: config, overrides: overrides, dataset: recorded.dataset, inputs: [original], out: out,
+                                                    defaultSeed: recorded.seed)
         settings.mode = .replay
         let manifest = try replay(strategy, original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venueMode,
                                   conditions: conditions, step: a.has("step"), context: context, levels: levels, quiet: a.has("quiet") || a.has("step"))

@@ -204,8 +204,9 @@ public struct ReplayInput: InputSource {
     /// How long before a release the pacer stops sleeping and spins.
     static let spinNanos: Int64 = 400_000
 
+    /// CLOCK_MONOTONIC in nanoseconds: wall time for pacing and progress, never for logic.
     @inline(__always)
-    static func monotonicNanos() -> Int64 {
+    public static func monotonicNanos() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)  // determinism-ok: pacing only decides when an input is released, never what it does
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
