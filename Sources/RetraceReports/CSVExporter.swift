@@ -17,12 +17,8 @@ public enum CSVExporter {
         guard FileManager.default.fileExists(atPath: storePath) else { throw ReportError(.notARun, "\(run) is not a run folder (no store.sqlite)") }
         do {
             let store = try RunStore(path: storePath)
-            guard let record = try store.run() else { throw ReportError(.store, "\(storePath): the run catalog is empty") }
-            let instruments = try store.instruments()
-            func instrument(_ id: InstrumentID) -> Instrument {
-                instruments.first { $0.id == id } ?? Instrument(id: id, symbol: Symbol("?")!, priceScale: 0, quantityScale: 0)
-            }
-            let data = try RunData.fromStore(run)
+            let (record, data) = try RunData.load(store, path: storePath)
+            let instrument = data.instrument
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let contents = [
                 tradesCSV(data.trades, instrument),

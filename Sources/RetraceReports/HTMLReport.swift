@@ -1,6 +1,5 @@
 import Foundation
 import RetraceCore
-import RetraceJournal
 
 /// `retrace report RUN [RUN_B] --html FILE`: one self-contained HTML page (inline CSS and
 /// SVG; no script, font or image is fetched) with the equity curve and drawdown, position
@@ -37,16 +36,11 @@ public enum HTMLReport {
     /// The traded instrument's price: quote mid, trade price or bar close, from the journal's
     /// inputs (the first instrument that has fills, else the first instrument).
     static func prices(_ run: String, _ data: RunData) throws(ReportError) -> [(x: Int64, y: Double)] {
-        let reader: JournalReader
-        do { reader = try JournalReader(directory: run + "/journal") } catch { throw ReportError(.notARun, "\(run): cannot read its journal: \(error.message)") }
         let target = data.fills.first?.fill.instrument ?? data.instruments.first?.id
         guard let target else { return [] }
         let scale = pow(10, Double(data.instrument(target).priceScale))
         var out: [(x: Int64, y: Double)] = []
-        while true {
-            let next: (record: JournalRecord, event: Event)?
-            do { next = try reader.nextEvent() } catch { throw ReportError(.io, "\(run): \(error.message)") }
-            guard let (_, e) = next else { break }
+        try forEachEvent(run) { e in
             switch e.body {
             case .quoteReceived(let q) where q.instrument == target && q.bidPrice.raw > 0 && q.askPrice.raw > 0:
                 out.append((e.receiveTime.nanos, Double(q.bidPrice.raw + q.askPrice.raw) / 2 / scale))

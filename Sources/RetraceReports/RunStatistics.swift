@@ -26,13 +26,19 @@ public struct RunData: Sendable {
     public static func fromStore(_ run: String) throws(ReportError) -> RunData {
         let path = run + "/store.sqlite"
         guard FileManager.default.fileExists(atPath: path) else { throw ReportError(.notARun, "\(run) has no store.sqlite (rebuild it: retrace journal rebuild-store \(run) --out \(path))") }
+        let store: RunStore
+        do { store = try RunStore(path: path) } catch { throw ReportError(.store, error.message) }
+        return try load(store, path: path).data
+    }
+
+    /// The run's catalog record and its data from an open store (`path` names it in errors).
+    static func load(_ store: RunStore, path: String) throws(ReportError) -> (record: RunRecord, data: RunData) {
         do {
-            let store = try RunStore(path: path)
             guard let record = try store.run() else { throw ReportError(.store, "\(path): the run catalog is empty") }
             let equity = try store.equity()
             let cash = CSVExporter.parseStartingCash(record.parameters) ?? equity.first?.balance.equity ?? .zero
-            return RunData(startingCash: cash, instruments: try store.instruments(), trades: try store.trades(), fills: try store.fills(),
-                           positions: try store.positions(), equity: equity)
+            return (record, RunData(startingCash: cash, instruments: try store.instruments(), trades: try store.trades(), fills: try store.fills(),
+                                    positions: try store.positions(), equity: equity))
         } catch let e as ReportError { throw e } catch let e as StoreError { throw ReportError(.store, e.message) } catch {
             throw ReportError(.store, "\(path): \(error)")
         }
@@ -41,15 +47,10 @@ public struct RunData: Sendable {
     /// Reads `RUN/journal` (and the starting cash from `RUN/manifest.json`), projecting the
     /// outputs as the store projector does.
     public static func fromJournal(_ run: String) throws(ReportError) -> RunData {
-        let reader: JournalReader
-        do { reader = try JournalReader(directory: run + "/journal") } catch { throw ReportError(.notARun, "\(run): cannot read its journal: \(error.message)") }
         var data = RunData(startingCash: Manifest.startingCash(run) ?? .zero, instruments: [], trades: [], fills: [], positions: [], equity: [])
         var tracker = RoundTripTracker()
         var pendingFill: (OrderFilled, Timestamp)?
-        while true {
-            let next: (record: JournalRecord, event: Event)?
-            do { next = try reader.nextEvent() } catch { throw ReportError(.io, "\(run): \(error.message)") }
-            guard let (_, e) = next else { break }
+        try forEachEvent(run) { e in
             switch e.body {
             case .instrumentDefined(let d):
                 if !data.instruments.contains(where: { $0.id == d.instrument.id }) { data.instruments.append(d.instrument) }
@@ -241,6 +242,18 @@ public struct RunStatistics: Sendable, Equatable {
             ("win_rate_pct", f(winRate * 100)), ("profit_factor", f(profitFactor)), ("average_win", averageWin.text), ("average_loss", averageLoss.text),
             ("exposure_pct", f(exposure * 100)), ("traded_value", tradedValue.text), ("turnover", f(turnover)),
         ]
+    }
+}
+
+/// Calls `body` with every event of `RUN/journal`, in order; errors name the run.
+func forEachEvent(_ run: String, _ body: (Event) -> Void) throws(ReportError) {
+    let reader: JournalReader
+    do { reader = try JournalReader(directory: run + "/journal") } catch { throw ReportError(.notARun, "\(run): cannot read its journal: \(error.message)") }
+    while true {
+        let next: (record: JournalRecord, event: Event)?
+        do { next = try reader.nextEvent() } catch { throw ReportError(.io, "\(run): \(error.message)") }
+        guard let (_, e) = next else { return }
+        body(e)
     }
 }
 
