@@ -95,20 +95,22 @@ enum BacktestCommand {
         if isDirectory.boolValue {
             let data = try RunFolder.readManifest(settings.dataset)
             var source = try JournalInput(runDirectory: settings.dataset)
-            if let progress = Progress("backtest", total: data.events, quiet: quiet) {
-                var shown = ProgressInput(source, progress)
-                return try BacktestDriver.run(type, source: &shown, settings: settings)
-            }
-            return try BacktestDriver.run(type, source: &source, settings: settings)
+            return try runShowingProgress(type, "backtest", &source, total: data.events, settings: settings, quiet: quiet)
         }
         let format = try sniffFormat(settings.dataset)
         let feed = try CSVImporter.load([ImportInput(format: format, path: settings.dataset)], options: ImportOptions())
         var source = ArrayInput(feed.events)
-        if let progress = Progress("backtest", total: UInt64(feed.events.count), quiet: quiet) {
-            var shown = ProgressInput(source, progress)
-            return try BacktestDriver.run(type, source: &shown, settings: settings)
-        }
-        return try BacktestDriver.run(type, source: &source, settings: settings)
+        return try runShowingProgress(type, "backtest", &source, total: UInt64(feed.events.count), settings: settings, quiet: quiet)
+    }
+
+    /// Runs the engine over `source`, through a progress bar when one shows (a terminal, no
+    /// --quiet); without one the source is used as is, so the hot path is unchanged.
+    static func runShowingProgress<S: Strategy, Source: InputSource>(_ type: S.Type, _ label: String, _ source: inout Source, total: UInt64,
+                                                                    settings: BacktestDriver.Settings, quiet: Bool) throws -> RunManifest {
+        guard let progress = Progress(label, total: total, quiet: quiet) else { return try BacktestDriver.run(type, source: &source, settings: settings) }
+        var shown = ProgressInput(source, progress)
+        defer { source = shown.base }
+        return try BacktestDriver.run(type, source: &shown, settings: settings)
     }
 
     /// Guesses a CSV file's format from its header.

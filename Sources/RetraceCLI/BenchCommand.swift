@@ -499,7 +499,7 @@ public enum BenchCommand {
         var records = 0
         for _ in 0..<iterations {
             var source = try ReplayInput(runDirectory: original, speed: .max)
-            var settings = BacktestDriver.Settings(overrides: recorded.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, dataset: data,
+            var settings = BacktestDriver.Settings(overrides: recorded.parameterList, dataset: data,
                                                    inputs: [original], out: replayed, replace: true, seed: recorded.seed)
             settings.mode = .replay
             var manifest: RunManifest?
@@ -514,7 +514,7 @@ public enum BenchCommand {
         for k in 0..<iterations {
             let gate = RecorderGate(muted: true)
             var source = try ReplayInput(runDirectory: original, speed: .max, from: .sequence(middle), until: .sequence(middle + 2000), gate: gate)
-            var settings = BacktestDriver.Settings(overrides: recorded.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, dataset: data,
+            var settings = BacktestDriver.Settings(overrides: recorded.parameterList, dataset: data,
                                                    inputs: [original], out: scratch + "/replay-seek-\(k)", replace: true, seed: recorded.seed)
             settings.mode = .replay
             settings.gate = gate

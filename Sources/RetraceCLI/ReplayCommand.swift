@@ -53,7 +53,7 @@ enum ReplayCommand {
                               flags: ["json", "force", "quiet", "step"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.count == 1 else { throw UsageError(a.positionals.isEmpty ? "missing the run to replay" : "unexpected argument '\(a.positionals[1])'") }
-        let original = a.positionals[0].hasSuffix("/") ? String(a.positionals[0].dropLast()) : a.positionals[0]
+        let original = RunFolder.normalized(a.positionals[0])
         let out = try a.require("out")
         guard let speed = ReplaySpeed(parsing: a.value("speed") ?? "max") else { throw UsageError("--speed must be max or a positive number (1 = wall clock), got '\(a.value("speed")!)'") }
         let from = try a.value("from").map { (t: String) throws(UsageError) -> ReplayBound in
@@ -88,9 +88,7 @@ enum ReplayCommand {
         let strategyName = a.value("strategy") ?? recorded.strategy
         let strategy = try StrategyCatalog.named(strategyName)
         let recordedStrategyParameters = Set(((try? StrategyCatalog.named(recorded.strategy))?.parameters ?? []).map(\.name))
-        let recordedValues: [(String, String)] = recorded.parameters.keys.sorted().compactMap { key in
-            strategyName != recorded.strategy && recordedStrategyParameters.contains(key) ? nil : (key, recorded.parameters[key]!)
-        }
+        let recordedValues = recorded.parameterList.filter { strategyName == recorded.strategy || !recordedStrategyParameters.contains($0.0) }
         let (config, overrides) = try BacktestCommand.configAndParameters(a, after: recordedValues)
         var settings = try BacktestCommand.settings(a, config: config, overrides: overrides, dataset: recorded.dataset, inputs: [original], out: out,
                                                     defaultSeed: recorded.seed)
@@ -119,13 +117,12 @@ enum ReplayCommand {
 
         let gate = from.map { _ in RecorderGate(muted: true) }
         settings.gate = gate
-        let interactive = step
         var watching: ReplayMonitor?
-        if !conditions.isEmpty || interactive {
-            let monitor = ReplayMonitor(conditions: conditions, context: context, levels: levels, startingCash: account.cash, step: interactive,
+        if !conditions.isEmpty || step {
+            let monitor = ReplayMonitor(conditions: conditions, context: context, levels: levels, startingCash: account.cash, step: step,
                                         print: { Output.err($0) })
             monitor.gate = gate
-            if interactive {
+            if step {
                 monitor.prompt = { text in
                     FileHandle.standardError.write(Data(text.utf8))
                     guard let line = readLine() else { return .quit }
@@ -147,14 +144,7 @@ enum ReplayCommand {
             guard let v = assignment.first(where: { $0.symbol == symbol })?.venue else { return 0 }
             return names.firstIndex(of: v) ?? 0
         })
-        var manifest: RunManifest
-        if let progress = Progress("replay", total: recorded.events, quiet: quiet || !conditions.isEmpty) {
-            var shown = ProgressInput(source, progress)
-            manifest = try BacktestDriver.run(type, source: &shown, settings: settings)
-            source = shown.base
-        } else {
-            manifest = try BacktestDriver.run(type, source: &source, settings: settings)
-        }
+        var manifest = try BacktestCommand.runShowingProgress(type, "replay", &source, total: recorded.events, settings: settings, quiet: quiet || !conditions.isEmpty)
         if case .paced = speed, source.pacing.count > 0 {
             let s = source.pacing.summary
             record.pacingErrorP50Micros = Double(s.p50) / 1000
@@ -172,7 +162,7 @@ enum ReplayCommand {
         let whole = from == nil && until == nil && manifest.status == "completed"
         record.matches = whole ? manifest.fingerprint == recorded.fingerprint : nil
         manifest.replay = record
-        try RunFolder.writeManifest(manifest, to: settings.out.hasSuffix("/") ? String(settings.out.dropLast()) : settings.out)
+        try RunFolder.writeManifest(manifest, to: RunFolder.normalized(settings.out))
         if let stop = watching?.stop { Output.err(stop.state) }
         return manifest
     }

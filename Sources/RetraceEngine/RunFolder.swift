@@ -12,6 +12,9 @@ public struct RunFolder: Sendable {
     /// Where the run is being written.
     public let stagingPath: String
 
+    /// A run path as the folder is named (no trailing slash).
+    public static func normalized(_ path: String) -> String { path.hasSuffix("/") ? String(path.dropLast()) : path }
+
     /// Paths inside a run folder.
     public static func journalPath(_ run: String) -> String { run + "/journal" }
     public static func storePath(_ run: String) -> String { run + "/store.sqlite" }
@@ -22,7 +25,7 @@ public struct RunFolder: Sendable {
     /// - Throws: `.runFolder` when `path` exists and `replace` is false.
     public init(path: String, replace: Bool) throws(EngineError) {
         let fm = FileManager.default
-        let clean = path.hasSuffix("/") ? String(path.dropLast()) : path
+        let clean = RunFolder.normalized(path)
         if fm.fileExists(atPath: clean) && !replace {
             throw EngineError(.runFolder, "\(clean) already exists; choose another --out or pass --force to replace it")
         }

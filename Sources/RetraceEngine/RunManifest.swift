@@ -12,6 +12,8 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var reason: String = ""
     public var strategy: String = ""
     public var parameters: [String: String] = [:]
+    /// `parameters` as `--param` overrides, sorted by name (replaying a run uses them).
+    public var parameterList: [(String, String)] { parameters.keys.sorted().map { ($0, parameters[$0]!) } }
     /// The data run or files the run read.
     public var dataset: String = ""
     public var inputs: [String] = []

@@ -56,8 +56,8 @@ public struct RunDiff: Sendable {
                 continue
             }
             diff.identical = false
-            diff.a = oa.map { Point(sequence: $0.sequence, outputIndex: common, text: sa.describe($0)) }
-            diff.b = ob.map { Point(sequence: $0.sequence, outputIndex: common, text: sb.describe($0)) }
+            diff.a = oa.map { Point(sequence: $0, outputIndex: common, text: sa.describe($0)) }
+            diff.b = ob.map { Point(sequence: $0, outputIndex: common, text: sb.describe($0)) }
             diff.contextA = sa.recentInputs()
             diff.contextB = sb.recentInputs()
             break
@@ -98,7 +98,7 @@ public struct RunDiff: Sendable {
         }
 
         /// Sequence of the next output (its bytes are in `current`), or nil at the end.
-        mutating func nextOutput() throws(ReportError) -> (sequence: UInt64, kind: UInt8)? {
+        mutating func nextOutput() throws(ReportError) -> UInt64? {
             while true {
                 let r: JournalRecord?
                 do { r = try reader.next() } catch { throw ReportError(.io, "\(run): \(error.message)") }
@@ -114,7 +114,7 @@ public struct RunDiff: Sendable {
                     current.removeAll(keepingCapacity: true)
                     current.append(contentsOf: p)
                     try count(kind, record)
-                    return (record.sequence, kind.rawValue)
+                    return record.sequence
                 }
                 if kind == .sessionStarted || kind == .sessionEnded { continue }
                 totals.inputs += 1
@@ -170,9 +170,9 @@ public struct RunDiff: Sendable {
             }
         }
 
-        func describe(_ o: (sequence: UInt64, kind: UInt8)) -> String {
-            let event = current.withUnsafeBytes { try? EventCodec.decode($0, sequence: o.sequence) }
-            return "#\(o.sequence) " + (event.map { text.text($0) } ?? "undecodable")
+        func describe(_ sequence: UInt64) -> String {
+            let event = current.withUnsafeBytes { try? EventCodec.decode($0, sequence: sequence) }
+            return "#\(sequence) " + (event.map { text.text($0) } ?? "undecodable")
         }
 
         func recentInputs() -> [String] {

@@ -87,8 +87,6 @@ public struct ReplayInput: InputSource {
     public private(set) var recordedFeed: [LatencyHistogram]
     /// Recorded order latency per venue index (submission → first venue answer).
     public private(set) var recordedOrder: [LatencyHistogram]
-    /// Inputs released (including those before `from`).
-    public private(set) var released: UInt64 = 0
     /// Inputs released before `from` (fast-forwarded, muted).
     public private(set) var fastForwarded: UInt64 = 0
     /// Wall seconds spent fast-forwarding to `from`.
@@ -151,7 +149,6 @@ public struct ReplayInput: InputSource {
                 }
                 if inWindow, case .paced(let factor) = speed { pace(event.receiveTime.nanos, factor) }
             }
-            released &+= 1
             if !inWindow { fastForwarded &+= 1 }
             return InputEvent(event: event, encoded: record.payload)
         }

@@ -37,9 +37,7 @@ public enum BreakCondition: Equatable, Sendable, CustomStringConvertible {
             return (symbol, rest)
         }
         func decimal(_ s: Substring) throws(EngineError) -> String {
-            guard FixedPoint.fractionalDigits(s) != nil, FixedPoint.parse(s, scale: FixedPoint.fractionalDigits(s)!) != nil else {
-                throw fail("'\(s)' is not a decimal number")
-            }
+            guard let digits = FixedPoint.fractionalDigits(s), FixedPoint.parse(s, scale: digits) != nil else { throw fail("'\(s)' is not a decimal number") }
             return String(s)
         }
         let t = Substring(text)
@@ -105,8 +103,6 @@ public final class ReplayMonitor: @unchecked Sendable {
     public private(set) var stepping: Bool
     /// The breakpoint that fired and the state printed there (nil: none fired).
     public private(set) var stop: (condition: BreakCondition, sequence: UInt64, state: String)?
-    /// Breakpoints that fired.
-    public private(set) var hits = 0
     /// While this gate is muted (fast-forward to a window) the monitor only learns.
     public var gate: RecorderGate?
 
@@ -167,7 +163,6 @@ public final class ReplayMonitor: @unchecked Sendable {
             for o in outputs { print("    out " + text.text(o)) }
         }
         if let fired {
-            hits += 1
             let state = describeState(input, ledger: ledger, venue: venue)
             if prompt == nil {
                 stop = (fired, input.sequence, "breakpoint \(fired) at recorded #\(input.sequence)\n" + state)
