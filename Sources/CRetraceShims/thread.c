@@ -35,3 +35,12 @@ int retrace_pin_current_thread_except(int cpu) {
     for (long i = 0; i < n && i < CPU_SETSIZE; i++) if (i != cpu) CPU_SET((int)i, &set);
     return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
+
+#include <signal.h>
+#include <sys/prctl.h>
+
+int retrace_die_with_parent(int parent) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return errno;
+    // The parent may have exited before the call: then this process was re-parented.
+    return getppid() == (pid_t)parent ? 0 : ESRCH;
+}

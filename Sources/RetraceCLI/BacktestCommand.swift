@@ -3,6 +3,7 @@ import RetraceCore
 import RetraceEngine
 import RetraceFeeds
 import RetraceJournal
+import RetraceReports
 import RetraceStrategies
 
 enum BacktestCommand {
@@ -11,7 +12,7 @@ enum BacktestCommand {
         usage: retrace backtest --data RUN|FILE --strategy NAME [--param key=value]... --out RUN
                                 [--config FILE] [--set key.path=value]... [--pin CPU]
                                 [--sync none|async|fsync] [--io auto|uring|posix] [--segment-bytes B]
-                                [--seed N] [--force] [--json]
+                                [--seed N] [--from SEQ|TIME] [--until SEQ|TIME] [--force] [--json] [--stats]
 
           --data      a data run made by 'retrace import', or a CSV file (format read from its header)
           --strategy  a built-in strategy (below)
@@ -26,8 +27,12 @@ enum BacktestCommand {
                       kernel allows it, else POSIX)
           --segment-bytes  journal segment size before rotation (default 64MiB)
           --async-ms, --async-bytes  how often async mode syncs (default 10 ms or 1MiB)
+          --from, --until  run over a part of the data only: a sequence number of the data's
+                      journal (whole number) or an ISO-8601 UTC time; --until is inclusive. The
+                      run starts flat at --from with fresh strategy state (walk-forward windows).
           --force     replace an existing run at --out
           --json      print the summary as one JSON object on stdout
+          --stats     add the run's statistics (as 'retrace export' computes them) to the summary
           --quiet     no progress bar (it shows only when stderr is a terminal)
 
         strategies:
@@ -45,17 +50,27 @@ enum BacktestCommand {
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
         let a = try Arguments(args, valued: ["data", "strategy", "param", "out", "sync", "seed", "io", "segment-bytes", "async-ms", "async-bytes",
-                                             "config", "set", "pin"], flags: ["json", "force", "quiet"])
+                                             "config", "set", "pin", "from", "until"], flags: ["json", "force", "quiet", "stats"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.isEmpty else { throw UsageError("unexpected argument '\(a.positionals[0])'") }
         let data = try a.require("data")
         let name = try a.require("strategy")
         let out = try a.require("out")
         let (config, overrides) = try configAndParameters(a, after: [])
-        let settings = try settings(a, config: config, overrides: overrides, dataset: data, inputs: [data], out: out, defaultSeed: 0)
-        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings, quiet: a.has("quiet"))
-        Summary.print(manifest, run: out, json: a.has("json"))
+        var settings = try settings(a, config: config, overrides: overrides, dataset: data, inputs: [data], out: out, defaultSeed: 0)
+        let from = try bound(a, "from"), until = try bound(a, "until")
+        if from != nil || until != nil { settings.window = WindowRecord(from: a.value("from"), until: a.value("until")) }
+        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings, from: from, until: until, quiet: a.has("quiet"))
+        let statistics = a.has("stats") ? RunStatistics(try RunData.fromJournal(out)) : nil
+        Summary.print(manifest, run: out, json: a.has("json"), statistics: statistics)
         return 0
+    }
+
+    /// `--from`/`--until`: a sequence number or an ISO-8601 UTC time.
+    static func bound(_ a: Arguments, _ name: String) throws(UsageError) -> ReplayBound? {
+        guard let text = a.value(name) else { return nil }
+        guard let b = ReplayBound(parsing: text) else { throw UsageError("--\(name) must be a sequence number or an ISO-8601 UTC time, got '\(text)'") }
+        return b
     }
 
     /// The config (`--config`, `--set`, `--pin`) and the parameter overrides: `base` first,
@@ -86,7 +101,9 @@ enum BacktestCommand {
     }
 
     /// Runs strategy `S` over the data named in `settings` (a run folder or a CSV file).
-    static func backtest<S: Strategy>(_ type: S.Type, settings: BacktestDriver.Settings, quiet: Bool = true) throws -> RunManifest {
+    /// `from`/`until` restrict it to a window of the data.
+    static func backtest<S: Strategy>(_ type: S.Type, settings: BacktestDriver.Settings, from: ReplayBound? = nil, until: ReplayBound? = nil,
+                                      quiet: Bool = true) throws -> RunManifest {
         _ = try BacktestDriver.prepare(type, settings.overrides)  // parameter errors before any file is read
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: settings.dataset, isDirectory: &isDirectory) else {
@@ -94,13 +111,23 @@ enum BacktestCommand {
         }
         if isDirectory.boolValue {
             let data = try RunFolder.readManifest(settings.dataset)
-            var source = try JournalInput(runDirectory: settings.dataset)
-            return try runShowingProgress(type, "backtest", &source, total: data.events, settings: settings, quiet: quiet)
+            let source = try JournalInput(runDirectory: settings.dataset)
+            return try run(type, source, from: from, until: until, total: data.events, settings: settings, quiet: quiet)
         }
         let format = try sniffFormat(settings.dataset)
         let feed = try CSVImporter.load([ImportInput(format: format, path: settings.dataset)], options: ImportOptions())
-        var source = ArrayInput(feed.events)
-        return try runShowingProgress(type, "backtest", &source, total: UInt64(feed.events.count), settings: settings, quiet: quiet)
+        return try run(type, ArrayInput(feed.events), from: from, until: until, total: UInt64(feed.events.count), settings: settings, quiet: quiet)
+    }
+
+    /// Runs over `source`, inside the window when one is given.
+    private static func run<S: Strategy, Source: InputSource>(_ type: S.Type, _ source: Source, from: ReplayBound?, until: ReplayBound?, total: UInt64,
+                                                            settings: BacktestDriver.Settings, quiet: Bool) throws -> RunManifest {
+        if from == nil && until == nil {
+            var s = source
+            return try runShowingProgress(type, "backtest", &s, total: total, settings: settings, quiet: quiet)
+        }
+        var windowed = WindowInput(source, from: from, until: until)
+        return try runShowingProgress(type, "backtest", &windowed, total: total, settings: settings, quiet: quiet)
     }
 
     /// Runs the engine over `source`, through a progress bar when one shows (a terminal, no
@@ -127,7 +154,7 @@ enum BacktestCommand {
 
 /// Prints a run's summary, human-readable or as the JSON contract of DESIGN.md.
 enum Summary {
-    static func print(_ m: RunManifest, run: String, json: Bool) {
+    static func print(_ m: RunManifest, run: String, json: Bool, statistics: RunStatistics? = nil) {
         let rate = m.wallSeconds > 0 ? Double(m.events) / m.wallSeconds : 0
         if json {
             var o = JSONObject()
@@ -163,6 +190,11 @@ enum Summary {
             if let t = m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }) {
                 o.add("tick_to_order_p50_nanos", Int(t.p50))
                 o.add("tick_to_order_p99_nanos", Int(t.p99))
+            }
+            if let statistics {
+                var st = JSONObject()
+                for (name, value) in statistics.rows { st.add(name, value) }
+                o.add("statistics", raw: st.text)
             }
             Output.out(o.text)
             return

@@ -23,13 +23,13 @@ final class Progress {
 
     static func now() -> Int64 { ReplayInput.monotonicNanos() }
 
-    /// Reports `done` of `total`.
+    /// Reports `done` of `total`; `force` redraws now (slow units such as whole runs).
     @inline(__always)
-    func update(_ done: UInt64) {
+    func update(_ done: UInt64, force: Bool = false) {
         calls &+= 1
-        guard calls & 4095 == 0 || done >= total else { return }
+        guard calls & 4095 == 0 || done >= total || force else { return }
         let t = Progress.now()
-        guard t - lastDraw >= 100_000_000 || done >= total else { return }
+        guard t - lastDraw >= 100_000_000 || done >= total || force else { return }
         lastDraw = t
         draw(done, t)
     }
@@ -53,7 +53,7 @@ final class Progress {
     }
 
     static func count(_ x: Double) -> String {
-        x >= 1e6 ? String(format: "%.2fM", x / 1e6) : x >= 1e3 ? String(format: "%.1fk", x / 1e3) : String(format: "%.0f", x)
+        x >= 1e6 ? String(format: "%.2fM", x / 1e6) : x >= 1e3 ? String(format: "%.1fk", x / 1e3) : x >= 10 ? String(format: "%.0f", x) : String(format: "%.2f", x)
     }
 
     static func clock(_ s: Double) -> String {

@@ -1,3 +1,4 @@
+import CRetraceShims
 import Foundation
 import RetraceCore
 import RetraceEngine
@@ -21,6 +22,7 @@ public enum RetraceCommandLine {
         ("export", "write a run's trades, orders, fills, positions, equity, latency and summary as CSV"),
         ("report", "write a self-contained HTML report with charts (one run, or two side by side)"),
         ("journal", "verify, inspect, rebuild a store from, or crash-test a run's journal"),
+        ("sweep", "run a parameter grid (or walk-forward windows) as parallel backtests, locally or on Ray; ranked results"),
         ("bench", "component and end-to-end benchmarks"),
     ]
 
@@ -29,6 +31,12 @@ public enum RetraceCommandLine {
         // A file-size limit (RLIMIT_FSIZE) must surface as an EFBIG error the journal reports,
         // not as a signal that kills the process mid-write.
         signal(SIGXFSZ, SIG_IGN)
+        // A sweep's backtest process dies with its sweep (a killed sweep leaves no orphans
+        // finishing runs behind its back; resuming redoes the runs it interrupted).
+        if let parent = ProcessInfo.processInfo.environment[SweepRunner.parentVariable].flatMap(Int32.init),
+           retrace_die_with_parent(parent) != 0 {
+            exit(1)
+        }
         exit(run(Array(CommandLine.arguments.dropFirst())))
     }
 
@@ -52,6 +60,7 @@ public enum RetraceCommandLine {
             case "report": return try ReportCommand.run(rest)
             case "timesync": return try TimeSyncCommand.run(rest)
             case "journal": return try JournalCommand.run(rest)
+            case "sweep": return try SweepCommand.run(rest)
             case "bench": return try BenchCommand.run(rest)
             case "--version", "version": Output.out("retrace \(retraceVersion)"); return 0
             case "--help", "-h", "help": Output.out(usage); return 0
@@ -99,6 +108,7 @@ public enum RetraceCommandLine {
         case "report": ReportCommand.help
         case "timesync": TimeSyncCommand.help
         case "journal": JournalCommand.help
+        case "sweep": SweepCommand.help
         case "bench": BenchCommand.help
         default: usage
         }

@@ -31,6 +31,8 @@ public enum BacktestDriver {
         public var mode = RunMode.backtest
         /// What a replay records about its origin (nil for backtests).
         public var replay: ReplayRecord?
+        /// A backtest's window (`--from`/`--until` as given; the source applies it).
+        public var window: WindowRecord?
         /// Mutes the recorder until a replay's window starts (nil: never muted).
         public var gate: RecorderGate?
         /// Called after each input (replay breakpoints); true stops the run there.
@@ -64,6 +66,7 @@ public enum BacktestDriver {
         manifest.dataset = settings.dataset
         manifest.inputs = settings.inputs
         manifest.seed = settings.seed
+        manifest.window = settings.window
         manifest.syncMode = settings.syncMode.rawValue
         try folder.write(manifest)
         let clock = ContinuousClock()  // determinism-ok: wall time of the run, reported only

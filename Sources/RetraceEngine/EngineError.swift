@@ -9,6 +9,8 @@ public struct EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case journal
         case store
         case runFolder
+        /// A process, pipe or file the engine's tools depend on failed (sweeps).
+        case io
     }
     public var code: Code
     public var message: String

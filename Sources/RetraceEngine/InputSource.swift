@@ -53,3 +53,29 @@ public struct ArrayInput: InputSource {
         return InputEvent(event: events[index], encoded: nil)
     }
 }
+
+/// The inputs of another source inside a window (a backtest's `--from`/`--until`): market
+/// events before `from` are skipped (the run starts flat there, with fresh strategy state),
+/// the first one past `until` (inclusive) ends the run. Instrument definitions always pass.
+public struct WindowInput<Base: InputSource>: InputSource {
+    public var base: Base
+    public let from: ReplayBound?
+    public let until: ReplayBound?
+    /// Inputs skipped before `from`.
+    public private(set) var skipped: UInt64 = 0
+
+    public init(_ base: Base, from: ReplayBound?, until: ReplayBound?) { (self.base, self.from, self.until) = (base, from, until) }
+
+    public mutating func next() throws(EngineError) -> InputEvent? {
+        while let e = try base.next() {
+            if e.event.body.kind == .instrumentDefined { return e }
+            if let until, until.passed(by: e.event) { return nil }
+            if let from, !from.reached(by: e.event) {
+                skipped &+= 1
+                continue
+            }
+            return e
+        }
+        return nil
+    }
+}

@@ -41,6 +41,8 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var placement: String?
     /// The core thread's heap allocations in the steady state (only when counted: benchmarks).
     public var hotPath: HotPathAllocations?
+    /// For backtests over a part of the data: the window as given (`--from`/`--until`).
+    public var window: WindowRecord?
     /// For replays: the run replayed, its fingerprint, speed, window and pacing.
     public var replay: ReplayRecord?
 
@@ -48,12 +50,20 @@ public struct RunManifest: Codable, Equatable, Sendable {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
         case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
-        case hotPath = "hot_path", placement, latency, replay
+        case hotPath = "hot_path", placement, latency, replay, window
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {
         (self.runID, self.mode, self.status, self.codeVersion, self.startedAt) = (runID, mode, status, codeVersion, startedAt)
     }
+}
+
+/// The part of the data a backtest ran over: `--from` and `--until` as given (a sequence
+/// number of the data's journal or an ISO-8601 time; `until` is inclusive).
+public struct WindowRecord: Codable, Equatable, Sendable {
+    public var from: String?
+    public var until: String?
+    public init(from: String?, until: String?) { (self.from, self.until) = (from, until) }
 }
 
 /// What a replay run records about where it came from and how it went.

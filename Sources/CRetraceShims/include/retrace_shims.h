@@ -23,4 +23,9 @@ int retrace_current_cpu(void);
 /// CPUs online.
 int retrace_online_cpus(void);
 
+/// Makes the kernel kill this process (SIGKILL) when its parent thread exits: a sweep's
+/// backtest processes die with a killed sweep. Returns 0, ESRCH when `parent` is no longer
+/// the parent (it exited first), or another errno value.
+int retrace_die_with_parent(int parent);
+
 #endif

@@ -2,8 +2,8 @@ import Glibc
 import RetraceCore
 import RetraceJournal
 
-/// Where a replay window starts or ends: a journal sequence number of the recorded run, or
-/// a receive time.
+/// Where a replay's or a backtest's window starts or ends: a journal sequence number of the
+/// recorded run (or data), or a receive time.
 public enum ReplayBound: Equatable, Sendable, CustomStringConvertible {
     case sequence(UInt64)
     case time(Timestamp)
