@@ -326,13 +326,15 @@ struct SweepReport {
     mutating func writeWalkForward(windows: [WalkForwardSpec.Window], choices: [Int: SweepJob], tests: [SweepJob]) throws {
         let grid = spec.grid.map(\.key)
         walkForwardHeader = ["window", "train_from", "train_until", "test_from", "test_until"] + grid
-            + ["train_\(metric.name)", "train_run", "test_fingerprint", "test_pnl", "test_\(metric.name)", "test_status", "test_error", "test_run", "oos_equity"]
+            + ["train_\(metric.name)", "train_run", "test_fingerprint", "test_pnl"] + (metric.name == "pnl" ? [] : ["test_\(metric.name)"])
+            + ["test_status", "test_error", "test_run", "oos_equity"]
         var stitchedInput: [(window: Int, data: RunData)] = []
         var rows: [(Int, [String])] = []
         for w in windows {
             var r = [String(w.number), w.trainFrom, w.trainUntil, w.testFrom, w.testUntil]
             guard let chosen = choices[w.number] else {
-                rows.append((w.number, r + grid.map { _ in "" } + ["", "", "", "", "", "not run", "no training run completed", "", ""]))
+                let blanks = walkForwardHeader.count - r.count - 4
+                rows.append((w.number, r + Array(repeating: "", count: blanks) + ["not run", "no training run completed", ""]))
                 continue
             }
             let values = Dictionary(uniqueKeysWithValues: chosen.values)
@@ -340,7 +342,8 @@ struct SweepReport {
             r += [outcomes[chosen.name]?.statistics[metric.name] ?? "", "runs/" + chosen.name]
             let test = tests.first { $0.window == w.number }!
             let o = outcomes[test.name]
-            r += [o?.fingerprint ?? "", o?.statistics["pnl"] ?? "", o?.statistics[metric.name] ?? "", o?.status ?? "not run", o?.error ?? "", "runs/" + test.name]
+            r += [o?.fingerprint ?? "", o?.statistics["pnl"] ?? ""] + (metric.name == "pnl" ? [] : [o?.statistics[metric.name] ?? ""])
+            r += [o?.status ?? "not run", o?.error ?? "", "runs/" + test.name]
             if o?.completed == true {
                 do { stitchedInput.append((w.number, try RunData.fromJournal(spec.out + "/runs/" + test.name))) } catch {
                     throw EngineError(.io, "walk-forward window \(w.number): cannot read its test run: \(error.message)")
