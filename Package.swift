@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "RetraceEngineTests", dependencies: ["RetraceEngine", "RetraceStrategies", "RetraceFeeds", "RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket"]),
         .testTarget(name: "RetraceFeedsTests", dependencies: ["RetraceFeeds", "RetraceCore"]),
         .testTarget(name: "RetraceReportsTests", dependencies: ["RetraceReports", "RetraceStore", "RetraceCore"]),
-        .testTarget(name: "RetraceCLITests", dependencies: ["RetraceCLI", "RetraceCore", "RetraceReports", "RetraceJournal"]),
+        .testTarget(name: "RetraceCLITests", dependencies: ["RetraceCLI", "RetraceCore", "RetraceReports", "RetraceJournal", "RetraceStore"]),
     ],
     swiftLanguageModes: [.v6]
 )
