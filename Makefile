@@ -5,7 +5,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/retrace
 DEBUG_BIN = .build/debug/retrace
 
-.PHONY: deps build release demo test bench fuzz notebooks clean
+.PHONY: deps build release demo test bench fuzz notebooks ray-test clean
 
 deps:
 	@Scripts/install-deps
@@ -31,6 +31,11 @@ bench: release
 # (a venv in .venv-notebooks with pandas, matplotlib, nbclient; outputs in Runs/notebooks).
 notebooks: release
 	Scripts/notebooks
+
+# Sweeps through Ray: a venv with Ray, a single-node head on 127.0.0.1, the same sweeps
+# locally and through Ray compared, the sweep benchmark through the head, Ray stopped.
+ray-test: release
+	Scripts/ray-test
 
 # libFuzzer over the journal's record decoder and segment scanner (FUZZ_SECONDS, default 60).
 # Seeds: a synthetic journal segment and the start of the demo dataset's journal.

@@ -14,18 +14,20 @@ public enum BenchCommand {
     /// allocator (set once by `main` before anything runs; nil in tests).
     nonisolated(unsafe) public static var threadAllocations: (@Sendable () -> UInt64)?
 
-    static let groups = ["codec", "journal", "book", "engine", "replay"]
+    static let groups = ["codec", "journal", "book", "engine", "replay", "sweep"]
     static let help = """
-    usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]]
+    usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]] [--ray ADDRESS]
 
       groups: \(groups.joined(separator: " ")) (default: all). Build with -c release for real figures.
-      Each figure is the median of N iterations (default 5; 3 for engine).
+      Each figure is the median of N iterations (default 5; 3 for engine, replay and sweep).
+      --ray   sweep: also run the 16-run grid through the Ray cluster at ADDRESS
+              (make ray-test starts a local head and passes it)
     """
 
     struct Figure { let name: String; let value: Double; let unit: String }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["iterations", "dataset"], flags: ["json"])
+        let a = try Arguments(args, valued: ["iterations", "dataset", "ray"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
         for g in a.positionals where !groups.contains(g) { throw UsageError("unknown group '\(g)'; groups: \(groups.joined(separator: ", "))") }
         let selected = a.positionals.isEmpty ? groups : a.positionals
@@ -48,6 +50,7 @@ public enum BenchCommand {
             case "journal": figures += try journal(iterations, scratch, dataset: dataset)
             case "book": figures += try book(iterations, scratch)
             case "replay": figures += try replay(max(1, min(iterations, 3)), scratch)
+            case "sweep": figures += try sweep(max(1, min(iterations, 3)), scratch, ray: a.value("ray"))
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
         }
@@ -534,5 +537,53 @@ public enum BenchCommand {
                 Figure(name: "replay.max.ratio_to_backtest", value: replay / backtest, unit: "ratio"),
                 Figure(name: "replay.seek.middle.millis", value: median(seeks), unit: "ms"),
                 Figure(name: "diff.events_per_second", value: median(diffs), unit: "events/s")]
+    }
+
+    /// Backtests per minute of a 16-run grid (ema-cross fast × slow over 200,000 generated
+    /// quotes, `RETRACE_BENCH_SWEEP_EVENTS` to change), as `retrace sweep` processes: one
+    /// worker, every core, and through a Ray cluster when `ray` names one. A rate is the
+    /// grid's 16 runs over the sweep command's whole wall time (spawning, every backtest,
+    /// the ranked results).
+    static func sweep(_ iterations: Int, _ scratch: String, ray: String?) throws -> [Figure] {
+        let count = ProcessInfo.processInfo.environment["RETRACE_BENCH_SWEEP_EVENTS"].flatMap(Int.init) ?? 200_000
+        let data = try peerDataRun(scratch + "/sweep-data", count: count)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let grid = ["--strategy", "ema-cross", "--grid", "fast=5,8,10,12", "--grid", "slow=20,26,30,40", "--param", "size=0.1"]
+        var serial = 0
+        func perMinute(_ extra: [String]) throws -> Double {
+            serial += 1
+            let out = scratch + "/sweep-\(serial)"
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let arguments = ["sweep", "--data", data] + grid + ["--out", out, "--json", "--quiet"] + extra
+            let log = scratch + "/sweep-\(serial).json"
+            let pid = try SweepRunner.spawn(SweepRunner.currentBinary(), arguments, environment: ProcessInfo.processInfo.environment, stdout: .file(log),
+                                            stderr: log + ".err")
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            guard SweepRunner.decode(status) == (0, 0),
+                  let o = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any], o["completed"] as? Int == 16,
+                  let wall = o["wall_seconds"] as? Double, wall > 0 else {
+                let err = (try? String(contentsOfFile: log + ".err", encoding: .utf8)) ?? ""
+                throw EngineError(.io, "bench sweep \(extra.joined(separator: " ")): the sweep failed: \(text.prefix(300)) \(err.suffix(600))")
+            }
+            return 16 / wall * 60
+        }
+        var one: [Double] = [], all: [Double] = [], onRay: [Double] = []
+        for _ in 0..<iterations {
+            one.append(try perMinute(["--workers", "1"]))
+            all.append(try perMinute(["--workers", String(cores)]))
+            if let ray { onRay.append(try perMinute(["--ray", ray])) }
+        }
+        var figures = [Figure(name: "sweep.runs_per_minute.1worker", value: median(one), unit: "runs/min"),
+                       Figure(name: "sweep.runs_per_minute.allcores", value: median(all), unit: "runs/min"),
+                       Figure(name: "sweep.scaling.allcores_over_1worker", value: median(all) / median(one), unit: "ratio"),
+                       Figure(name: "sweep.cores", value: Double(cores), unit: "cores")]
+        if !onRay.isEmpty {
+            figures.append(Figure(name: "sweep.runs_per_minute.ray", value: median(onRay), unit: "runs/min"))
+            figures.append(Figure(name: "sweep.ray_over_local_allcores", value: median(onRay) / median(all), unit: "ratio"))
+        }
+        return figures
     }
 }
