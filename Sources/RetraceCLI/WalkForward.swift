@@ -46,16 +46,15 @@ struct WalkForwardSpec: Equatable {
         /// Reads `RUN/journal` (inputs only: instrument definitions, session markers and
         /// outputs are not market events).
         init(run: String) throws {
-            let reader: JournalReader
-            do { reader = try JournalReader(directory: run + "/journal") } catch { throw EngineError(.journal, "\(run): \(error.message)") }
-            while true {
-                let next: (record: JournalRecord, event: Event)?
-                do { next = try reader.nextEvent() } catch { throw EngineError(.journal, "\(run): \(error.message)") }
-                guard let (record, e) = next else { break }
-                guard e.body.marketInstrument != nil, !e.body.kind.isOutput else { continue }
-                times.append(e.receiveTime.nanos)
-                sequences.append(record.sequence)
-            }
+            var times: [Int64] = [], sequences: [UInt64] = []
+            do {
+                try forEachEvent(run) { e in
+                    guard e.body.marketInstrument != nil, !e.body.kind.isOutput else { return }
+                    times.append(e.receiveTime.nanos)
+                    sequences.append(e.sequence)
+                }
+            } catch { throw EngineError(.journal, error.message) }
+            (self.times, self.sequences) = (times, sequences)
         }
 
         init(times: [Int64], sequences: [UInt64]) { (self.times, self.sequences) = (times, sequences) }

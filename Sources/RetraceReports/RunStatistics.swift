@@ -246,7 +246,7 @@ public struct RunStatistics: Sendable, Equatable {
 }
 
 /// Calls `body` with every event of `RUN/journal`, in order; errors name the run.
-func forEachEvent(_ run: String, _ body: (Event) -> Void) throws(ReportError) {
+public func forEachEvent(_ run: String, _ body: (Event) -> Void) throws(ReportError) {
     let reader: JournalReader
     do { reader = try JournalReader(directory: run + "/journal") } catch { throw ReportError(.notARun, "\(run): cannot read its journal: \(error.message)") }
     while true {
