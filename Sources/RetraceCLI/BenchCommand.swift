@@ -22,11 +22,15 @@ public enum BenchCommand {
       Each figure is the median of N iterations (default 5; 3 for engine, replay and sweep).
       --ray   sweep: also run the 16-run grid through the Ray cluster at ADDRESS
               (make ray-test starts a local head and passes it)
+
+    retrace bench peer W1..W6 …  one run of a peer-comparison workload (make peer-bench;
+                                 retrace bench peer --help)
     """
 
     struct Figure { let name: String; let value: Double; let unit: String }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
+        if args.first == "peer" { return try PeerWorkloads.run(args.dropFirst()) }
         let a = try Arguments(args, valued: ["iterations", "dataset", "ray"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
         for g in a.positionals where !groups.contains(g) { throw UsageError("unknown group '\(g)'; groups: \(groups.joined(separator: ", "))") }

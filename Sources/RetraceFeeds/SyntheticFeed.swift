@@ -138,3 +138,92 @@ public enum PeerQuoteWorkload {
         }
     }
 }
+
+/// The peer benchmarks' synthetic L2 (market-by-price) feed, event for event:
+/// `gen_depth_events(n, seed)` of `../shared/peers/bench_hftbacktest.py`. 20 levels a side,
+/// tick 0.1, lot 0.001, one-tick spread, best bid 50000.0; the first 40 events build the
+/// book at 2024-01-01T00:00:00Z, then generator step s (exchange time T0 + (s+1) ms) draws
+/// four SplitMix64 outputs and makes a level update (60 %), a trade at the touch and the
+/// level's new size (25 %), or a one-tick move of the mid (15 %, four depth events). The
+/// stream is cut after exactly `n` events; receive time = exchange time + 0.5 ms.
+public enum PeerDepthWorkload {
+    /// BTCUSDT with price scale 1 (0.1 ticks) and quantity scale 3 (0.001 lots).
+    public static let instrument = Instrument(id: InstrumentID(0), symbol: Symbol("BTCUSDT")!, priceScale: 1, quantityScale: 3)
+    public static let levels = 20
+
+    /// Hands the instrument definition and then exactly `n` depth and trade events to `body`.
+    public static func generate<E: Error>(count n: Int, seed: UInt64 = 42, _ body: (Event) throws(E) -> Void) throws(E) {
+        let t0: Int64 = 1_704_067_200_000_000_000
+        let latency: Int64 = 500_000
+        let id = instrument.id
+        try body(Event(eventTime: Timestamp(nanos: t0), receiveTime: Timestamp(nanos: t0), body: .instrumentDefined(InstrumentDefined(instrument: instrument))))
+        var emitted = 0
+        func depth(_ side: Int64, _ price: Int64, _ quantity: Int64, _ t: Int64) throws(E) {
+            guard emitted < n else { return }
+            emitted += 1
+            try body(Event(eventTime: Timestamp(nanos: t), receiveTime: Timestamp(nanos: t + latency), body: .l2LevelUpdated(L2LevelUpdated(
+                instrument: id, side: side == 0 ? .buy : .sell, price: Price(raw: price), quantity: Quantity(raw: quantity)))))
+        }
+        var qb = (0..<levels).map { 1000 + 500 * Int64($0) }
+        var qa = qb
+        var b: Int64 = 500_000
+        for j in 0..<levels {
+            try depth(0, b - Int64(j), qb[j], t0)
+            try depth(1, b + 1 + Int64(j), qa[j], t0)
+        }
+        var rng = SplitMix64(seed: seed)
+        var s: Int64 = 0
+        while emitted < n {
+            let r0 = rng.next(), r1 = rng.next(), r2 = rng.next(), r3 = rng.next()
+            let t = t0 + (s + 1) * 1_000_000
+            s += 1
+            let a = b + 1
+            let k = r0 % 100
+            let sd: Int64 = Int64(r1 % 2)
+            if k < 60 {
+                let level = Int(r2 % UInt64(levels))
+                let q = 1 + Int64(r3 % 5000)
+                if sd == 0 {
+                    qb[level] = q
+                    try depth(0, b - Int64(level), q, t)
+                } else {
+                    qa[level] = q
+                    try depth(1, a + Int64(level), q, t)
+                }
+            } else if k < 85 {
+                let levelQuantity = sd == 0 ? qb[0] : qa[0]
+                let price = sd == 0 ? b : a
+                let traded = min(1 + Int64(r2 % 500), levelQuantity)
+                var rest = levelQuantity - traded
+                if rest < 1 { rest = 1 + Int64(r3 % 5000) }
+                if emitted < n {
+                    emitted += 1
+                    try body(Event(eventTime: Timestamp(nanos: t), receiveTime: Timestamp(nanos: t + latency), body: .tradeReceived(TradeReceived(
+                        instrument: id, price: Price(raw: price), quantity: Quantity(raw: traded), aggressor: sd == 0 ? .seller : .buyer, tradeID: 0))))
+                }
+                try depth(sd, price, rest, t)
+                if sd == 0 { qb[0] = rest } else { qa[0] = rest }
+            } else {
+                let nq1 = 1 + Int64(r2 % 5000), nq2 = 1 + Int64(r3 % 5000)
+                let l = Int64(levels)
+                let moves: [(Int64, Int64, Int64)]
+                if sd == 1 {
+                    moves = [(1, a, 0), (0, a, nq1), (0, b - l + 1, 0), (1, a + l, nq2)]
+                    for j in stride(from: levels - 1, to: 0, by: -1) { qb[j] = qb[j - 1] }
+                    qb[0] = nq1
+                    for j in 0..<(levels - 1) { qa[j] = qa[j + 1] }
+                    qa[levels - 1] = nq2
+                    b += 1
+                } else {
+                    moves = [(0, b, 0), (1, b, nq1), (1, a + l - 1, 0), (0, b - l, nq2)]
+                    for j in stride(from: levels - 1, to: 0, by: -1) { qa[j] = qa[j - 1] }
+                    qa[0] = nq1
+                    for j in 0..<(levels - 1) { qb[j] = qb[j + 1] }
+                    qb[levels - 1] = nq2
+                    b -= 1
+                }
+                for (side, price, quantity) in moves { try depth(side, price, quantity, t) }
+            }
+        }
+    }
+}

@@ -5,7 +5,9 @@ import RetraceEngine
 /// bid and one post-only ask at the best ask, moving each order when its side of the touch
 /// moves (a price change loses queue priority), and stops quoting the side that would take
 /// its position beyond `max_position`. Its fills come only from the venue's queue model,
-/// which makes it the strategy to compare queue models and latencies with.
+/// which makes it the strategy to compare queue models and latencies with. With `interval`
+/// it re-evaluates its quotes on a timer instead of on every depth event (hftbacktest's
+/// `elapse` loop).
 public struct QueueMaker: Strategy {
     public static let name = "queue-maker"
     public static let summary = "post-only bid and ask at the touch of a depth feed; requotes when the touch moves; position capped"
@@ -13,6 +15,7 @@ public struct QueueMaker: Strategy {
         ParameterSpec("size", "1", "order size in units of the instrument (decimal)"),
         ParameterSpec("max_position", "5", "largest position (in units) either way; the side that would exceed it is not quoted"),
         ParameterSpec("instrument", "", "symbol to trade (default: the run's first instrument)"),
+        ParameterSpec("interval", "0", "re-evaluate the quotes every interval of engine time (e.g. 100ms) instead of on every depth event (0)"),
     ]
 
     struct Quote { var id: ClientOrderID; var price: Price }
@@ -20,6 +23,8 @@ public struct QueueMaker: Strategy {
     let sizeText: String
     let maxText: String
     let symbol: String
+    let intervalNanos: Int64
+    var nextTimer: UInt64 = 1
     var instrument: InstrumentID?
     var size = Quantity.zero
     var maxPosition = Quantity.zero
@@ -30,6 +35,7 @@ public struct QueueMaker: Strategy {
         sizeText = p.text("size")
         maxText = p.text("max_position")
         symbol = p.text("instrument")
+        intervalNanos = try p.durationNanos("interval")
     }
 
     public mutating func onStart(_ context: inout StrategyContext) throws(EngineError) {
@@ -37,10 +43,18 @@ public struct QueueMaker: Strategy {
         size = try ParameterValues.lots("size", sizeText, of: i)
         maxPosition = try ParameterValues.lots("max_position", maxText, of: i)
         instrument = i.id
+        if intervalNanos > 0 { context.schedule(at: context.now.adding(nanos: intervalNanos), timerID: nextTimer) }
+    }
+
+    public mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext) {
+        guard let id = instrument, timerID == nextTimer else { return }
+        nextTimer += 1
+        context.schedule(at: context.now.adding(nanos: intervalNanos), timerID: nextTimer)
+        requote(id, &context)
     }
 
     public mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {
-        guard let id = instrument else { return }
+        guard let id = instrument, intervalNanos == 0 else { return }
         switch event.body {
         case .l2LevelUpdated(let u) where u.instrument == id: requote(id, &context)
         case .orderBookMessage(let m) where m.instrument == id: requote(id, &context)

@@ -3,7 +3,7 @@ import RetraceEngine
 /// The built-in strategies, in the order `--help` lists them.
 public enum StrategyCatalog {
     /// Every built-in strategy type.
-    public static var all: [any Strategy.Type] { [EmaCross.self, SmaCross.self, QueueMaker.self, CrossVenueArbitrage.self, MeanReversion.self, MarketMaker.self] }
+    public static var all: [any Strategy.Type] { [EmaCross.self, SmaCross.self, QueueMaker.self, CrossVenueArbitrage.self, MeanReversion.self, MarketMaker.self, NoStrategy.self] }
 
     /// The strategy type named `name`.
     /// - Throws: `.unknownStrategy` listing the names.
