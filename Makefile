@@ -5,7 +5,7 @@ SWIFT ?= swift
 RELEASE_BIN = .build/release/retrace
 DEBUG_BIN = .build/debug/retrace
 
-.PHONY: deps build release demo test bench fuzz notebooks ray-test clean
+.PHONY: deps build release demo test bench fuzz notebooks ray-test peer-bench clean
 
 deps:
 	@Scripts/install-deps
@@ -31,6 +31,12 @@ bench: release
 # (a venv in .venv-notebooks with pandas, matplotlib, nbclient; outputs in Runs/notebooks).
 notebooks: release
 	Scripts/notebooks
+
+# Retrace against NautilusTrader and hftbacktest (W1–W6), three alternating runs each;
+# writes Benchmarks/peers/latest.json and latest.md (PEER_BENCH_ARGS="--scale 0.1" for a quick look).
+peer-bench: release
+	@mkdir -p Benchmarks/peers
+	Scripts/peer-bench --json Benchmarks/peers/latest.json --markdown Benchmarks/peers/latest.md $(PEER_BENCH_ARGS)
 
 # Sweeps through Ray: a venv with Ray, a single-node head on 127.0.0.1, the same sweeps
 # locally and through Ray compared, the sweep benchmark through the head, Ray stopped.

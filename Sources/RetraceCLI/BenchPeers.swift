@@ -26,6 +26,10 @@ enum PeerWorkloads {
       W6-replay, W6-mm  W3 and W4 over a data run given with --input (the real Binance
           BTCUSDT depth file imported with 'retrace import l2-csv')
 
+    retrace bench peer depth-csv --input RUN --csv FILE
+          writes a depth data run's L2 updates and trades in hftbacktest's CSV layout
+          (exch_ts,local_ts,type,side,px,qty), so hftbacktest replays the same events (W6)
+
       Prints one JSON object: events, events_per_second (the whole run: open, read, engine,
       journal, store drain), core_events_per_second (less the store's lag), orders, fills,
       pnl, fingerprint, generate_seconds (not timed), peak_rss_mib.
@@ -54,8 +58,9 @@ enum PeerWorkloads {
     ] }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["n", "input", "scratch"], flags: ["json"])
+        let a = try Arguments(args, valued: ["n", "input", "scratch", "csv"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
+        if a.positionals.first == "depth-csv" { return try depthCSV(try a.require("input"), try a.require("csv")) }
         guard a.positionals.count == 1, let w = workloads.first(where: { $0.name == a.positionals[0] }) else {
             throw UsageError("name one workload: \(workloads.map(\.name).joined(separator: ", "))")
         }
@@ -112,5 +117,37 @@ enum PeerWorkloads {
         var source = try JournalInput(runDirectory: data)
         let settings = BacktestDriver.Settings(overrides: parameters, dataset: data, inputs: [data], out: out, replace: true)
         return try BacktestDriver.run(type, source: &source, settings: settings)
+    }
+
+    /// Writes RUN's depth updates and trades as `bench_hftbacktest.py --input` reads them;
+    /// other events (quotes, definitions) are left out, so import the data without --bbo
+    /// for both engines to see the same stream.
+    static func depthCSV(_ run: String, _ path: String) throws -> Int32 {
+        var reader = try JournalInput(runDirectory: run)
+        var scale = (price: 1, quantity: 3)
+        var text = "exch_ts,local_ts,type,side,px,qty\n"
+        var rows = 0, skipped = 0
+        func decimal(_ raw: Int64, _ places: Int) -> String {
+            let p = (0..<places).reduce(Int64(1)) { r, _ in r * 10 }
+            let sign = raw < 0 ? "-" : ""
+            let m = raw.magnitude
+            return places == 0 ? sign + String(m) : sign + String(m / UInt64(p)) + "." + String(String(m % UInt64(p)).reversed()).padding(toLength: places, withPad: "0", startingAt: 0).reversed()
+        }
+        while let input = try reader.next() {
+            let e = input.event
+            switch e.body {
+            case .instrumentDefined(let d): scale = (d.instrument.priceScale, d.instrument.quantityScale)
+            case .l2LevelUpdated(let u):
+                text += "\(e.eventTime.nanos),\(e.receiveTime.nanos),D,\(u.side == .buy ? "B" : "S"),\(decimal(u.price.raw, scale.price)),\(decimal(u.quantity.raw, scale.quantity))\n"
+                rows += 1
+            case .tradeReceived(let t):
+                text += "\(e.eventTime.nanos),\(e.receiveTime.nanos),T,\(t.aggressor == .seller ? "S" : "B"),\(decimal(t.price.raw, scale.price)),\(decimal(t.quantity.raw, scale.quantity))\n"
+                rows += 1
+            default: skipped += 1
+            }
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        Output.out("{\"rows\":\(rows),\"skipped\":\(skipped),\"csv\":\"\(jsonEscape(path))\"}")
+        return 0
     }
 }
