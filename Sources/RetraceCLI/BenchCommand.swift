@@ -17,11 +17,15 @@ public enum BenchCommand {
     static let groups = ["codec", "journal", "book", "engine", "replay", "sweep"]
     static let help = """
     usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]] [--ray ADDRESS]
+                         [--compare BASELINE.json [--results RESULTS.json]]
 
       groups: \(groups.joined(separator: " ")) (default: all). Build with -c release for real figures.
       Each figure is the median of N iterations (default 5; 3 for engine, replay and sweep).
       --ray   sweep: also run the 16-run grid through the Ray cluster at ADDRESS
               (make ray-test starts a local head and passes it)
+      --compare  print each figure's ratio to a baseline (Benchmarks/baseline.json) and flag
+              changes beyond its noise band; exit 1 on a regression. With --results FILE it
+              compares a saved 'retrace bench --json' instead of running.
 
     retrace bench peer W1..W6 …  one run of a peer-comparison workload (make peer-bench;
                                  retrace bench peer --help)
@@ -31,8 +35,13 @@ public enum BenchCommand {
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
         if args.first == "peer" { return try PeerWorkloads.run(args.dropFirst()) }
-        let a = try Arguments(args, valued: ["iterations", "dataset", "ray"], flags: ["json"])
+        let a = try Arguments(args, valued: ["iterations", "dataset", "ray", "compare", "results"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
+        let baseline = try a.value("compare").map { try BenchComparison.load($0) }
+        if let path = a.value("results") {
+            guard let baseline else { throw UsageError("--results FILE needs --compare BASELINE") }
+            return BenchComparison(baseline: baseline, current: try BenchComparison.load(path)).print()
+        }
         for g in a.positionals where !groups.contains(g) { throw UsageError("unknown group '\(g)'; groups: \(groups.joined(separator: ", "))") }
         let selected = a.positionals.isEmpty ? groups : a.positionals
         let iterations = Int(a.value("iterations") ?? "") ?? 5
@@ -63,6 +72,10 @@ public enum BenchCommand {
             Output.out("{\"machine\":\(MachineInfo.json()),\"figures\":[\(list.joined(separator: ","))]}")
         } else {
             for f in figures { Output.out("\(f.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(String(format: "%14.1f", f.value)) \(f.unit)") }
+        }
+        if let baseline {
+            // The comparison goes to stderr when stdout holds the JSON.
+            return BenchComparison(baseline: baseline, current: figures, toStderr: a.has("json")).print()
         }
         return 0
     }

@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// `retrace bench --compare BASELINE --results FILE`: ratios, noise bands by kind of
+/// figure, and the exit status a CI job can use.
+@Suite("Bench comparison")
+struct BenchCompareTests {
+    static func write(_ path: String, _ figures: [(String, Double, String)]) throws {
+        let list = figures.map { "{\"name\":\"\($0.0)\",\"value\":\($0.1),\"unit\":\"\($0.2)\"}" }.joined(separator: ",")
+        try Data("{\"machine\":{},\"figures\":[\(list)]}".utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("a rate down 10 % is noise, down 30 % a regression; a p99 up 30 % is noise; a fill count that changes is flagged; exit 1 on any")
+    func bands() throws {
+        let dir = scratch("bench-compare")
+        defer { removeScratch(dir) }
+        try Self.write(dir + "/base.json", [("engine.backtest.ema_cross.events_per_second", 1_000_000, "events/s"), ("journal.commit.fsync.p99_micros", 150, "µs"),
+                                            ("engine.backtest.ema_cross.fills", 46274, "fills"), ("codec.decode.events_per_second", 40e6, "events/s")])
+        try Self.write(dir + "/ok.json", [("engine.backtest.ema_cross.events_per_second", 900_000, "events/s"), ("journal.commit.fsync.p99_micros", 195, "µs"),
+                                          ("engine.backtest.ema_cross.fills", 46274, "fills"), ("codec.decode.events_per_second", 60e6, "events/s")])
+        let ok = try retrace(["bench", "--compare", dir + "/base.json", "--results", dir + "/ok.json"])
+        #expect(ok.status == 0, "\(ok.stdout)")
+        #expect(ok.stdout.contains("codec.decode.events_per_second") && ok.stdout.contains("better"))
+        #expect(ok.stdout.contains("no regressions"))
+        try Self.write(dir + "/bad.json", [("engine.backtest.ema_cross.events_per_second", 700_000, "events/s"), ("journal.commit.fsync.p99_micros", 150, "µs"),
+                                           ("engine.backtest.ema_cross.fills", 45000, "fills")])
+        let bad = try retrace(["bench", "--compare", dir + "/base.json", "--results", dir + "/bad.json"])
+        #expect(bad.status == 1)
+        let lines = bad.stdout.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("engine.backtest.ema_cross.events_per_second") && $0.hasSuffix("REGRESSION") }, "\(bad.stdout)")
+        #expect(lines.contains { $0.hasPrefix("engine.backtest.ema_cross.fills") && $0.hasSuffix("CHANGED") })
+        #expect(bad.stdout.contains("not measured this time: 1 baseline figures"))
+        let missing = try retrace(["bench", "--compare", dir + "/nothing.json"])
+        #expect(missing.status == 2 && missing.stderr.contains("nothing.json"))
+    }
+}
