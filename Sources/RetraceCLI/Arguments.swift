@@ -41,6 +41,12 @@ struct Arguments {
         return v
     }
     func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+    /// Splits an option's `key=value` (`--param`, `--grid`); `expects` names the form in the error.
+    static func keyValue(_ text: String, option: String, expects: String = "key=value") throws(UsageError) -> (key: String, value: String) {
+        guard let eq = text.firstIndex(of: "="), eq != text.startIndex else { throw UsageError("--\(option) expects \(expects), got '\(text)'") }
+        return (String(text[..<eq]), String(text[text.index(after: eq)...]))
+    }
 }
 
 /// A command-line mistake: printed with the command's usage, exit status 2.

@@ -80,10 +80,7 @@ enum BacktestCommand {
         if let pin = a.value("pin") { sets.append("engine.pin=" + pin) }
         let config = try RunConfig.load(a.value("config"), sets: sets)
         var overrides = base + config.params
-        for p in a.values("param") {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param expects key=value, got '\(p)'") }
-            overrides.append((String(p[..<eq]), String(p[p.index(after: eq)...])))
-        }
+        for p in a.values("param") { overrides.append(try Arguments.keyValue(p, option: "param")) }
         return (config, overrides)
     }
 

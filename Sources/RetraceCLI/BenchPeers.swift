@@ -127,21 +127,15 @@ enum PeerWorkloads {
         var scale = (price: 1, quantity: 3)
         var text = "exch_ts,local_ts,type,side,px,qty\n"
         var rows = 0, skipped = 0
-        func decimal(_ raw: Int64, _ places: Int) -> String {
-            let p = (0..<places).reduce(Int64(1)) { r, _ in r * 10 }
-            let sign = raw < 0 ? "-" : ""
-            let m = raw.magnitude
-            return places == 0 ? sign + String(m) : sign + String(m / UInt64(p)) + "." + String(String(m % UInt64(p)).reversed()).padding(toLength: places, withPad: "0", startingAt: 0).reversed()
-        }
         while let input = try reader.next() {
             let e = input.event
             switch e.body {
             case .instrumentDefined(let d): scale = (d.instrument.priceScale, d.instrument.quantityScale)
             case .l2LevelUpdated(let u):
-                text += "\(e.eventTime.nanos),\(e.receiveTime.nanos),D,\(u.side == .buy ? "B" : "S"),\(decimal(u.price.raw, scale.price)),\(decimal(u.quantity.raw, scale.quantity))\n"
+                text += "\(e.eventTime.nanos),\(e.receiveTime.nanos),D,\(u.side == .buy ? "B" : "S"),\(FixedPoint.format(u.price.raw, scale: scale.price)),\(FixedPoint.format(u.quantity.raw, scale: scale.quantity))\n"
                 rows += 1
             case .tradeReceived(let t):
-                text += "\(e.eventTime.nanos),\(e.receiveTime.nanos),T,\(t.aggressor == .seller ? "S" : "B"),\(decimal(t.price.raw, scale.price)),\(decimal(t.quantity.raw, scale.quantity))\n"
+                text += "\(e.eventTime.nanos),\(e.receiveTime.nanos),T,\(t.aggressor == .seller ? "S" : "B"),\(FixedPoint.format(t.price.raw, scale: scale.price)),\(FixedPoint.format(t.quantity.raw, scale: scale.quantity))\n"
                 rows += 1
             default: skipped += 1
             }

@@ -56,14 +56,7 @@ enum ReplayCommand {
         let original = RunFolder.normalized(a.positionals[0])
         let out = try a.require("out")
         guard let speed = ReplaySpeed(parsing: a.value("speed") ?? "max") else { throw UsageError("--speed must be max or a positive number (1 = wall clock), got '\(a.value("speed")!)'") }
-        let from = try a.value("from").map { (t: String) throws(UsageError) -> ReplayBound in
-            guard let b = ReplayBound(parsing: t) else { throw UsageError("--from must be a sequence number or an ISO-8601 UTC time, got '\(t)'") }
-            return b
-        }
-        let until = try a.value("until").map { (t: String) throws(UsageError) -> ReplayBound in
-            guard let b = ReplayBound(parsing: t) else { throw UsageError("--until must be a sequence number or an ISO-8601 UTC time, got '\(t)'") }
-            return b
-        }
+        let from = try BacktestCommand.bound(a, "from"), until = try BacktestCommand.bound(a, "until")
         let venueMode = a.value("venue") ?? "recorded"
         guard venueMode == "recorded" || venueMode == "simulated" else { throw UsageError("--venue must be recorded or simulated") }
         guard let context = Int(a.value("context") ?? "10"), context >= 0 else { throw UsageError("--context must be a whole number") }

@@ -62,9 +62,8 @@ enum SweepCommand {
         let known = Set((strategy.parameters + AccountConfig.parameters).map(\.name))
         var grid: [(key: String, values: [String])] = []
         for g in a.values("grid") {
-            guard let eq = g.firstIndex(of: "="), eq != g.startIndex else { throw UsageError("--grid expects key=v1,v2,..., got '\(g)'") }
-            let key = String(g[..<eq])
-            let values = g[g.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let (key, list) = try Arguments.keyValue(g, option: "grid", expects: "key=v1,v2,...")
+            let values = list.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             guard known.contains(key) else { throw UsageError("--grid \(key): not a parameter of \(strategy.name) (see retrace backtest --help)") }
             guard !values.contains(""), Set(values).count == values.count else { throw UsageError("--grid \(key): values must be non-empty and distinct, got '\(g)'") }
             guard !grid.contains(where: { $0.key == key }) else { throw UsageError("--grid \(key) is given twice") }
@@ -72,12 +71,11 @@ enum SweepCommand {
         }
         var params: [(String, String)] = []
         for p in a.values("param") {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw UsageError("--param expects key=value, got '\(p)'") }
-            let key = String(p[..<eq])
+            let (key, value) = try Arguments.keyValue(p, option: "param")
             guard known.contains(key) else { throw UsageError("--param \(key): not a parameter of \(strategy.name) (see retrace backtest --help)") }
             guard !grid.contains(where: { $0.key == key }) else { throw UsageError("\(key) is both a --grid and a --param") }
             params.removeAll { $0.0 == key }
-            params.append((key, String(p[p.index(after: eq)...])))
+            params.append((key, value))
         }
         let metric = try SweepMetric(parsing: a.value("metric") ?? "sharpe")
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
