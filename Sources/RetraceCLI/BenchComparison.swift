@@ -39,9 +39,7 @@ struct BenchComparison {
 
     static func direction(_ name: String, _ unit: String) -> Direction {
         let u = unit.lowercased()
-        if u.hasSuffix("/s") || u.hasSuffix("/min") || name.contains("per_second") || name.contains("per_minute") || u == "ratio" && name.contains("compression") {
-            return .higher
-        }
+        if u.hasSuffix("/s") || u.hasSuffix("/min") || name.contains("per_second") || name.contains("per_minute") { return .higher }
         if ["ns", "us", "µs", "micros", "s", "ms"].contains(u) || name.contains("micros") || name.contains("nanos") || name.hasSuffix("_seconds") { return .lower }
         if u == "ratio" { return name.contains("ratio_to_floor") || name.contains("ratio_to_backtest") ? .lower : .higher }
         return .exact

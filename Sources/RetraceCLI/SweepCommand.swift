@@ -193,7 +193,8 @@ struct Sweep {
                 todo.append(job)
             }
         }
-        if !quiet && resumed > 0 && label != "test" { Output.err("sweep: \(jobs.count - todo.count) of \(jobs.count) \(label) runs already completed, resuming") }
+        let skipped = jobs.count - todo.count
+        if !quiet && skipped > 0 { Output.err("sweep: \(skipped) of \(jobs.count) \(label) runs already completed, resuming") }
         let progress = Progress(label, total: UInt64(todo.count), unit: "runs", quiet: quiet)
         let started = ReplayInput.monotonicNanos()
         var finished = 0
@@ -350,9 +351,10 @@ struct SweepReport {
             rows.append((w.number, r))
         }
         let stitched = StitchedRun(stitchedInput)
-        let ends = Dictionary(stitched.points.map { ($0.window, $0.row.balance.equity.text) }) { _, last in last }
+        let points = zip(stitched.windows, stitched.data.equity)
+        let ends = Dictionary(points.map { ($0.0, $0.1.balance.equity.text) }) { _, last in last }
         walkForwardRows = rows.map { $0.1 + [ends[$0.0] ?? ""] }
-        oosEquity = stitched.points.map { [String($0.window), String($0.row.time.nanos), $0.row.time.iso8601, $0.row.balance.equity.text] }
+        oosEquity = points.map { [String($0.0), String($0.1.time.nanos), $0.1.time.iso8601, $0.1.balance.equity.text] }
         let statistics = RunStatistics(stitched.data)
         oosStatistics = statistics
         var wf = CSVWriter(header: walkForwardHeader)
@@ -403,7 +405,10 @@ struct SweepReport {
             if let s = oosStatistics {
                 var st = JSONObject()
                 for (k, v) in s.rows { st.add(k, v) }
-                o.add("walk_forward", raw: "{\"windows\":\(walkForwardRows.count),\"oos_statistics\":\(st.text)}")
+                var wf = JSONObject()
+                wf.add("windows", walkForwardRows.count)
+                wf.add("oos_statistics", raw: st.text)
+                o.add("walk_forward", raw: wf.text)
             }
             Output.out(o.text)
             return

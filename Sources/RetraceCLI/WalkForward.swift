@@ -107,8 +107,8 @@ struct WalkForwardSpec: Equatable {
 /// cash), so the stitched curve is what one account would have made trading them in turn.
 struct StitchedRun {
     var data: RunData
-    /// (window, equity row) of the stitched curve.
-    var points: [(window: Int, row: EquityRow)] = []
+    /// The window each row of `data.equity` came from.
+    var windows: [Int] = []
 
     init(_ runs: [(window: Int, data: RunData)]) {
         let cash = runs.first?.data.startingCash ?? .zero
@@ -123,7 +123,7 @@ struct StitchedRun {
                 row.balance.realizedPnL += offset
                 row.balance.fees += fees
                 data.equity.append(row)
-                points.append((window, row))
+                windows.append(window)
             }
             data.trades += run.trades
             data.fills += run.fills
