@@ -105,13 +105,14 @@ struct SweepRunner {
         }
     }
 
-    enum Output {
+    /// Where a spawned process's stdout goes.
+    enum Stdout {
         case file(String)
         case pipe(write: Int32, read: Int32)
     }
 
     /// posix_spawn of `path` with `arguments`; stdin from /dev/null.
-    static func spawn(_ path: String, _ arguments: [String], environment: [String: String], stdout: Output, stderr: String) throws -> pid_t {
+    static func spawn(_ path: String, _ arguments: [String], environment: [String: String], stdout: Stdout, stderr: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
