@@ -30,6 +30,10 @@ public enum EventBody: Equatable, Sendable {
     case barReceived(BarReceived)
     case l2LevelUpdated(L2LevelUpdated)
     case orderBookMessage(OrderBookMessage)
+    // Live sessions (inputs: what a venue said, and what happened to the connection)
+    case venueReport(VenueReport)
+    case venueHeartbeat(VenueHeartbeat)
+    case sessionControl(SessionControl)
     // Orders
     case orderSubmitted(OrderSubmitted)
     case orderAccepted(OrderAccepted)
@@ -67,6 +71,9 @@ public enum EventBody: Equatable, Sendable {
         case .barReceived: .barReceived
         case .l2LevelUpdated: .l2LevelUpdated
         case .orderBookMessage: .orderBookMessage
+        case .venueReport: .venueReport
+        case .venueHeartbeat: .venueHeartbeat
+        case .sessionControl: .sessionControl
         case .orderSubmitted: .orderSubmitted
         case .orderAccepted: .orderAccepted
         case .orderRejected: .orderRejected
@@ -90,6 +97,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case barReceived = 12
     case l2LevelUpdated = 13
     case orderBookMessage = 14
+    case venueReport = 15
+    case venueHeartbeat = 16
+    case sessionControl = 17
     case orderSubmitted = 20
     case orderAccepted = 21
     case orderRejected = 22
@@ -104,6 +114,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
 
     /// True for events the engine produces (they enter the fingerprint).
     @inlinable public var isOutput: Bool { rawValue >= 20 && rawValue < 50 }
+    /// True for a live session's own inputs (venue reports, heartbeats, session control):
+    /// a backtest over a live run's market data skips them.
+    @inlinable public var isLiveSession: Bool { rawValue >= 15 && rawValue <= 17 }
     /// A stable name for listings (`journal inspect`, diffs).
     public var name: String {
         switch self {
@@ -113,6 +126,9 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
         case .barReceived: "BarReceived"
         case .l2LevelUpdated: "L2LevelUpdated"
         case .orderBookMessage: "OrderBookMessage"
+        case .venueReport: "VenueReport"
+        case .venueHeartbeat: "VenueHeartbeat"
+        case .sessionControl: "SessionControl"
         case .orderSubmitted: "OrderSubmitted"
         case .orderAccepted: "OrderAccepted"
         case .orderRejected: "OrderRejected"
@@ -339,4 +355,99 @@ public struct SessionEnded: Equatable, Sendable {
     /// Input events the session processed.
     public var inputEvents: UInt64
     public init(inputEvents: UInt64) { self.inputEvents = inputEvents }
+}
+
+/// What a live venue said about one of our orders. It is an input: the live engine applies
+/// it (and records the matching output event), so a replay of the journal gives the same
+/// answers at the same points without asking any venue.
+public struct VenueReport: Equatable, Sendable {
+    /// The answer itself.
+    public enum Body: Equatable, Sendable {
+        case accepted(OrderAccepted)
+        case rejected(OrderRejected)
+        case canceled(OrderCanceled)
+        case filled(OrderFilled)
+        case modified(OrderModified)
+
+        public var orderID: ClientOrderID {
+            switch self {
+            case .accepted(let e): e.orderID
+            case .rejected(let e): e.orderID
+            case .canceled(let e): e.orderID
+            case .filled(let e): e.orderID
+            case .modified(let e): e.orderID
+            }
+        }
+        /// The same answer as an output event body.
+        public var event: EventBody {
+            switch self {
+            case .accepted(let e): .orderAccepted(e)
+            case .rejected(let e): .orderRejected(e)
+            case .canceled(let e): .orderCanceled(e)
+            case .filled(let e): .orderFilled(e)
+            case .modified(let e): .orderModified(e)
+            }
+        }
+        /// The answer an output event body carries (nil for other kinds).
+        public init?(_ body: EventBody) {
+            switch body {
+            case .orderAccepted(let e): self = .accepted(e)
+            case .orderRejected(let e): self = .rejected(e)
+            case .orderCanceled(let e): self = .canceled(e)
+            case .orderFilled(let e): self = .filled(e)
+            case .orderModified(let e): self = .modified(e)
+            default: return nil
+            }
+        }
+    }
+    /// The venue session's sequence number of the message (a resumed session asks for
+    /// every report after the last one it journaled).
+    public var venueSequence: UInt64
+    public var body: Body
+    public init(venueSequence: UInt64, body: Body) { (self.venueSequence, self.body) = (venueSequence, body) }
+}
+
+/// A venue heartbeat: the venue's clock when it sent it, and, when it answers one of our
+/// pings, the local time that ping left (a two-way time-sync sample; 0: one-way).
+public struct VenueHeartbeat: Equatable, Sendable {
+    public var venueTime: Int64
+    public var pingSent: Int64
+    public init(venueTime: Int64, pingSent: Int64) { (self.venueTime, self.pingSent) = (venueTime, pingSent) }
+}
+
+/// Something that happened to a live session rather than in the market: journaled as an
+/// input because the engine acts on it (a kill switch cancels orders, a disconnect refuses
+/// new ones), so a replay acts the same way at the same point.
+public struct SessionControl: Equatable, Sendable {
+    public enum Action: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+        /// Logged on to the venue (`a`: the venue sequence it resumed after).
+        case connected = 1
+        /// The connection was lost (`a`: the last venue sequence received).
+        case disconnected = 2
+        /// A sequence gap (`a`: the expected sequence, `b`: the one received).
+        case gap = 3
+        /// The venue's snapshot after a gap or a reconnect is complete (`a`: its sequence).
+        case resynced = 4
+        /// The kill switch tripped (signal or file): cancel everything, trade no more.
+        case killSwitch = 5
+        /// A graceful stop was asked for (SIGINT, SIGTERM, end of data).
+        case shutdown = 6
+        /// The venue has no more market data.
+        case endOfData = 7
+        public var description: String {
+            switch self {
+            case .connected: "connected"
+            case .disconnected: "disconnected"
+            case .gap: "gap"
+            case .resynced: "resynced"
+            case .killSwitch: "kill-switch"
+            case .shutdown: "shutdown"
+            case .endOfData: "end-of-data"
+            }
+        }
+    }
+    public var action: Action
+    public var a: UInt64
+    public var b: UInt64
+    public init(_ action: Action, a: UInt64 = 0, b: UInt64 = 0) { (self.action, self.a, self.b) = (action, a, b) }
 }

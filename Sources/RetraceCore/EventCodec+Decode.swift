@@ -23,6 +23,18 @@ extension EventCodec {
             let id = InstrumentID(r.u32()); let action: BookAction = try enumValue(r.u8(), seq, "book action")
             let side: Side = try enumValue(r.u8(), seq, "side"); r.skip(2)
             return .orderBookMessage(OrderBookMessage(instrument: id, action: action, side: side, orderID: r.u64(), price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64())))
+        case .venueReport:
+            let venueSequence = r.u64(); let k = r.u8(); r.skip(7)
+            guard (21...25).contains(k), let innerKind = EventKind(rawValue: k) else { throw CoreError(.invalidField, "event #\(seq): invalid venue report kind \(k)") }
+            let size = bodySize(innerKind)
+            let inner = try decodeBody(innerKind, &r, seq)
+            r.skip(56 - size)
+            return .venueReport(VenueReport(venueSequence: venueSequence, body: VenueReport.Body(inner)!))
+        case .venueHeartbeat:
+            return .venueHeartbeat(VenueHeartbeat(venueTime: r.i64(), pingSent: r.i64()))
+        case .sessionControl:
+            let action: SessionControl.Action = try enumValue(r.u8(), seq, "session action"); r.skip(7)
+            return .sessionControl(SessionControl(action, a: r.u64(), b: r.u64()))
         case .orderSubmitted:
             let oid = ClientOrderID(r.u64()); let id = InstrumentID(r.u32())
             let side: Side = try enumValue(r.u8(), seq, "side"); let type: OrderType = try enumValue(r.u8(), seq, "order type")

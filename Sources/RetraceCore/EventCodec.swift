@@ -21,6 +21,9 @@ public enum EventCodec {
         case .barReceived: 48
         case .l2LevelUpdated: 24
         case .orderBookMessage: 32
+        case .venueReport: 16 + 56
+        case .venueHeartbeat: 16
+        case .sessionControl: 24
         case .orderSubmitted: 32
         case .orderAccepted, .orderRejected: 16
         case .orderCanceled: 24
@@ -71,6 +74,17 @@ public enum EventCodec {
         case .orderBookMessage(let e):
             w.u32(e.instrument.raw); w.u8(e.action.rawValue); w.u8(e.side.rawValue); w.zeros(2)
             w.u64(e.orderID); w.i64(e.price.raw); w.i64(e.quantity.raw)
+        case .venueReport(let e):
+            // The answer's own fields, padded to the largest answer (a fill).
+            let inner = e.body.event
+            w.u64(e.venueSequence); w.u8(inner.kind.rawValue); w.zeros(7)
+            let start = w.offset
+            encodeBody(inner, &w)
+            w.zeros(56 - (w.offset - start))
+        case .venueHeartbeat(let e):
+            w.i64(e.venueTime); w.i64(e.pingSent)
+        case .sessionControl(let e):
+            w.u8(e.action.rawValue); w.zeros(7); w.u64(e.a); w.u64(e.b)
         case .orderSubmitted(let e):
             w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u8(e.side.rawValue); w.u8(e.type.rawValue)
             w.u8(e.sizing.rawValue); w.u8(0); w.i64(e.quantity.raw); w.i64(e.limitPrice.raw)

@@ -44,6 +44,12 @@ public struct EventText: Sendable {
             return "\(symbol(u.instrument)) \(u.side == .buy ? "bid" : "ask") \(price(u.instrument, u.price)) qty=\(quantity(u.instrument, u.quantity))"
         case .orderBookMessage(let m):
             return "\(symbol(m.instrument)) action=\(m.action) \(Self.side(m.side)) order=\(m.orderID) \(quantity(m.instrument, m.quantity))@\(price(m.instrument, m.price))"
+        case .venueReport(let v):
+            return "venue_seq=\(v.venueSequence) \(v.body.event.kind.name) " + fields(v.body.event)
+        case .venueHeartbeat(let h):
+            return "venue_time=\(h.venueTime) ping_sent=\(h.pingSent)"
+        case .sessionControl(let c):
+            return "\(c.action) a=\(c.a) b=\(c.b)"
         case .orderSubmitted(let o):
             let limit = o.type.hasLimit ? "@\(price(o.instrument, o.limitPrice))" : ""
             return "order=\(o.orderID.raw) \(symbol(o.instrument)) \(Self.side(o.side)) \(o.type.name) \(o.sizing == .allEquity ? "all-equity" : quantity(o.instrument, o.quantity))\(limit)"

@@ -90,6 +90,12 @@ public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
     case riskPriceBand = 11
     case riskOrderRate = 12
     case riskKillSwitch = 13
+    /// Live sessions.
+    case venueRandomReject = 14
+    case duplicateOrderID = 15
+    case venueUnavailable = 16
+    case liveSizing = 17
+    case killSwitch = 18
 
     public var description: String {
         switch self {
@@ -106,6 +112,11 @@ public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
         case .riskPriceBand: "risk: limit price outside risk.price_band_bps"
         case .riskOrderRate: "risk: more than risk.max_orders in risk.rate_window"
         case .riskKillSwitch: "risk: kill switch tripped (risk.kill_loss)"
+        case .venueRandomReject: "venue: rejected (--reject-rate)"
+        case .duplicateOrderID: "venue: client order id already used"
+        case .venueUnavailable: "gateway: venue unavailable (disconnected or circuit breaker open)"
+        case .liveSizing: "live: orders need a fixed quantity"
+        case .killSwitch: "live: kill switch tripped"
         }
     }
 }

@@ -36,7 +36,7 @@ public struct JournalInput: InputSource {
                 return nil
             }
             let kind = event.body.kind
-            if kind.isOutput || kind == .sessionStarted || kind == .sessionEnded { continue }
+            if kind.isOutput || kind.isLiveSession || kind == .sessionStarted || kind == .sessionEnded { continue }
             return InputEvent(event: event, encoded: record.payload)
         }
     }
