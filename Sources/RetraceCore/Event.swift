@@ -378,6 +378,16 @@ public struct VenueReport: Equatable, Sendable {
             case .modified(let e): e.orderID
             }
         }
+        /// The same answer about order `id` (a venue maps its own ids to the client's).
+        public func with(orderID id: ClientOrderID) -> Body {
+            switch self {
+            case .accepted(var e): e.orderID = id; return .accepted(e)
+            case .rejected(var e): e.orderID = id; return .rejected(e)
+            case .canceled(var e): e.orderID = id; return .canceled(e)
+            case .filled(var e): e.orderID = id; return .filled(e)
+            case .modified(var e): e.orderID = id; return .modified(e)
+            }
+        }
         /// The same answer as an output event body.
         public var event: EventBody {
             switch self {

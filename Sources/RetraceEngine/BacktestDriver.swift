@@ -138,11 +138,11 @@ public enum BacktestDriver {
         }
     }
 
-    static func openStore(_ folder: String) throws(EngineError) -> RunStore {
+    public static func openStore(_ folder: String) throws(EngineError) -> RunStore {
         do { return try RunStore(path: RunFolder.storePath(folder)) } catch { throw EngineError(.store, error.message) }
     }
 
-    static func saveCatalog(_ store: RunStore, _ m: RunManifest, _ values: ParameterValues) throws(EngineError) {
+    public static func saveCatalog(_ store: RunStore, _ m: RunManifest, _ values: ParameterValues) throws(EngineError) {
         let record = RunRecord(runID: m.runID, mode: m.mode, strategy: m.strategy, parameters: values.json, dataset: m.dataset, seed: m.seed,
                                startedAt: m.startedAt, endedAt: m.endedAt, status: m.status, fingerprint: m.fingerprint, events: Int64(m.events),
                                orders: Int64(m.orders), fills: Int64(m.fills), pnl: Money(parsing: m.pnl) ?? .zero, error: m.reason)

@@ -22,6 +22,11 @@ public struct LiveEngineSettings: Codable, Equatable, Sendable {
     /// Time-sync window (the best heartbeat sample of each window enters the fit).
     public var timeSyncWindowMillis: Int64 = 1_000
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case breakerRejects = "breaker_rejects", breakerWindowMillis = "breaker_window_millis", breakerCooldownMillis = "breaker_cooldown_millis"
+        case timeSyncWindowMillis = "time_sync_window_millis"
+    }
 }
 
 /// The live mode's core: the same strategy, ledger, risk gate, timer wheel and recorder as

@@ -17,6 +17,9 @@ public final class OutputRecorder {
     public var muted = false
     /// Sees every output as the engine records it (replay breakpoints); nil on ordinary runs.
     public var tap: ((Event) -> Void)?
+    /// While a live run resumes: the outputs its journal already holds. Outputs derived
+    /// again from the journaled inputs are checked against them and not journaled twice.
+    public var resume: ResumeOutputs?
 
     private let scratch = UnsafeMutableRawPointer.allocate(byteCount: EventCodec.maxEncodedSize, alignment: 8)
 
@@ -54,6 +57,10 @@ public final class OutputRecorder {
 
     @usableFromInline func inputEventCount() { inputEvents += 1 }
 
+    /// Counts an input the caller journaled itself (live mode appends a batch of inputs and
+    /// commits them with one `fdatasync`; a resume re-reads them).
+    public func countInput() { inputEvents += 1 }
+
     /// Journals an output event stamped at `time` and hands it to the store writer.
     @discardableResult
     public func record(_ body: EventBody, at time: Timestamp) throws(EngineError) -> Event {
@@ -61,7 +68,11 @@ public final class OutputRecorder {
         if muted { return e }
         // SAFETY: the scratch buffer holds `maxEncodedSize` bytes; only the core thread uses it.
         let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(e, to: scratch))
-        do { e.sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+        if let resume, let sequence = try resume.match(bytes, body) {
+            e.sequence = sequence
+        } else {
+            do { e.sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+        }
         switch body {
         case .orderSubmitted: orders += 1
         case .orderFilled: fills += 1
@@ -84,5 +95,28 @@ extension OutputRecorder {
     /// Journals a session marker (neither input data nor an output).
     public func recordControl(_ body: EventBody, at time: Timestamp) throws(EngineError) {
         do { try journal.append(Event(eventTime: time, receiveTime: time, body: body)) } catch { throw EngineError(.journal, error.message) }
+    }
+}
+
+/// The outputs a live run's journal holds, in order, for `retrace live --resume`: the
+/// engine derives them again from the journaled inputs and each must match its recorded
+/// bytes (anything else means the code or the configuration changed since the run began).
+public final class ResumeOutputs {
+    private var outputs: [(sequence: UInt64, bytes: [UInt8])]
+    private var index = 0
+    public init(_ outputs: [(sequence: UInt64, bytes: [UInt8])]) { self.outputs = outputs }
+    /// True once every recorded output was derived again.
+    public var exhausted: Bool { index == outputs.count }
+    public var remaining: Int { outputs.count - index }
+    /// The next recorded output's sequence when `bytes` equals it; nil when none is left.
+    func match(_ bytes: UnsafeRawBufferPointer, _ body: EventBody) throws(EngineError) -> UInt64? {
+        guard index < outputs.count else { return nil }
+        let o = outputs[index]
+        guard o.bytes.elementsEqual(bytes) else {
+            throw EngineError(.badInput, "resume: output #\(o.sequence) in the journal differs from the \(body.kind.name) derived again from the journaled inputs; "
+                + "the strategy, its parameters or the code changed since the run started")
+        }
+        index += 1
+        return o.sequence
     }
 }

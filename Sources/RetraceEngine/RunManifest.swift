@@ -45,12 +45,15 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var window: WindowRecord?
     /// For replays: the run replayed, its fingerprint, speed, window and pacing.
     public var replay: ReplayRecord?
+    /// For live runs: the venue, the session, the engine settings a replay needs, and how
+    /// the session went (resumes, reconnects, time sync, commit and tick-to-order latency).
+    public var live: LiveRecord?
 
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
         case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
-        case hotPath = "hot_path", placement, latency, replay, window
+        case hotPath = "hot_path", placement, latency, replay, window, live
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {
@@ -106,6 +109,42 @@ public struct ReplayRecord: Codable, Equatable, Sendable {
         (self.of, self.originalFingerprint, self.speed, self.venue, self.whatIf) = (of, originalFingerprint, speed, venue, whatIf)
         recordedLatency = []
     }
+}
+
+/// What a live run records about its session.
+public struct LiveRecord: Codable, Equatable, Sendable {
+    /// `HOST:PORT` of the venue.
+    public var venue: String
+    /// The venue session id (hex): a resume logs on to the same session.
+    public var session: String
+    public var settings: LiveEngineSettings
+    /// How many times the run was resumed after a crash.
+    public var resumes = 0
+    public var reconnects = 0
+    public var gaps = 0
+    /// Orders asked about after a reconnect or a resume (never sent twice).
+    public var statusQueries = 0
+    public var killed = false
+    /// Venue clock − local clock from the heartbeats (milliseconds) and its drift (ppm).
+    public var clockOffsetMillis: Double?
+    public var clockDriftPPM: Double?
+    public var timeSyncSamples = 0
+    /// `fdatasync` group commits: how many and their latency, microseconds.
+    public var commits: UInt64 = 0
+    public var commitP50Micros: Double?
+    public var commitP99Micros: Double?
+    /// From an input's receive time to its order written to the socket, microseconds.
+    public var tickToOrderP50Micros: Double?
+    public var tickToOrderP99Micros: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case venue, session, settings, resumes, reconnects, gaps, statusQueries = "status_queries", killed
+        case clockOffsetMillis = "clock_offset_millis", clockDriftPPM = "clock_drift_ppm", timeSyncSamples = "time_sync_samples"
+        case commits, commitP50Micros = "commit_p50_micros", commitP99Micros = "commit_p99_micros"
+        case tickToOrderP50Micros = "tick_to_order_p50_micros", tickToOrderP99Micros = "tick_to_order_p99_micros"
+    }
+
+    public init(venue: String, session: String, settings: LiveEngineSettings) { (self.venue, self.session, self.settings) = (venue, session, settings) }
 }
 
 /// Allocations the core thread made over the input events after the warm-up.

@@ -7,6 +7,8 @@ public struct FeedError: Error, Equatable, Sendable, CustomStringConvertible {
         case malformedRow
         case outOfOrder
         case unsupported
+        /// A bad address, a corrupt venue frame.
+        case malformed
     }
     public var code: Code
     public var message: String
