@@ -184,6 +184,21 @@ enum Summary {
                 }
                 if let s = r.seekSeconds { o.add("seek_seconds", s) }
             }
+            if let l = m.live {
+                o.add("venue", l.venue)
+                o.add("resumes", l.resumes)
+                o.add("reconnects", l.reconnects)
+                o.add("gaps", l.gaps)
+                o.add("status_queries", l.statusQueries)
+                o.add("killed", raw: l.killed ? "true" : "false")
+                if let v = l.clockOffsetMillis { o.add("clock_offset_millis", v) }
+                if let v = l.clockDriftPPM { o.add("clock_drift_ppm", v) }
+                o.add("journal_commits", l.commits)
+                if let v = l.commitP50Micros { o.add("commit_p50_micros", v) }
+                if let v = l.commitP99Micros { o.add("commit_p99_micros", v) }
+                if let v = l.tickToOrderP50Micros { o.add("tick_to_order_p50_micros", v) }
+                if let v = l.tickToOrderP99Micros { o.add("tick_to_order_p99_micros", v) }
+            }
             if let t = m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }) {
                 o.add("tick_to_order_p50_nanos", Int(t.p50))
                 o.add("tick_to_order_p99_nanos", Int(t.p99))
@@ -210,7 +225,20 @@ enum Summary {
             + (m.placement.map { $0 == "not pinned" ? "" : "\n  placement    \($0)" } ?? "")
             + (m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }).map {
                 "\n  tick→order   p50 \($0.p50) ns, p99 \($0.p99) ns, max \($0.max) ns over \($0.count) orders (per stage: manifest.json)" } ?? "")
-            + (m.replay.map(replayLines) ?? ""))
+            + (m.replay.map(replayLines) ?? "") + (m.live.map(liveLines) ?? ""))
+    }
+
+    /// The live part of the human summary.
+    static func liveLines(_ l: LiveRecord) -> String {
+        func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
+        var s = "\n  venue        \(l.venue), \(l.reconnects) reconnects, \(l.gaps) gaps, \(l.resumes) resumes, \(l.statusQueries) status queries"
+            + (l.killed ? ", KILL SWITCH tripped" : "")
+        s += "\n  journal      \(l.commits) fsync group commits, p50 \(f(l.commitP50Micros)) µs, p99 \(f(l.commitP99Micros)) µs"
+        s += "\n  tick→order   p50 \(f(l.tickToOrderP50Micros)) µs, p99 \(f(l.tickToOrderP99Micros)) µs (receive → order on the socket)"
+        if let o = l.clockOffsetMillis {
+            s += "\n  venue clock  offset \(String(format: "%.3f", o)) ms, drift \(String(format: "%.2f", l.clockDriftPPM ?? 0)) ppm over \(l.timeSyncSamples) heartbeats"
+        }
+        return s
     }
 
     /// The replay part of the human summary: the proof, pacing, and recorded latency.

@@ -1,6 +1,7 @@
 import Foundation
 import RetraceCore
 import RetraceEngine
+import RetraceFeeds
 import RetraceJournal
 import RetraceStrategies
 
@@ -65,6 +66,9 @@ enum ReplayCommand {
         if a.has("step") && isatty(0) == 0 { throw UsageError("--step needs a terminal on standard input") }
 
         let recorded = try RunFolder.readManifest(original)
+        if recorded.mode == "live" || recorded.live != nil {
+            return try replayLive(a, original: original, recorded: recorded, out: out, speed: speed)
+        }
         guard recorded.mode == "backtest" || recorded.mode == "replay" else {
             throw EngineError(.badInput, "\(original) is a\(recorded.mode == "import" ? "n" : "") \(recorded.mode) run: replay takes a run that traded (backtest, replay); "
                 + (recorded.mode == "import" ? "run 'retrace backtest --data \(original)' first" : "this mode cannot be replayed yet"))
@@ -94,6 +98,35 @@ enum ReplayCommand {
             return 1
         }
         return 0
+    }
+
+    /// A live run (or a replay of one): its journaled inputs, venue answers included,
+    /// through the live engine.
+    static func replayLive(_ a: Arguments, original: String, recorded: RunManifest, out: String, speed: ReplaySpeed) throws -> Int32 {
+        for option in ["from", "until", "break-on", "seed"] where a.value(option) != nil {
+            throw UsageError("--\(option) is not available for a live run's replay yet (whole replays at any --speed are)")
+        }
+        if a.has("step") { throw UsageError("--step is not available for a live run's replay yet") }
+        if a.value("venue") == "simulated" { throw UsageError("a live run replays with the venue answers it recorded (--venue recorded)") }
+        guard recorded.status == "completed" else {
+            throw EngineError(.badInput, "\(original) has status '\(recorded.status)'; resume it first ('retrace live --resume \(original)'), then replay it")
+        }
+        let strategyName = a.value("strategy") ?? recorded.strategy
+        let strategy = try StrategyCatalog.named(strategyName)
+        var overrides = strategyName == recorded.strategy ? recorded.parameterList : []
+        for p in a.values("param") { overrides.append(try Arguments.keyValue(p, option: "param")) }
+        let manifest = try liveReplay(strategy, original: original, recorded: recorded, out: out, speed: speed, replace: a.has("force"), overrides: overrides)
+        Summary.print(manifest, run: out, json: a.has("json"))
+        if let r = manifest.replay, r.matches == false, !r.whatIf {
+            Output.err("retrace replay: error: the replay diverged from \(original): fingerprint \(manifest.fingerprint), recorded \(r.originalFingerprint); 'retrace diff \(original) \(out)' shows where")
+            return 1
+        }
+        return 0
+    }
+
+    static func liveReplay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, out: String, speed: ReplaySpeed, replace: Bool,
+                                        overrides: [(String, String)]) throws -> RunManifest {
+        try LiveDriver.replay(type, original: original, recorded: recorded, out: out, speed: speed, replace: replace, overrides: overrides)
     }
 
     static func replay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, settings base: BacktestDriver.Settings, speed: ReplaySpeed,

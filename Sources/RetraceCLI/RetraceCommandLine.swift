@@ -22,6 +22,8 @@ public enum RetraceCommandLine {
         ("export", "write a run's trades, orders, fills, positions, equity, latency and summary as CSV"),
         ("report", "write a self-contained HTML report with charts (one run, or two side by side)"),
         ("journal", "verify, inspect, rebuild a store from, or crash-test a run's journal"),
+        ("venue", "a venue simulator on TCP: streams a data run, matches orders, injects faults"),
+        ("live", "trade against a venue over TCP with an fsync'd journal; --resume after a crash"),
         ("sweep", "run a parameter grid (or walk-forward windows) as parallel backtests, locally or on Ray; ranked results"),
         ("bench", "component and end-to-end benchmarks"),
     ]
@@ -61,6 +63,8 @@ public enum RetraceCommandLine {
             case "timesync": return try TimeSyncCommand.run(rest)
             case "journal": return try JournalCommand.run(rest)
             case "sweep": return try SweepCommand.run(rest)
+            case "venue": return try VenueCommand.run(rest)
+            case "live": return try LiveCommand.run(rest)
             case "bench": return try BenchCommand.run(rest)
             case "--version", "version": Output.out("retrace \(retraceVersion)"); return 0
             case "--help", "-h", "help": Output.out(usage); return 0
@@ -109,6 +113,8 @@ public enum RetraceCommandLine {
         case "timesync": TimeSyncCommand.help
         case "journal": JournalCommand.help
         case "sweep": SweepCommand.help
+        case "venue": VenueCommand.help
+        case "live": LiveCommand.help
         case "bench": BenchCommand.help
         default: usage
         }

@@ -25,6 +25,20 @@ public struct RunConfig: Sendable {
     public var profileEvery = 16
     /// Strategy and account parameters (`params.KEY`), before `--param`.
     public var params: [(String, String)] = []
+    /// Live sessions (`retrace live`); command-line flags override these.
+    public var live = Live()
+
+    public struct Live: Sendable {
+        public var venue: String?
+        public var strategy: String?
+        public var metrics: String?
+        public var metricsAllowRemote = false
+        public var killFile: String?
+        public var stayAfterEnd = false
+        public var stopGraceSeconds: Double = 3
+        public var engine = LiveEngineSettings()
+        public init() {}
+    }
 
     public init() {}
 
@@ -116,6 +130,41 @@ public struct RunConfig: Sendable {
         intKey("store.fault_every", "tests: every Nth commit attempt fails (0: never)") { $0.store.faultEvery = $1 },
         intKey("store.fault_burst", "tests: failing attempts in a row each time", min: 1) { $0.store.faultBurst = $1 },
         intKey("engine.profile_every", "latency checkpoints (receive → book → strategy → risk → send) on every Nth event; 0: off") { $0.profileEvery = $1 },
+        Key(name: "live.venue", expects: "HOST:PORT", help: "live: the venue to connect to (--venue)") { c, v in
+            guard let s = text(v) else { return false }
+            c.live.venue = s
+            return true
+        },
+        Key(name: "live.strategy", expects: "a strategy name", help: "live: the strategy (--strategy)") { c, v in
+            guard let s = text(v) else { return false }
+            c.live.strategy = s
+            return true
+        },
+        Key(name: "live.metrics", expects: "HOST:PORT", help: "live: serve Prometheus /metrics there (--metrics; loopback only)") { c, v in
+            guard let s = text(v) else { return false }
+            c.live.metrics = s
+            return true
+        },
+        Key(name: "live.metrics_allow_remote", expects: "true or false", help: "live: allow a non-loopback metrics address") { c, v in
+            guard case .flag(let b) = v else { return false }
+            c.live.metricsAllowRemote = b
+            return true
+        },
+        Key(name: "live.kill_file", expects: "a path", help: "live: the kill switch trips when this file appears (default RUN/KILL)") { c, v in
+            guard let s = text(v) else { return false }
+            c.live.killFile = s
+            return true
+        },
+        Key(name: "live.stay_after_end", expects: "true or false", help: "live: keep trading after the venue's end of data (default: stop gracefully)") { c, v in
+            guard case .flag(let b) = v else { return false }
+            c.live.stayAfterEnd = b
+            return true
+        },
+        secondsKey("live.stop_grace_ms", "live: how long a stop waits for the venue to confirm cancels", scale: 1e-3) { $0.live.stopGraceSeconds = $1 },
+        intKey("live.breaker_rejects", "live: venue rejects within live.breaker_window_ms that open the gateway's circuit breaker (0: never)") { $0.live.engine.breakerRejects = $1 },
+        intKey("live.breaker_window_ms", "live: the breaker's counting window", min: 1) { $0.live.engine.breakerWindowMillis = Int64($1) },
+        intKey("live.breaker_cooldown_ms", "live: how long an open breaker refuses new orders") { $0.live.engine.breakerCooldownMillis = Int64($1) },
+        intKey("live.time_sync_window_ms", "live: heartbeat window of the clock-offset fit (its best sample counts)", min: 1) { $0.live.engine.timeSyncWindowMillis = Int64($1) },
         Key(name: "engine.pin", expects: "a CPU number, or -1 for none", help: "pin the core thread to this CPU (and its NUMA node)") { c, v in
             guard let n = int(v), n >= -1 else { return false }
             c.pin = n < 0 ? nil : n

@@ -114,6 +114,7 @@ public enum LiveDriver {
         let writer: StoreWriter
         let store: RunStore
         let values: ParameterValues
+        let startingCash: Money
         let path: String
         var manifest: RunManifest
         let settings: Settings
@@ -123,6 +124,7 @@ public enum LiveDriver {
 
         init(strategy: S, account: AccountConfig, values: ParameterValues, journal: JournalWriter, path: String, manifest: RunManifest, settings: Settings) throws(EngineError) {
             self.values = values
+            startingCash = account.cash
             self.journal = journal
             self.path = path
             self.manifest = manifest
@@ -283,7 +285,7 @@ public enum LiveDriver {
             manifest.events = recorder.inputEvents
             manifest.orders = recorder.orders
             manifest.fills = recorder.fills
-            manifest.pnl = (engine.ledger.portfolio.equity - (Money(parsing: values.values.first { $0.name == "cash" }?.value ?? "") ?? engine.ledger.portfolio.cash)).text
+            manifest.pnl = (engine.ledger.portfolio.equity - startingCash).text
             manifest.wallSeconds = (ContinuousClock().now - started).seconds  // determinism-ok: reported only
             manifest.endedAt = RunFolder.wallClockNow()
             if let failure {
@@ -355,5 +357,86 @@ public enum LiveDriver {
             }
             return p.text
         }
+    }
+}
+
+extension LiveDriver {
+    /// Replays a live run from its journal alone: the same inputs (market data, the venue's
+    /// answers, heartbeats, connection changes) through the same live engine, no network.
+    /// Returns the replay's manifest (fingerprint and whether it matches).
+    public static func replay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, out: String, speed: ReplaySpeed, replace: Bool,
+                                           overrides: [(String, String)]) throws(EngineError) -> RunManifest {
+        guard let live = recorded.live else { throw EngineError(.badInput, "\(original) is not a live run") }
+        let (strategy, account, values) = try BacktestDriver.prepare(type, overrides)
+        let folder = try RunFolder(path: out, replace: replace)
+        let (runIDBytes, runID) = RunFolder.newRunID(for: out)
+        var manifest = RunManifest(runID: runID, mode: "replay", status: "running", codeVersion: retraceVersion, startedAt: RunFolder.wallClockNow())
+        let finalParameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
+        var record = ReplayRecord(of: original, originalFingerprint: recorded.fingerprint, speed: speed.description, venue: "recorded",
+                                  whatIf: S.name != recorded.strategy || finalParameters != recorded.parameters)
+        manifest.strategy = S.name
+        manifest.parameters = finalParameters
+        manifest.dataset = original
+        manifest.inputs = [original]
+        manifest.live = LiveRecord(venue: live.venue, session: live.session, settings: live.settings)
+        manifest.replay = record
+        try folder.write(manifest)
+        let started = ContinuousClock().now  // determinism-ok: wall time of the run, reported only
+        let store = try BacktestDriver.openStore(folder.stagingPath)
+        try BacktestDriver.saveCatalog(store, manifest, values)
+        let journal: JournalWriter
+        do { journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, options: JournalOptions(syncMode: .none)) } catch {
+            throw EngineError(.journal, error.message)
+        }
+        let writer = StoreWriter(projector: StoreProjector(store: store))
+        let recorder = OutputRecorder(journal: journal, writer: writer)
+        let engine = LiveEngine(strategy: strategy, account: account, recorder: recorder, settings: live.settings)
+        writer.start()
+        var source = try ReplayInput(runDirectory: original, speed: speed)
+        do throws(EngineError) {
+            try recorder.recordControl(.sessionStarted(SessionStarted(mode: .replay, seed: 0)), at: .zero)
+            while let input = try source.next() {
+                var e = input.event
+                if let bytes = input.encoded {
+                    do { e.sequence = try recorder.recordInput(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+                } else {
+                    e = try recorder.recordInput(e)
+                }
+                try engine.process(e)
+                engine.outbound.removeAll(keepingCapacity: true)
+                engine.outboundCause.removeAll(keepingCapacity: true)
+            }
+            try engine.finish()
+            do { try journal.finish() } catch { throw EngineError(.journal, error.message) }
+        } catch {
+            _ = writer.finish()
+            manifest.status = "failed"
+            manifest.reason = error.message
+            try folder.write(manifest)
+            try folder.commit()
+            throw error
+        }
+        let report = writer.finish()
+        manifest.store = report.store
+        manifest.status = "completed"
+        manifest.fingerprint = report.fingerprint
+        manifest.events = recorder.inputEvents
+        manifest.orders = recorder.orders
+        manifest.fills = recorder.fills
+        manifest.pnl = (engine.ledger.portfolio.equity - account.cash).text
+        manifest.wallSeconds = (ContinuousClock().now - started).seconds  // determinism-ok: reported only
+        manifest.endedAt = RunFolder.wallClockNow()
+        if case .paced = speed, source.pacing.count > 0 {
+            let s = source.pacing.summary
+            record.pacingErrorP50Micros = Double(s.p50) / 1000
+            record.pacingErrorP99Micros = Double(s.p99) / 1000
+            record.pacingErrorMaxMicros = Double(s.max) / 1000
+        }
+        record.matches = manifest.fingerprint == recorded.fingerprint
+        manifest.replay = record
+        try BacktestDriver.saveCatalog(store, manifest, values)
+        try folder.write(manifest)
+        try folder.commit()
+        return manifest
     }
 }
