@@ -110,6 +110,11 @@ func installSignals() {
     signal(SIGTERM) { _ in liveStopSignal.store(1, ordering: .relaxed) }
     signal(SIGUSR1) { _ in liveKillSignal.store(1, ordering: .relaxed) }
     signal(SIGPIPE, SIG_IGN)
+    // A parent may have started us with these blocked (a test harness, some supervisors).
+    var set = sigset_t()
+    sigemptyset(&set)
+    for s in [SIGINT, SIGTERM, SIGUSR1] { sigaddset(&set, s) }
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 enum LiveCommand {

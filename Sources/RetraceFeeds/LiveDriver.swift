@@ -179,9 +179,13 @@ public enum LiveDriver {
             do { lost.sequence = try journal.append(lost) } catch { throw EngineError(.journal, error.message) }
             recorder.countInput()
             try engine.process(lost)
+            // Unacknowledged orders decided before the crash: the venue may never have seen
+            // them. Ask (orders decided since, still to be sent, are not asked about).
+            var toSend = Set<UInt64>()
+            for case .new(let o) in engine.outbound { toSend.insert(o.orderID.raw) }
             let queries = engine.openIDs.compactMap { id -> (ClientOrderID, InstrumentID)? in
                 let o = engine.open[id]!
-                return o.acknowledged ? nil : (o.order.orderID, o.order.instrument)
+                return o.acknowledged || toSend.contains(id) ? nil : (o.order.orderID, o.order.instrument)
             }
             return try loop(sessionID: sessionID, lastReport: engine.counters.lastReportSequence, statusQueries: queries)
         }
@@ -202,6 +206,11 @@ public enum LiveDriver {
             }
             gateway.start()
             var batch: [Event] = []
+            // Requests decided while resuming (after the journal's last output) go first.
+            if !engine.outbound.isEmpty {
+                try commit()
+                handOver(gateway)
+            }
             batch.reserveCapacity(512)
             var idle = 0
             var stopDeadline: Int64?
@@ -240,12 +249,7 @@ public enum LiveDriver {
                     for e in batch { try engine.process(e) }
                     // 3. The outputs it caused are durable before any request leaves.
                     if journal.nextSequence &- 1 > journal.durableSequence { try commit() }
-                    for (i, request) in engine.outbound.enumerated() {
-                        let item = LiveGateway.OutboundItem(request: request, cause: engine.outboundCause[i])
-                        while !gateway.outbound.push(item) { usleep(20) }
-                    }
-                    engine.outbound.removeAll(keepingCapacity: true)
-                    engine.outboundCause.removeAll(keepingCapacity: true)
+                    handOver(gateway)
                 }
             } catch {
                 failure = error
@@ -300,6 +304,16 @@ public enum LiveDriver {
             try BacktestDriver.saveCatalog(store, manifest, values)
             try RunFolder.writeManifest(manifest, to: path)
             return manifest
+        }
+
+        /// Gives the gateway the requests the engine decided (their outputs are durable).
+        private func handOver(_ gateway: LiveGateway) {
+            for (i, request) in engine.outbound.enumerated() {
+                let item = LiveGateway.OutboundItem(request: request, cause: engine.outboundCause[i])
+                while !gateway.outbound.push(item) { usleep(20) }
+            }
+            engine.outbound.removeAll(keepingCapacity: true)
+            engine.outboundCause.removeAll(keepingCapacity: true)
         }
 
         private func commit() throws(EngineError) {

@@ -269,7 +269,8 @@ public final class VenueServer {
             request(.modify, o, session)
         case .status:
             let id = Wire.u64(p, 0)
-            if session.orders[id] == nil && !session.burned.contains(id) {
+            let inFlight = pending.contains { $0.session === session && $0.kind == .newOrder && $0.order.orderID.raw == id }
+            if session.orders[id] == nil && !session.burned.contains(id) && !inFlight {
                 session.burned.insert(id)
                 report(.rejected(OrderRejected(orderID: ClientOrderID(id), instrument: InstrumentID(Wire.u32(p, 8)), reason: .unknownOrder)), to: session)
             }
