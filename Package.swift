@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "RetraceMarket", dependencies: ["RetraceCore"], swiftSettings: hotPath),
         .target(name: "RetraceEngine", dependencies: ["RetraceCore", "RetraceJournal", "RetraceStore", "RetraceMarket", "CRetraceShims", "CNuma"], swiftSettings: hotPath),
         .target(name: "RetraceStrategies", dependencies: ["RetraceEngine", "RetraceCore", "RetraceMarket"], swiftSettings: hotPath),
-        .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine", "CZstd"]),
+        .target(name: "RetraceFeeds", dependencies: ["RetraceCore", "RetraceJournal", "RetraceMarket", "RetraceEngine", "CZstd", "CRetraceShims"]),
         .target(name: "RetraceReports", dependencies: ["RetraceCore", "RetraceStore", "RetraceJournal"]),
         .target(
             name: "RetraceCLI",

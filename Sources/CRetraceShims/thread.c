@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 
 int retrace_pin_current_thread(int cpu) {
     if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
@@ -44,3 +45,5 @@ int retrace_die_with_parent(int parent) {
     // The parent may have exited before the call: then this process was re-parented.
     return getppid() == (pid_t)parent ? 0 : ESRCH;
 }
+
+int retrace_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }

@@ -14,7 +14,7 @@ public enum BenchCommand {
     /// allocator (set once by `main` before anything runs; nil in tests).
     nonisolated(unsafe) public static var threadAllocations: (@Sendable () -> UInt64)?
 
-    static let groups = ["codec", "journal", "book", "engine", "replay", "sweep"]
+    static let groups = ["codec", "journal", "book", "engine", "replay", "live", "sweep"]
     static let help = """
     usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]] [--ray ADDRESS]
                          [--compare BASELINE.json [--results RESULTS.json]]
@@ -64,6 +64,7 @@ public enum BenchCommand {
             case "book": figures += try book(iterations, scratch)
             case "replay": figures += try replay(max(1, min(iterations, 3)), scratch)
             case "sweep": figures += try sweep(max(1, min(iterations, 3)), scratch, ray: a.value("ray"))
+            case "live": figures += try live(max(1, min(iterations, 3)), scratch)
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
         }
@@ -602,5 +603,72 @@ public enum BenchCommand {
             figures.append(Figure(name: "sweep.ray_over_local_allcores", value: median(onRay) / median(all), unit: "ratio"))
         }
         return figures
+    }
+}
+
+extension BenchCommand {
+    /// Live mode against a loopback `retrace venue` (two child processes, like a user runs
+    /// them): sustained throughput with every input fsync'd before the engine acts, at the
+    /// venue's full speed, and tick-to-order and commit latency both at full speed and paced.
+    static func live(_ iterations: Int, _ scratch: String) throws -> [Figure] {
+        let count = ProcessInfo.processInfo.environment["RETRACE_BENCH_LIVE_EVENTS"].flatMap(Int.init) ?? 200_000
+        let data = try peerDataRun(scratch + "/live-data", count: count)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var serial = 0
+        func session(speed: String, strategy: [String]) throws -> [String: Any] {
+            serial += 1
+            let dir = scratch + "/live-\(serial)"
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let listener = try TCP.listen("127.0.0.1", 0)
+            let port = TCP.localPort(listener)
+            close(listener)
+            let venue = try SweepRunner.spawn(SweepRunner.currentBinary(), ["venue", "--data", data, "--listen", "127.0.0.1:\(port)", "--speed", speed],
+                                              environment: ProcessInfo.processInfo.environment, stdout: .file(dir + "/venue.out"), stderr: dir + "/venue.err")
+            defer {
+                kill(venue, SIGINT)
+                var status: Int32 = 0
+                while waitpid(venue, &status, 0) < 0 && errno == EINTR {}
+            }
+            let deadline = WallClock.monotonicNanos() + 10_000_000_000
+            while WallClock.monotonicNanos() < deadline, !((try? String(contentsOfFile: dir + "/venue.err", encoding: .utf8)) ?? "").contains("listening") { usleep(10_000) }
+            let pid = try SweepRunner.spawn(SweepRunner.currentBinary(), ["live", "--venue", "127.0.0.1:\(port)", "--out", dir + "/run", "--json"] + strategy,
+                                            environment: ProcessInfo.processInfo.environment, stdout: .file(dir + "/live.out"), stderr: dir + "/live.err")
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let text = (try? String(contentsOfFile: dir + "/live.out", encoding: .utf8)) ?? ""
+            guard SweepRunner.decode(status) == (0, 0), let o = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else {
+                let err = (try? String(contentsOfFile: dir + "/live.err", encoding: .utf8)) ?? ""
+                throw EngineError(.io, "bench live: the session failed: \(text.prefix(300)) \(err.suffix(600))")
+            }
+            return o
+        }
+        var rates: [Double] = [], perCommit: [Double] = [], commitP50: [Double] = [], commitP99: [Double] = [], t2oP50: [Double] = [], t2oP99: [Double] = []
+        var pacedP50: [Double] = [], pacedP99: [Double] = [], pacedCommitP99: [Double] = []
+        let maker = ["--strategy", "market-maker", "--param", "size=0.01", "--param", "max_position=0.1"]
+        for _ in 0..<iterations {
+            let o = try session(speed: "max", strategy: maker)
+            let events = Double(o["events"] as? Int ?? 0), wall = o["wall_seconds"] as? Double ?? 0
+            rates.append(wall > 0 ? events / wall : 0)
+            perCommit.append(events / Double(max(1, o["journal_commits"] as? Int ?? 1)))
+            commitP50.append(o["commit_p50_micros"] as? Double ?? .nan)
+            commitP99.append(o["commit_p99_micros"] as? Double ?? .nan)
+            t2oP50.append(o["tick_to_order_p50_micros"] as? Double ?? .nan)
+            t2oP99.append(o["tick_to_order_p99_micros"] as? Double ?? .nan)
+            // Paced: the same feed 20× faster than recorded, so the core is not queueing.
+            let p = try session(speed: "20", strategy: maker + ["--duration", "3"])
+            pacedP50.append(p["tick_to_order_p50_micros"] as? Double ?? .nan)
+            pacedP99.append(p["tick_to_order_p99_micros"] as? Double ?? .nan)
+            pacedCommitP99.append(p["commit_p99_micros"] as? Double ?? .nan)
+        }
+        return [Figure(name: "live.max.events_per_second", value: median(rates), unit: "events/s"),
+                Figure(name: "live.max.events_per_commit", value: median(perCommit), unit: "events"),
+                Figure(name: "live.max.commit_p50_micros", value: median(commitP50), unit: "µs"),
+                Figure(name: "live.max.commit_p99_micros", value: median(commitP99), unit: "µs"),
+                Figure(name: "live.max.tick_to_order_p50_micros", value: median(t2oP50), unit: "µs"),
+                Figure(name: "live.max.tick_to_order_p99_micros", value: median(t2oP99), unit: "µs"),
+                Figure(name: "live.paced.tick_to_order_p50_micros", value: median(pacedP50), unit: "µs"),
+                Figure(name: "live.paced.tick_to_order_p99_micros", value: median(pacedP99), unit: "µs"),
+                Figure(name: "live.paced.commit_p99_micros", value: median(pacedCommitP99), unit: "µs")]
     }
 }

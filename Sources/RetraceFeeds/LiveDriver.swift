@@ -235,7 +235,7 @@ public enum LiveDriver {
                             if engine.open.isEmpty || now >= stopDeadline! { break }
                         }
                         idle += 1
-                        if idle > 64 { usleep(idle > 1024 ? 200 : 20) }
+                        if idle > 64 { gateway.coreBell.sleep(timeoutMillis: 1) { gateway.inbound.count > 0 } }
                         continue
                     }
                     idle = 0
@@ -314,6 +314,7 @@ public enum LiveDriver {
             }
             engine.outbound.removeAll(keepingCapacity: true)
             engine.outboundCause.removeAll(keepingCapacity: true)
+            gateway.ioBell.ring()
         }
 
         private func commit() throws(EngineError) {

@@ -54,6 +54,10 @@ public final class LiveGateway: @unchecked Sendable {
     public let options: Options
     public let inbound = SPSCRing<Event>(capacity: 1 << 16)
     public let outbound = SPSCRing<OutboundItem>(capacity: 1 << 14)
+    /// Rung when inputs are waiting (the core sleeps on it when idle).
+    public let coreBell = Doorbell()
+    /// Rung by the core after it pushed requests (the I/O thread sleeps on it and the socket).
+    public let ioBell = Doorbell()
     public let stopRequested = Atomic<Bool>(false)
     public let killRequested = Atomic<Bool>(false)
     private let finishing = Atomic<Bool>(false)
@@ -121,9 +125,14 @@ public final class LiveGateway: @unchecked Sendable {
             }
             if ending && (fd < 0 || output.isEmpty) { break }
             if fd >= 0 {
-                var p = pollfd(fd: fd, events: Int16(POLLIN) | (output.isEmpty ? 0 : Int16(POLLOUT)), revents: 0)
-                let n = poll(&p, 1, outbound.count > 0 ? 0 : 1)
-                if n > 0 && p.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 { readAvailable() }
+                if output.isEmpty {
+                    // Wake on venue data or on a request from the core, whichever comes first.
+                    ioBell.sleep(timeoutMillis: 1, extra: fd) { outbound.count > 0 }
+                } else {
+                    var p = pollfd(fd: fd, events: Int16(POLLIN | POLLOUT), revents: 0)
+                    _ = poll(&p, 1, 1)
+                }
+                readAvailable()
                 if fd >= 0, loggedOn, now - lastPing >= Int64(options.pingMillis) * 1_000_000 {
                     lastPing = now
                     Wire.append(.ping, payload: Wire.bytes(stamp()), to: &output)
@@ -157,7 +166,8 @@ public final class LiveGateway: @unchecked Sendable {
     private func deliver(_ body: EventBody, eventTime: Int64 = 0) {
         let now = stamp()
         let e = Event(eventTime: Timestamp(nanos: eventTime == 0 ? now : eventTime), receiveTime: Timestamp(nanos: now), body: body)
-        while !inbound.push(e) { usleep(20) }
+        while !inbound.push(e) { coreBell.ring(); usleep(20) }
+        coreBell.ring()
     }
 
     private func connect() {
@@ -233,6 +243,7 @@ public final class LiveGateway: @unchecked Sendable {
     }
 
     private func readAvailable() {
+        guard fd >= 0 else { return }
         guard let n = TCP.read(fd, into: &input, used: &used) else { lost("the venue closed the connection"); return }
         guard n > 0 else { return }
         stats.withLock { $0.bytesIn += UInt64(n) }

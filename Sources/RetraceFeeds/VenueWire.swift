@@ -1,5 +1,7 @@
 import Foundation
+import CRetraceShims
 import RetraceCore
+import Synchronization
 
 /// The venue protocol: length-prefixed binary frames over TCP, little-endian.
 ///
@@ -259,5 +261,38 @@ public enum WallClock {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)  // determinism-ok: pacing and timeouts only
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}
+
+/// Wakes a thread that sleeps in `poll` when another hands it work through a ring: the
+/// sleeper announces itself, re-checks its ring, and polls the eventfd; a producer rings
+/// only when someone sleeps (no system call while both threads are busy).
+public final class Doorbell: @unchecked Sendable {
+    public let fd: Int32 = retrace_eventfd()
+    private let sleeping = Atomic<Bool>(false)
+    public init() {}
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// After pushing work.
+    @inline(__always)
+    public func ring() {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        guard fd >= 0, sleeping.load(ordering: .sequentiallyConsistent) else { return }
+        var one: UInt64 = 1
+        _ = write(fd, &one, 8)
+    }
+
+    /// Sleeps up to `timeoutMillis` unless `ready()` (checked after announcing the sleep)
+    /// says there is work already. `extra` is another descriptor to wake on (a socket).
+    public func sleep(timeoutMillis: Int32, extra: Int32 = -1, ready: () -> Bool) {
+        sleeping.store(true, ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if !ready() {
+            var p = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: extra, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&p, extra >= 0 ? 2 : 1, timeoutMillis)
+        }
+        sleeping.store(false, ordering: .relaxed)
+        var drain: UInt64 = 0
+        if fd >= 0 { _ = read(fd, &drain, 8) }
     }
 }

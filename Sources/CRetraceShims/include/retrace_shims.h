@@ -28,4 +28,7 @@ int retrace_online_cpus(void);
 /// the parent (it exited first), or another errno value.
 int retrace_die_with_parent(int parent);
 
+/// A non-blocking eventfd (a doorbell one thread rings and another polls), or -1.
+int retrace_eventfd(void);
+
 #endif
