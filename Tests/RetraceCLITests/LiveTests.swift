@@ -213,6 +213,15 @@ struct LiveTests {
             #expect(samples[key] != nil, "metrics page lacks \(key)")
         }
         #expect((samples["retrace_events_total{kind=\"market\"}"] ?? 0) > 0)
+        // The alert rules name metrics the endpoint serves.
+        let rules = try String(contentsOfFile: packageRoot + "/Config/alerts.yml", encoding: .utf8)
+        let served = Set(samples.keys.map { String($0.prefix { $0 != "{" }) })
+        var alerts = 0
+        for line in rules.split(separator: "\n") where line.contains("expr:") {
+            alerts += 1
+            for m in line.matches(of: /retrace_[a-z_]+/) { #expect(served.contains(String(m.output)), "Config/alerts.yml: \(m.output) is not served") }
+        }
+        #expect(alerts >= 2)
         #expect(notFound?.hasPrefix("HTTP/1.1 404") == true)
         // The venue's order log.
         let header = try String(contentsOfFile: dir + "/orders.csv", encoding: .utf8).split(separator: "\n").first

@@ -9,7 +9,7 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
     let oid = ClientOrderID(rng.next())
     let side: Side = rng.next(modulo: 2) == 0 ? .buy : .sell
     let body: EventBody
-    switch rng.next(modulo: 17) {
+    switch rng.next(modulo: 20) {
     case 0: body = .instrumentDefined(InstrumentDefined(instrument: Instrument(id: id, symbol: Symbol("SYM\(rng.next(modulo: 1000))")!, priceScale: Int(rng.next(modulo: 13)), quantityScale: Int(rng.next(modulo: 13)))))
     case 1: body = .tradeReceived(TradeReceived(instrument: id, price: Price(raw: i64()), quantity: Quantity(raw: i64()), aggressor: AggressorSide(rawValue: UInt8(rng.next(modulo: 3)))!, tradeID: rng.next()))
     case 2: body = .quoteReceived(QuoteReceived(instrument: id, bidPrice: Price(raw: i64()), bidQuantity: Quantity(raw: i64()), askPrice: Price(raw: i64()), askQuantity: Quantity(raw: i64())))
@@ -26,6 +26,14 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
     case 13: body = .sessionStarted(SessionStarted(mode: .backtest, seed: rng.next()))
     case 14: body = .orderBookMessage(OrderBookMessage(instrument: id, action: BookAction.allCases[Int(rng.next(modulo: 6))], side: side, orderID: rng.next(), price: Price(raw: i64()), quantity: Quantity(raw: i64())))
     case 15: body = .orderModified(OrderModified(orderID: oid, instrument: id, keptPriority: rng.next(modulo: 2) == 0, leavesQuantity: Quantity(raw: i64()), price: Price(raw: i64())))
+    case 16:
+        let answers: [VenueReport.Body] = [.accepted(OrderAccepted(orderID: oid, instrument: id)), .rejected(OrderRejected(orderID: oid, instrument: id, reason: .duplicateOrderID)),
+                                           .canceled(OrderCanceled(orderID: oid, instrument: id, leavesQuantity: Quantity(raw: i64()))),
+                                           .filled(OrderFilled(orderID: oid, instrument: id, side: side, price: Price(raw: i64()), quantity: Quantity(raw: i64()), fee: money(), liquidity: .taker, leavesQuantity: Quantity(raw: i64()))),
+                                           .modified(OrderModified(orderID: oid, instrument: id, keptPriority: true, leavesQuantity: Quantity(raw: i64()), price: Price(raw: i64())))]
+        body = .venueReport(VenueReport(venueSequence: rng.next(), body: answers[Int(rng.next(modulo: 5))]))
+    case 17: body = .venueHeartbeat(VenueHeartbeat(venueTime: i64(), pingSent: i64()))
+    case 18: body = .sessionControl(SessionControl(SessionControl.Action.allCases[Int(rng.next(modulo: 7))], a: rng.next(), b: rng.next()))
     default: body = .sessionEnded(SessionEnded(inputEvents: rng.next()))
     }
     return Event(sequence: rng.next(), eventTime: Timestamp(nanos: i64()), receiveTime: Timestamp(nanos: i64()), body: body)
@@ -65,6 +73,15 @@ struct EventCodecTests {
 
 @Suite("RNG and hashing")
 struct DeterminismPrimitivesTests {
+    @Test("a venue report carrying a kind that is not an order answer is refused, naming the event")
+    func badVenueReport() throws {
+        let e = Event(sequence: 7, eventTime: .zero, receiveTime: .zero, body: .venueReport(VenueReport(venueSequence: 3, body: .accepted(OrderAccepted(orderID: ClientOrderID(1), instrument: InstrumentID(0))))))
+        var bytes = EventCodec.encode(e)
+        bytes[EventCodec.headerSize + 8] = EventKind.quoteReceived.rawValue
+        #expect(throws: CoreError.self) { try bytes.withUnsafeBytes { try EventCodec.decode($0, sequence: 7) } }
+        do { _ = try bytes.withUnsafeBytes { try EventCodec.decode($0, sequence: 7) } } catch { #expect((error as? CoreError)?.message.contains("event #7: invalid venue report kind 11") == true) }
+    }
+
     @Test("SplitMix64 gives the reference sequence")
     func splitMix() {
         var rng = SplitMix64(seed: 0)
