@@ -190,6 +190,9 @@ enum Summary {
                 o.add("reconnects", l.reconnects)
                 o.add("gaps", l.gaps)
                 o.add("status_queries", l.statusQueries)
+                o.add("breaker_trips", l.breakerTrips)
+                o.add("local_rejects", l.localRejects)
+                o.add("venue_rejects", l.venueRejects)
                 o.add("killed", raw: l.killed ? "true" : "false")
                 if let v = l.clockOffsetMillis { o.add("clock_offset_millis", v) }
                 if let v = l.clockDriftPPM { o.add("clock_drift_ppm", v) }
@@ -232,6 +235,7 @@ enum Summary {
     static func liveLines(_ l: LiveRecord) -> String {
         func f(_ v: Double?) -> String { v.map { String(format: "%.1f", $0) } ?? "-" }
         var s = "\n  venue        \(l.venue), \(l.reconnects) reconnects, \(l.gaps) gaps, \(l.resumes) resumes, \(l.statusQueries) status queries"
+            + "\n  rejects      \(l.venueRejects) by the venue, \(l.localRejects) by the gateway; circuit breaker opened \(l.breakerTrips) times"
             + (l.killed ? ", KILL SWITCH tripped" : "")
         s += "\n  journal      \(l.commits) fsync group commits, p50 \(f(l.commitP50Micros)) µs, p99 \(f(l.commitP99Micros)) µs"
         s += "\n  tick→order   p50 \(f(l.tickToOrderP50Micros)) µs, p99 \(f(l.tickToOrderP99Micros)) µs (receive → order on the socket)"

@@ -124,6 +124,11 @@ public struct LiveRecord: Codable, Equatable, Sendable {
     public var gaps = 0
     /// Orders asked about after a reconnect or a resume (never sent twice).
     public var statusQueries = 0
+    /// Times the gateway's circuit breaker opened.
+    public var breakerTrips = 0
+    /// Orders refused locally (kill switch, breaker, disconnected) and by the venue.
+    public var localRejects = 0
+    public var venueRejects = 0
     public var killed = false
     /// Venue clock − local clock from the heartbeats (milliseconds) and its drift (ppm).
     public var clockOffsetMillis: Double?
@@ -138,7 +143,8 @@ public struct LiveRecord: Codable, Equatable, Sendable {
     public var tickToOrderP99Micros: Double?
 
     enum CodingKeys: String, CodingKey {
-        case venue, session, settings, resumes, reconnects, gaps, statusQueries = "status_queries", killed
+        case venue, session, settings, resumes, reconnects, gaps, statusQueries = "status_queries", killed, breakerTrips = "breaker_trips"
+        case localRejects = "local_rejects", venueRejects = "venue_rejects"
         case clockOffsetMillis = "clock_offset_millis", clockDriftPPM = "clock_drift_ppm", timeSyncSamples = "time_sync_samples"
         case commits, commitP50Micros = "commit_p50_micros", commitP99Micros = "commit_p99_micros"
         case tickToOrderP50Micros = "tick_to_order_p50_micros", tickToOrderP99Micros = "tick_to_order_p99_micros"

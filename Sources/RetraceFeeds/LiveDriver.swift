@@ -259,8 +259,12 @@ public enum LiveDriver {
             metrics?.stop()
             let stats = gateway.snapshot
             var live = manifest.live!
-            live.reconnects += stats.reconnects
-            live.gaps += stats.gaps
+            // Counted from the journaled inputs: whole-run figures, across resumes.
+            live.reconnects = Int(engine.counters.reconnects)
+            live.gaps = Int(engine.counters.gaps)
+            live.breakerTrips = Int(engine.counters.breakerTrips)
+            live.localRejects = Int(engine.counters.localRejects)
+            live.venueRejects = Int(engine.counters.venueRejects)
             live.statusQueries += stats.statusQueries
             live.killed = live.killed || engine.killed
             if let e = engine.timeSync.estimate {

@@ -251,6 +251,45 @@ struct LiveTests {
         #expect(resume.status == 1 && resume.stderr.contains(dir + "/nothing"), "\(resume.stderr)")
     }
 
+    @Test("the kill switch file cancels everything and stops new orders; venue rejects open the circuit breaker")
+    func killSwitchAndBreaker() throws {
+        let dir = scratch("live-killswitch")
+        defer { removeScratch(dir) }
+        try Self.importDemo(dir)
+        let port = Self.freePort()
+        let venue = try Self.venue(dir, port: port, ["--speed", "300", "--reject-rate", "0.3", "--seed", "7"])
+        let live = try Child(["live", "--venue", "127.0.0.1:\(port)", "--strategy", "market-maker", "--set", "live.breaker_rejects=3", "--set", "live.breaker_window_ms=2000",
+                              "--set", "live.breaker_cooldown_ms=200", "--kill-file", dir + "/KILL", "--out", dir + "/run", "--json"], in: dir, name: "live")
+        usleep(1_200_000)
+        _ = FileManager.default.createFile(atPath: dir + "/KILL", contents: nil)
+        let status = live.wait(seconds: 30)
+        _ = try Self.stop(venue)
+        #expect(status == 0, "\(live.stderr)")
+        let s = try Self.json(live.stdout)
+        #expect(s["killed"] as? Bool == true)
+        #expect((s["breaker_trips"] as? Int ?? 0) >= 1, "\(live.stdout)")
+        #expect((s["venue_rejects"] as? Int ?? 0) >= 3)
+        // Order ids are allocated in processing order: every order the venue received was
+        // decided before the first one the kill switch refused.
+        let reader = try JournalReader(directory: dir + "/run/journal")
+        var sawKill = false
+        var firstRefused = UInt64.max
+        while let (_, e) = try reader.nextEvent() {
+            switch e.body {
+            case .sessionControl(let c) where c.action == .killSwitch: sawKill = true
+            case .orderRejected(let r) where r.reason == .killSwitch: firstRefused = min(firstRefused, r.orderID.raw)
+            default: break
+            }
+        }
+        #expect(sawKill, "no kill switch input in the journal")
+        #expect(firstRefused < .max, "no order was refused by the kill switch")
+        let sent = try Self.venueNews(dir).compactMap(UInt64.init)
+        #expect(sent.allSatisfy { $0 < firstRefused }, "an order decided after the kill switch reached the venue")
+        let replay = try retrace(["replay", dir + "/run", "--out", dir + "/replay", "--json"])
+        let matches = try summary(replay)["matches"] as? Bool
+        #expect(replay.status == 0 && matches == true, "\(replay.stdout) \(replay.stderr)")
+    }
+
     @Test("dropped connections and sequence gaps: reconnect, resync, no fill lost, no order sent twice, replayable")
     func reconnect() throws {
         let dir = scratch("live-reconnect")
