@@ -251,7 +251,7 @@ struct LiveTests {
         #expect(resume.status == 1 && resume.stderr.contains(dir + "/nothing"), "\(resume.stderr)")
     }
 
-    @Test("the kill switch file cancels everything and stops new orders; venue rejects open the circuit breaker")
+    @Test("the kill switch file cancels everything and stops new orders; venue rejects open the circuit breaker; SIGINT stops cleanly with the summary")
     func killSwitchAndBreaker() throws {
         let dir = scratch("live-killswitch")
         defer { removeScratch(dir) }
@@ -262,11 +262,14 @@ struct LiveTests {
                               "--set", "live.breaker_cooldown_ms=200", "--kill-file", dir + "/KILL", "--out", dir + "/run", "--json"], in: dir, name: "live")
         usleep(1_200_000)
         _ = FileManager.default.createFile(atPath: dir + "/KILL", contents: nil)
+        usleep(700_000)
+        live.signal(SIGINT)  // a graceful stop in the middle of the data
         let status = live.wait(seconds: 30)
         _ = try Self.stop(venue)
         #expect(status == 0, "\(live.stderr)")
         let s = try Self.json(live.stdout)
         #expect(s["killed"] as? Bool == true)
+        #expect(s["status"] as? String == "completed")
         #expect((s["breaker_trips"] as? Int ?? 0) >= 1, "\(live.stdout)")
         #expect((s["venue_rejects"] as? Int ?? 0) >= 3)
         // Order ids are allocated in processing order: every order the venue received was
@@ -274,14 +277,17 @@ struct LiveTests {
         let reader = try JournalReader(directory: dir + "/run/journal")
         var sawKill = false
         var firstRefused = UInt64.max
+        var quotes = 0
         while let (_, e) = try reader.nextEvent() {
             switch e.body {
+            case .quoteReceived: quotes += 1
             case .sessionControl(let c) where c.action == .killSwitch: sawKill = true
             case .orderRejected(let r) where r.reason == .killSwitch: firstRefused = min(firstRefused, r.orderID.raw)
             default: break
             }
         }
         #expect(sawKill, "no kill switch input in the journal")
+        #expect(quotes > 0 && quotes < 20_000, "SIGINT should end the session before the data does (\(quotes) quotes)")
         #expect(firstRefused < .max, "no order was refused by the kill switch")
         let sent = try Self.venueNews(dir).compactMap(UInt64.init)
         #expect(sent.allSatisfy { $0 < firstRefused }, "an order decided after the kill switch reached the venue")
