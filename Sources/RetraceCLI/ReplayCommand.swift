@@ -92,7 +92,12 @@ enum ReplayCommand {
         settings.mode = .replay
         let manifest = try replay(strategy, original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venueMode,
                                   conditions: conditions, step: a.has("step"), context: context, levels: levels, quiet: a.has("quiet") || a.has("step"))
-        Summary.print(manifest, run: out, json: a.has("json"))
+        return finish(manifest, original: original, out: out, json: a.has("json"))
+    }
+
+    /// Prints the summary; exit 1 when a faithful replay's fingerprint differs.
+    static func finish(_ manifest: RunManifest, original: String, out: String, json: Bool) -> Int32 {
+        Summary.print(manifest, run: out, json: json)
         if let r = manifest.replay, r.matches == false, !r.whatIf {
             Output.err("retrace replay: error: the replay diverged from \(original): fingerprint \(manifest.fingerprint), recorded \(r.originalFingerprint); 'retrace diff \(original) \(out)' shows where")
             return 1
@@ -116,12 +121,7 @@ enum ReplayCommand {
         var overrides = strategyName == recorded.strategy ? recorded.parameterList : []
         for p in a.values("param") { overrides.append(try Arguments.keyValue(p, option: "param")) }
         let manifest = try liveReplay(strategy, original: original, recorded: recorded, out: out, speed: speed, replace: a.has("force"), overrides: overrides)
-        Summary.print(manifest, run: out, json: a.has("json"))
-        if let r = manifest.replay, r.matches == false, !r.whatIf {
-            Output.err("retrace replay: error: the replay diverged from \(original): fingerprint \(manifest.fingerprint), recorded \(r.originalFingerprint); 'retrace diff \(original) \(out)' shows where")
-            return 1
-        }
-        return 0
+        return finish(manifest, original: original, out: out, json: a.has("json"))
     }
 
     static func liveReplay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, out: String, speed: ReplaySpeed, replace: Bool,
