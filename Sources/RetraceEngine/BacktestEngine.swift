@@ -38,9 +38,7 @@ public final class BacktestEngine<S: Strategy> {
     /// Drops repeated trade ids before they are journaled or seen (nil: off).
     private var dedup: Deduplicator?
     private var duplicatesDropped: UInt64 = 0
-    private var fillBuffers = BufferStack<OrderFilled>()
-    private var rejectBuffers = BufferStack<OrderRejected>()
-    private var cancelBuffers = BufferStack<OrderCanceled>()
+    private let answers = AnswerQueue()
     /// Counts this thread's heap allocations (benchmarks); read after `allocationWarmup`
     /// input events and after the last one.
     public var allocationCounter: (@Sendable () -> UInt64)?
@@ -174,12 +172,7 @@ public final class BacktestEngine<S: Strategy> {
 
     @inline(__always)
     private func callStrategy<E: Error>(_ body: (inout S, inout StrategyContext) throws(E) -> Void) throws(E) {
-        // The command buffer moves into the context and back: one owner, so appending
-        // reuses its capacity (no allocation).
-        var context = StrategyContext(now: clock.now, ledger: ledger, commands: [])
-        swap(&context.commands, &commands)
-        defer { swap(&context.commands, &commands) }
-        try body(&strategy, &context)
+        try StrategyContext.call(&strategy, now: clock.now, ledger: ledger, commands: &commands, body)
     }
 
     /// Carries out the strategy's commands until no new fills or commands appear.
@@ -215,19 +208,7 @@ public final class BacktestEngine<S: Strategy> {
 
     /// Shows fills and rejects to the strategy (which may send more commands).
     private func deliverVenueAnswers() throws(EngineError) {
-        if let failure = ledger.failure { throw failure }
-        while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty || !ledger.pendingCancels.isEmpty {
-            // Take the answers into reused buffers (one per nesting level: the strategy's
-            // commands may bring answers of their own), leaving the ledger empty ones.
-            var fills = fillBuffers.take(), rejects = rejectBuffers.take(), cancels = cancelBuffers.take()
-            swap(&fills, &ledger.pendingFills)
-            swap(&rejects, &ledger.pendingRejects)
-            swap(&cancels, &ledger.pendingCancels)
-            defer {
-                fillBuffers.give(&fills)
-                rejectBuffers.give(&rejects)
-                cancelBuffers.give(&cancels)
-            }
+        try answers.deliver(from: ledger) { rejects, fills, cancels throws(EngineError) in
             for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
             for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
             if riskActive && !fills.isEmpty { try checkKillSwitch() }
@@ -307,6 +288,45 @@ public final class BacktestEngine<S: Strategy> {
         if let failure = ledger.failure { throw failure }
         let recorder = ledger.recorder
         try recorder.recordControl(.sessionEnded(SessionEnded(inputEvents: recorder.inputEvents)), at: clock.now)
+    }
+}
+
+/// The venue's answers the ledger holds, handed on in batches: each batch moves into
+/// reused buffers (one per nesting level: the strategy's reaction may bring answers of its
+/// own), leaving the ledger empty ones, until none is left. Both engines use it.
+final class AnswerQueue {
+    private var fills = BufferStack<OrderFilled>()
+    private var rejects = BufferStack<OrderRejected>()
+    private var cancels = BufferStack<OrderCanceled>()
+
+    @inline(__always)
+    func deliver(from ledger: Ledger, _ show: (_ rejects: [OrderRejected], _ fills: [OrderFilled], _ cancels: [OrderCanceled]) throws(EngineError) -> Void) throws(EngineError) {
+        if let failure = ledger.failure { throw failure }
+        while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty || !ledger.pendingCancels.isEmpty {
+            var f = fills.take(), r = rejects.take(), c = cancels.take()
+            swap(&f, &ledger.pendingFills)
+            swap(&r, &ledger.pendingRejects)
+            swap(&c, &ledger.pendingCancels)
+            defer {
+                fills.give(&f)
+                rejects.give(&r)
+                cancels.give(&c)
+            }
+            try show(r, f, c)
+        }
+    }
+}
+
+extension StrategyContext {
+    /// Calls the strategy with a context at `now`. The engine's command buffer moves into
+    /// the context and back: one owner, so appending reuses its capacity (no allocation).
+    @inline(__always)
+    static func call<S: Strategy, E: Error>(_ strategy: inout S, now: Timestamp, ledger: Ledger, commands: inout [StrategyCommand],
+                                            _ body: (inout S, inout StrategyContext) throws(E) -> Void) throws(E) {
+        var context = StrategyContext(now: now, ledger: ledger, commands: [])
+        swap(&context.commands, &commands)
+        defer { swap(&context.commands, &commands) }
+        try body(&strategy, &context)
     }
 }
 

@@ -91,9 +91,7 @@ public final class LiveEngine<S: Strategy> {
     private var recentRejects: [Int64] = []
     private var breakerOpenUntil = Int64.min
     private var causeTime: Int64 = 0
-    private var fillBuffers = BufferStack<OrderFilled>()
-    private var rejectBuffers = BufferStack<OrderRejected>()
-    private var cancelBuffers = BufferStack<OrderCanceled>()
+    private let answers = AnswerQueue()
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder, settings: LiveEngineSettings) {
         self.strategy = strategy
@@ -261,10 +259,7 @@ public final class LiveEngine<S: Strategy> {
 
     @inline(__always)
     private func callStrategy<E: Error>(_ body: (inout S, inout StrategyContext) throws(E) -> Void) throws(E) {
-        var context = StrategyContext(now: clock.now, ledger: ledger, commands: [])
-        swap(&context.commands, &commands)
-        defer { swap(&context.commands, &commands) }
-        try body(&strategy, &context)
+        try StrategyContext.call(&strategy, now: clock.now, ledger: ledger, commands: &commands, body)
     }
 
     private func queue(_ request: OutboundRequest) {
@@ -274,9 +269,9 @@ public final class LiveEngine<S: Strategy> {
 
     private func drain() throws(EngineError) {
         while !commands.isEmpty {
-            var pending: [StrategyCommand] = []
-            swap(&pending, &commands)
-            for command in pending {
+            // Nothing in this loop calls the strategy (answers wait in the ledger), so the
+            // commands stay put while they are carried out.
+            for command in commands {
                 switch command {
                 case .submit(let order):
                     ledger.record(.orderSubmitted(order))
@@ -295,6 +290,7 @@ public final class LiveEngine<S: Strategy> {
                     timers.schedule(at: time.nanos, id: id)
                 }
             }
+            commands.removeAll(keepingCapacity: true)
             try deliverAnswers()
         }
         if let failure = ledger.failure { throw failure }
@@ -316,17 +312,7 @@ public final class LiveEngine<S: Strategy> {
     }
 
     private func deliverAnswers() throws(EngineError) {
-        if let failure = ledger.failure { throw failure }
-        while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty || !ledger.pendingCancels.isEmpty {
-            var fills = fillBuffers.take(), rejects = rejectBuffers.take(), cancels = cancelBuffers.take()
-            swap(&fills, &ledger.pendingFills)
-            swap(&rejects, &ledger.pendingRejects)
-            swap(&cancels, &ledger.pendingCancels)
-            defer {
-                fillBuffers.give(&fills)
-                rejectBuffers.give(&rejects)
-                cancelBuffers.give(&cancels)
-            }
+        try answers.deliver(from: ledger) { rejects, fills, cancels throws(EngineError) in
             for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
             for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
             if riskActive && !fills.isEmpty { try checkKillLoss() }
