@@ -197,17 +197,12 @@ enum LiveCommand {
         installSignals()
         let manifest: RunManifest
         if let recorded {
-            let strategy = try StrategyCatalog.named(recorded.strategy)
-            manifest = try resume(strategy, settings)
+            manifest = try LiveDriver.resume(try StrategyCatalog.named(recorded.strategy), settings: settings)
         } else {
             guard let name = a.value("strategy") ?? config.live.strategy else { throw UsageError("missing --strategy NAME (or live.strategy in --config)") }
-            let strategy = try StrategyCatalog.named(name)
-            manifest = try start(strategy, settings)
+            manifest = try LiveDriver.run(try StrategyCatalog.named(name), settings: settings)
         }
         Summary.print(manifest, run: RunFolder.normalized(out), json: a.has("json"))
         return 0
     }
-
-    static func start<S: Strategy>(_ type: S.Type, _ settings: LiveDriver.Settings) throws -> RunManifest { try LiveDriver.run(type, settings: settings) }
-    static func resume<S: Strategy>(_ type: S.Type, _ settings: LiveDriver.Settings) throws -> RunManifest { try LiveDriver.resume(type, settings: settings) }
 }

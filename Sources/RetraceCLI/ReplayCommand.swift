@@ -120,13 +120,8 @@ enum ReplayCommand {
         let strategy = try StrategyCatalog.named(strategyName)
         var overrides = strategyName == recorded.strategy ? recorded.parameterList : []
         for p in a.values("param") { overrides.append(try Arguments.keyValue(p, option: "param")) }
-        let manifest = try liveReplay(strategy, original: original, recorded: recorded, out: out, speed: speed, replace: a.has("force"), overrides: overrides)
+        let manifest = try LiveDriver.replay(strategy, original: original, recorded: recorded, out: out, speed: speed, replace: a.has("force"), overrides: overrides)
         return finish(manifest, original: original, out: out, json: a.has("json"))
-    }
-
-    static func liveReplay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, out: String, speed: ReplaySpeed, replace: Bool,
-                                        overrides: [(String, String)]) throws -> RunManifest {
-        try LiveDriver.replay(type, original: original, recorded: recorded, out: out, speed: speed, replace: replace, overrides: overrides)
     }
 
     static func replay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, settings base: BacktestDriver.Settings, speed: ReplaySpeed,

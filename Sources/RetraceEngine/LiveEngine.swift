@@ -11,6 +11,14 @@ public enum OutboundRequest: Equatable, Sendable {
     case status(ClientOrderID, InstrumentID)
 }
 
+/// A request and the receive time of the input that caused it (tick-to-order is measured
+/// from there).
+public struct OutboundItem: Sendable {
+    public var request: OutboundRequest
+    public var cause: Int64
+    public init(request: OutboundRequest, cause: Int64) { (self.request, self.cause) = (request, cause) }
+}
+
 /// Settings of the live engine that change decisions (recorded in the manifest, so a
 /// replay uses the same ones).
 public struct LiveEngineSettings: Codable, Equatable, Sendable {
@@ -49,10 +57,7 @@ public final class LiveEngine<S: Strategy> {
     /// Venue clock estimate from heartbeats.
     public private(set) var timeSync: TimeSync
     /// Requests decided since the driver last took them.
-    public var outbound: [OutboundRequest] = []
-    /// Input event that caused each request (its receive time: tick-to-order is measured
-    /// from it).
-    public var outboundCause: [Int64] = []
+    public var outbound: [OutboundItem] = []
 
     /// Our orders the venue may still act on, by id (iterate `openIDs` for order).
     public private(set) var open: [UInt64: OpenOrder] = [:]
@@ -263,8 +268,7 @@ public final class LiveEngine<S: Strategy> {
     }
 
     private func queue(_ request: OutboundRequest) {
-        outbound.append(request)
-        outboundCause.append(causeTime)
+        outbound.append(OutboundItem(request: request, cause: causeTime))
     }
 
     private func drain() throws(EngineError) {

@@ -91,6 +91,20 @@ public struct RunConfig: Sendable {
             return true
         }
     }
+    static func textKey(_ name: String, _ expects: String, _ help: String, _ set: @escaping @Sendable (inout RunConfig, String) -> Void) -> Key {
+        Key(name: name, expects: expects, help: help) { c, v in
+            guard let s = text(v) else { return false }
+            set(&c, s)
+            return true
+        }
+    }
+    static func flagKey(_ name: String, _ help: String, _ set: @escaping @Sendable (inout RunConfig, Bool) -> Void) -> Key {
+        Key(name: name, expects: "true or false", help: help) { c, v in
+            guard case .flag(let b) = v else { return false }
+            set(&c, b)
+            return true
+        }
+    }
     static func secondsKey(_ name: String, _ help: String, scale: Double, _ set: @escaping @Sendable (inout RunConfig, Double) -> Void) -> Key {
         Key(name: name, expects: "a number ≥ 0", help: help) { c, v in
             guard let d = double(v), d >= 0, d.isFinite else { return false }
@@ -130,36 +144,12 @@ public struct RunConfig: Sendable {
         intKey("store.fault_every", "tests: every Nth commit attempt fails (0: never)") { $0.store.faultEvery = $1 },
         intKey("store.fault_burst", "tests: failing attempts in a row each time", min: 1) { $0.store.faultBurst = $1 },
         intKey("engine.profile_every", "latency checkpoints (receive → book → strategy → risk → send) on every Nth event; 0: off") { $0.profileEvery = $1 },
-        Key(name: "live.venue", expects: "HOST:PORT", help: "live: the venue to connect to (--venue)") { c, v in
-            guard let s = text(v) else { return false }
-            c.live.venue = s
-            return true
-        },
-        Key(name: "live.strategy", expects: "a strategy name", help: "live: the strategy (--strategy)") { c, v in
-            guard let s = text(v) else { return false }
-            c.live.strategy = s
-            return true
-        },
-        Key(name: "live.metrics", expects: "HOST:PORT", help: "live: serve Prometheus /metrics there (--metrics; loopback only)") { c, v in
-            guard let s = text(v) else { return false }
-            c.live.metrics = s
-            return true
-        },
-        Key(name: "live.metrics_allow_remote", expects: "true or false", help: "live: allow a non-loopback metrics address") { c, v in
-            guard case .flag(let b) = v else { return false }
-            c.live.metricsAllowRemote = b
-            return true
-        },
-        Key(name: "live.kill_file", expects: "a path", help: "live: the kill switch trips when this file appears (default RUN/KILL)") { c, v in
-            guard let s = text(v) else { return false }
-            c.live.killFile = s
-            return true
-        },
-        Key(name: "live.stay_after_end", expects: "true or false", help: "live: keep trading after the venue's end of data (default: stop gracefully)") { c, v in
-            guard case .flag(let b) = v else { return false }
-            c.live.stayAfterEnd = b
-            return true
-        },
+        textKey("live.venue", "HOST:PORT", "live: the venue to connect to (--venue)") { $0.live.venue = $1 },
+        textKey("live.strategy", "a strategy name", "live: the strategy (--strategy)") { $0.live.strategy = $1 },
+        textKey("live.metrics", "HOST:PORT", "live: serve Prometheus /metrics there (--metrics; loopback only)") { $0.live.metrics = $1 },
+        flagKey("live.metrics_allow_remote", "live: allow a non-loopback metrics address") { $0.live.metricsAllowRemote = $1 },
+        textKey("live.kill_file", "a path", "live: the kill switch trips when this file appears (default RUN/KILL)") { $0.live.killFile = $1 },
+        flagKey("live.stay_after_end", "live: keep trading after the venue's end of data (default: stop gracefully)") { $0.live.stayAfterEnd = $1 },
         secondsKey("live.stop_grace_ms", "live: how long a stop waits for the venue to confirm cancels", scale: 1e-3) { $0.live.stopGraceSeconds = $1 },
         intKey("live.breaker_rejects", "live: venue rejects within live.breaker_window_ms that open the gateway's circuit breaker (0: never)") { $0.live.engine.breakerRejects = $1 },
         intKey("live.breaker_window_ms", "live: the breaker's counting window", min: 1) { $0.live.engine.breakerWindowMillis = Int64($1) },

@@ -89,14 +89,14 @@ public struct RunFolder: Sendable {
     /// A fresh 16-byte run id and its hex text.
     public static func newRunID(for path: String) -> ([UInt8], String) {
         let seed = "\(path)|\(Date().timeIntervalSince1970)|\(ProcessInfo.processInfo.processIdentifier)"  // determinism-ok: run identity is metadata, not in the fingerprint
-        let bytes = Array(SHA256.hex(Array(seed.utf8)).utf8.prefix(32))
-        var raw: [UInt8] = []
-        var i = 0
-        while i < 32 {
-            raw.append(UInt8(String(decoding: bytes[i..<i + 2], as: UTF8.self), radix: 16)!)
-            i += 2
-        }
-        return (raw, String(decoding: bytes, as: UTF8.self))
+        let hex = String(SHA256.hex(Array(seed.utf8)).prefix(32))
+        return (runIDBytes(hex), hex)
+    }
+
+    /// The bytes of a run id's hex text (a live session id; invalid pairs read as 0).
+    public static func runIDBytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count - 1, by: 2).map { UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16) ?? 0 }
     }
 
     /// Wall-clock time as ISO-8601 (manifest metadata only).

@@ -67,7 +67,7 @@ public enum LiveDriver {
             throw EngineError(.journal, error.message)
         }
         let session = try Session(strategy: strategy, account: account, values: values, journal: journal, path: path, manifest: manifest, settings: settings)
-        return try session.run(sessionID: Array(runIDBytes.prefix(16)), statusQueries: [])
+        return try session.run(sessionID: runIDBytes, statusQueries: [])
     }
 
     /// Resumes a live run that did not end cleanly (killed, crashed, power lost).
@@ -93,17 +93,7 @@ public enum LiveDriver {
         if let torn = recovery.tornTail { FileHandle.standardError.write(Data("live: resume: \(torn) — truncated (never acknowledged)\n".utf8)) }
         try RunFolder.writeManifest(manifest, to: path)
         let session = try Session(strategy: strategy, account: account, values: values, journal: journal, path: path, manifest: manifest, settings: s)
-        return try session.resume(sessionID: Array(hexBytes(manifest.runID).prefix(16)))
-    }
-
-    static func hexBytes(_ hex: String) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = hex.startIndex
-        while i < hex.endIndex, let j = hex.index(i, offsetBy: 2, limitedBy: hex.endIndex) {
-            out.append(UInt8(hex[i..<j], radix: 16) ?? 0)
-            i = j
-        }
-        return out
+        return try session.resume(sessionID: RunFolder.runIDBytes(manifest.runID))
     }
 
     /// One run of the core loop (a new run or a resumed one).
@@ -165,7 +155,6 @@ public enum LiveDriver {
                 // (unanswered orders are asked about below).
                 if !before || !resume.exhausted {
                     engine.outbound.removeAll()
-                    engine.outboundCause.removeAll()
                 }
             }
             guard resume.exhausted else {
@@ -182,7 +171,7 @@ public enum LiveDriver {
             // Unacknowledged orders decided before the crash: the venue may never have seen
             // them. Ask (orders decided since, still to be sent, are not asked about).
             var toSend = Set<UInt64>()
-            for case .new(let o) in engine.outbound { toSend.insert(o.orderID.raw) }
+            for case .new(let o) in engine.outbound.map(\.request) { toSend.insert(o.orderID.raw) }
             let queries = engine.openIDs.compactMap { id -> (ClientOrderID, InstrumentID)? in
                 let o = engine.open[id]!
                 return o.acknowledged || toSend.contains(id) ? nil : (o.order.orderID, o.order.instrument)
@@ -312,12 +301,10 @@ public enum LiveDriver {
 
         /// Gives the gateway the requests the engine decided (their outputs are durable).
         private func handOver(_ gateway: LiveGateway) {
-            for (i, request) in engine.outbound.enumerated() {
-                let item = LiveGateway.OutboundItem(request: request, cause: engine.outboundCause[i])
+            for item in engine.outbound {
                 while !gateway.outbound.push(item) { usleep(20) }
             }
             engine.outbound.removeAll(keepingCapacity: true)
-            engine.outboundCause.removeAll(keepingCapacity: true)
             gateway.ioBell.ring()
         }
 
@@ -341,8 +328,8 @@ public enum LiveDriver {
             p.add("retrace_fills_total", "counter", "Fills received.", Double(recorder.fills))
             p.add("retrace_rejects_total", "counter", "Orders rejected, by where.", Double(c.venueRejects), labels: [("source", "venue")])
             p.add("retrace_rejects_total", "counter", "Orders rejected, by where.", Double(c.localRejects), labels: [("source", "gateway")])
-            p.add("retrace_reconnects_total", "counter", "Reconnections to the venue.", Double(g.reconnects))
-            p.add("retrace_sequence_gaps_total", "counter", "Sequence gaps detected on the venue stream.", Double(g.gaps))
+            p.add("retrace_reconnects_total", "counter", "Reconnections to the venue.", Double(c.reconnects))
+            p.add("retrace_sequence_gaps_total", "counter", "Sequence gaps detected on the venue stream.", Double(c.gaps))
             p.add("retrace_breaker_trips_total", "counter", "Times the gateway circuit breaker opened.", Double(c.breakerTrips))
             p.add("retrace_connected", "gauge", "1 while logged on to the venue.", engine.connected ? 1 : 0)
             p.add("retrace_kill_switch", "gauge", "1 once the kill switch tripped.", engine.killed ? 1 : 0)
@@ -423,7 +410,6 @@ extension LiveDriver {
                 }
                 try engine.process(e)
                 engine.outbound.removeAll(keepingCapacity: true)
-                engine.outboundCause.removeAll(keepingCapacity: true)
             }
             try engine.finish()
             do { try journal.finish() } catch { throw EngineError(.journal, error.message) }

@@ -31,24 +31,12 @@ public final class LiveGateway: @unchecked Sendable {
         public init(host: String, port: UInt16, sessionID: [UInt8]) { (self.host, self.port, self.sessionID) = (host, port, sessionID) }
     }
 
-    public struct OutboundItem: Sendable {
-        public var request: OutboundRequest
-        /// Receive time of the input that caused it (tick-to-order starts there).
-        public var cause: Int64
-        public init(request: OutboundRequest, cause: Int64) { (self.request, self.cause) = (request, cause) }
-    }
 
-    /// Figures the metrics endpoint shows.
+    /// What only the I/O thread sees (reconnects and gaps are counted by the engine, from
+    /// the journaled session inputs).
     public struct Stats: Sendable {
-        public var connects = 0
-        public var reconnects = 0
-        public var gaps = 0
-        public var framesIn: UInt64 = 0
-        public var bytesIn: UInt64 = 0
-        public var requestsOut: UInt64 = 0
         public var statusQueries = 0
         public var tickToOrder = LatencyHistogram()
-        public var lastError = ""
     }
 
     public let options: Options
@@ -86,7 +74,6 @@ public final class LiveGateway: @unchecked Sendable {
     private var lastKillCheck: Int64 = 0
     private var sentShutdown = false
     private var sentKill = false
-    private var everConnected = false
 
     public init(options: Options, statusQueries: [(ClientOrderID, InstrumentID)] = []) {
         self.options = options
@@ -175,7 +162,6 @@ public final class LiveGateway: @unchecked Sendable {
             fd = try TCP.connect(options.host, options.port)
         } catch {
             failures += 1
-            stats.withLock { $0.lastError = error.message }
             if failures == 1 || failures % 20 == 0 { FileHandle.standardError.write(Data("live: \(error.message); retrying\n".utf8)) }
             if options.maxConnectFailures > 0 && failures >= options.maxConnectFailures && !sentShutdown {
                 FileHandle.standardError.write(Data("live: giving up after \(failures) failed connection attempts\n".utf8))
@@ -198,11 +184,6 @@ public final class LiveGateway: @unchecked Sendable {
         loggedOn = false
         resyncing = true
         seenDuringResync.removeAll()
-        stats.withLock { s in
-            s.connects += 1
-            if everConnected { s.reconnects += 1 }
-        }
-        everConnected = true
     }
 
     private func lost(_ why: String) {
@@ -210,7 +191,7 @@ public final class LiveGateway: @unchecked Sendable {
         close(fd)
         fd = -1
         loggedOn = false
-        stats.withLock { $0.lastError = why }
+        FileHandle.standardError.write(Data("live: connection lost (\(why)); reconnecting\n".utf8))
         deliver(.sessionControl(SessionControl(.disconnected, a: expected &- 1)))
         nextConnect = WallClock.monotonicNanos() + backoffMillis * 1_000_000
     }
@@ -228,7 +209,7 @@ public final class LiveGateway: @unchecked Sendable {
             Wire.append(.newOrder, event: Event(eventTime: .zero, receiveTime: .zero, body: .orderSubmitted(o)), to: &output)
             unanswered[o.orderID.raw] = o.instrument
             let latency = stamp() - item.cause
-            stats.withLock { $0.tickToOrder.record(max(0, latency)); $0.requestsOut += 1 }
+            stats.withLock { $0.tickToOrder.record(max(0, latency)) }
             return
         case .cancel(let id, let instrument):
             Wire.append(.cancel, payload: Wire.idPayload(id, instrument), to: &output)
@@ -239,30 +220,22 @@ public final class LiveGateway: @unchecked Sendable {
         case .status(let id, let instrument):
             Wire.append(.status, payload: Wire.idPayload(id, instrument), to: &output)
         }
-        stats.withLock { $0.requestsOut += 1 }
     }
 
     private func readAvailable() {
         guard fd >= 0 else { return }
         guard let n = TCP.read(fd, into: &input, used: &used) else { lost("the venue closed the connection"); return }
         guard n > 0 else { return }
-        stats.withLock { $0.bytesIn += UInt64(n) }
         do {
-            var frames: UInt64 = 0
             let consumed = try input.withUnsafeBytes { buffer in
-                try Wire.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<used]), streamOffset: readTotal) { frame in
-                    frames += 1
-                    try handle(frame)
-                }
+                try Wire.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<used]), streamOffset: readTotal) { frame in try handle(frame) }
             }
             if consumed > 0 {
                 input.withUnsafeMutableBytes { b in if used > consumed { memmove(b.baseAddress!, b.baseAddress! + consumed, used - consumed) } }
                 used -= consumed
                 readTotal += consumed
             }
-            stats.withLock { $0.framesIn += frames }
         } catch {
-            FileHandle.standardError.write(Data("live: \(error)\n".utf8))
             lost("\(error)")
         }
     }
@@ -309,7 +282,6 @@ public final class LiveGateway: @unchecked Sendable {
         case .error:
             let text = String(decoding: f.payload, as: UTF8.self)
             FileHandle.standardError.write(Data("live: the venue refused: \(text)\n".utf8))
-            stats.withLock { $0.lastError = text }
         default:
             throw FeedError(.malformed, "unexpected \(f.kind) from the venue")
         }
@@ -325,11 +297,8 @@ public final class LiveGateway: @unchecked Sendable {
         if seq == expected { expected += 1; return true }
         if seq < expected { return false }
         // Messages were lost: ask for the reports again and a snapshot, keep this one.
-        stats.withLock { $0.gaps += 1 }
         deliver(.sessionControl(SessionControl(.gap, a: expected, b: seq)))
-        var payload = Wire.bytes(Int64(bitPattern: expected &- 1))
-        Wire.append(.resync, payload: payload, to: &output)
-        payload.removeAll()
+        Wire.append(.resync, payload: Wire.bytes(Int64(bitPattern: expected &- 1)), to: &output)
         resyncing = true
         seenDuringResync = [seq]
         return true

@@ -305,41 +305,31 @@ public final class VenueServer {
     private func execute(_ r: Pending) {
         let s = r.session
         let clientID = r.order.orderID.raw
+        func reject(_ reason: RejectReason) {
+            report(.rejected(OrderRejected(orderID: r.order.orderID, instrument: r.order.instrument, reason: reason)), to: s)
+        }
         venue.now = venueTime()
-        switch r.kind {
-        case .newOrder:
+        if r.kind == .newOrder {
             if s.orders[clientID] != nil || s.burned.contains(clientID) {
                 summary.duplicateOrders += 1
-                report(.rejected(OrderRejected(orderID: r.order.orderID, instrument: r.order.instrument, reason: .duplicateOrderID)), to: s)
-                return
+                return reject(.duplicateOrderID)
             }
             let venueID = nextInternalID
             nextInternalID += 1
             s.orders[clientID] = venueID
             owners[venueID] = (s, clientID)
             summary.orders += 1
-            if options.rejectRate > 0, Double(rng.next() >> 11) / Double(1 << 53) < options.rejectRate {
-                s.burned.insert(clientID)
-                report(.rejected(OrderRejected(orderID: r.order.orderID, instrument: r.order.instrument, reason: .venueRandomReject)), to: s)
-                return
-            }
+            if options.rejectRate > 0, Double(rng.next() >> 11) / Double(1 << 53) < options.rejectRate { return reject(.venueRandomReject) }
             var o = r.order
             o.orderID = ClientOrderID(venueID)
             venue.submit(o, listener: &answers)
-        case .cancel:
-            guard let venueID = s.orders[clientID] else {
-                report(.rejected(OrderRejected(orderID: r.order.orderID, instrument: r.order.instrument, reason: .unknownOrder)), to: s)
-                return
+        } else {
+            guard let venueID = s.orders[clientID].map(ClientOrderID.init) else { return reject(.unknownOrder) }
+            if r.kind == .cancel {
+                venue.cancel(venueID, listener: &answers)
+            } else {
+                venue.modify(venueID, quantity: r.order.quantity, price: r.order.limitPrice, listener: &answers)
             }
-            venue.cancel(ClientOrderID(venueID), listener: &answers)
-        case .modify:
-            guard let venueID = s.orders[clientID] else {
-                report(.rejected(OrderRejected(orderID: r.order.orderID, instrument: r.order.instrument, reason: .unknownOrder)), to: s)
-                return
-            }
-            venue.modify(ClientOrderID(venueID), quantity: r.order.quantity, price: r.order.limitPrice, listener: &answers)
-        default:
-            break
         }
         venue.advance(to: venue.now, listener: &answers)
         routeAnswers()
