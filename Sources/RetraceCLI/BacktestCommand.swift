@@ -94,6 +94,7 @@ enum BacktestCommand {
         settings.store = config.store
         settings.pin = config.pin
         settings.profileEvery = config.profileEvery
+        settings.snapshotEvery = config.snapshotEvery
         return settings
     }
 
@@ -183,6 +184,8 @@ enum Summary {
                     o.add("pacing_error_p99_micros", p99)
                 }
                 if let s = r.seekSeconds { o.add("seek_seconds", s) }
+                if let s = r.seekSnapshot { o.add("seek_snapshot", s) }
+                if let n = r.seekEvents { o.add("seek_events", n) }
             }
             if let l = m.live {
                 o.add("venue", l.venue)
@@ -248,7 +251,11 @@ enum Summary {
     /// The replay part of the human summary: the proof, pacing, and recorded latency.
     static func replayLines(_ r: ReplayRecord) -> String {
         var s = "\n  replay of    \(r.of) at speed \(r.speed)\(r.whatIf ? " (what-if: strategy, parameters or seed changed)" : "")"
-        if let from = r.from { s += "\n  window from  \(from) (\(r.seekEvents ?? 0) inputs fast-forwarded in \(String(format: "%.3f", r.seekSeconds ?? 0)) s)" }
+        if let from = r.from {
+            let start = r.seekSnapshot.map { "from the snapshot after input \($0), then " } ?? ""
+            s += "\n  window from  \(from) (\(start)\(r.seekEvents ?? 0) inputs fast-forwarded in \(String(format: "%.3f", r.seekSeconds ?? 0)) s)"
+            if let note = r.seekNote { s += "\n  no snapshot  \(note)" }
+        }
         if let until = r.until { s += "\n  window until \(until)" }
         s += "\n  recorded     \(r.originalFingerprint)"
         switch r.matches {

@@ -165,6 +165,18 @@ enum ReplayCommand {
             guard let v = assignment.first(where: { $0.symbol == symbol })?.venue else { return 0 }
             return names.firstIndex(of: v) ?? 0
         })
+        if let from {
+            // Start from the newest engine snapshot before the window when one fits.
+            switch source.snapshot(before: from, tag: EngineSnapshot.tag(strategy: S.name, parameters: values, seed: settings.seed)) {
+            case .success(let (info, state, header)):
+                try source.seek(to: info, state: state, header: header)
+                settings.startState = state
+                record.seekSnapshot = info.sequence
+            case .failure(let refusal):
+                record.seekNote = refusal.reason
+            }
+            settings.replay = record
+        }
         var manifest = try BacktestCommand.runShowingProgress(type, "replay", &source, total: recorded.events, settings: settings, quiet: quiet || !conditions.isEmpty)
         if case .paced = speed, source.pacing.count > 0 {
             let s = source.pacing.summary

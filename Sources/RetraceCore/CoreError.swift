@@ -6,6 +6,7 @@ public struct CoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case unknownCodecVersion
         case unknownEventKind
         case invalidField
+        case invalidState
     }
     public var code: Code
     /// What failed and where.

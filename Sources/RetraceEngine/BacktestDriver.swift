@@ -24,6 +24,11 @@ public enum BacktestDriver {
         public var pin: Int?
         /// Latency checkpoints on every Nth event (0: off).
         public var profileEvery = 16
+        /// Inputs between engine snapshots written beside the journal (0: none).
+        public var snapshotEvery = 0
+        /// A replay that seeks: the engine starts from this saved state (from the original
+        /// run's snapshot at or before the window) instead of the first input.
+        public var startState: [UInt8]?
         /// Counts the calling thread's heap allocations (benchmarks): the engine reports how
         /// many its core thread made per event after the first `warmup` events.
         public var allocationCounter: (@Sendable () -> UInt64)?
@@ -92,6 +97,16 @@ public enum BacktestDriver {
             engine.afterEvent = settings.afterEvent
             engine.allocationCounter = settings.allocationCounter
             engine.profiler = LatencyProfiler(every: settings.profileEvery)
+            engine.startState = settings.startState
+            engine.snapshotTag = EngineSnapshot.tag(strategy: S.name, parameters: values, seed: settings.seed)
+            if settings.snapshotEvery > 0 {
+                let snapshots = SnapshotStore(journalDirectory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes)
+                let sync = settings.syncMode != .none
+                engine.snapshotEvery = settings.snapshotEvery
+                engine.snapshotSink = { sequence, state throws(EngineError) in
+                    do throws(JournalError) { try snapshots.write(sequence: sequence, state: state, sync: sync) } catch { throw EngineError(.journal, error.message) }
+                }
+            }
             writer.start()
             let result: RunResult
             do throws(EngineError) {

@@ -26,18 +26,18 @@ public struct RunResult: Sendable {
 /// venue matching → marks → strategy → commands → venue, with every input and output
 /// journaled and handed to the store writer (which fingerprints and projects them).
 public final class BacktestEngine<S: Strategy> {
-    public private(set) var strategy: S
+    public internal(set) var strategy: S
     public let ledger: Ledger
     public private(set) var venue: SimulatedVenue
-    public private(set) var clock = SimulatedClock()
+    public internal(set) var clock = SimulatedClock()
     private let account: AccountConfig
     private var commands: [StrategyCommand] = []
-    private var timers = TimerWheel()
+    var timers = TimerWheel()
     /// Whether any pre-trade risk check is on (off: no per-order cost).
     private let riskActive: Bool
     /// Drops repeated trade ids before they are journaled or seen (nil: off).
-    private var dedup: Deduplicator?
-    private var duplicatesDropped: UInt64 = 0
+    var dedup: Deduplicator?
+    var duplicatesDropped: UInt64 = 0
     private let answers = AnswerQueue()
     /// Counts this thread's heap allocations (benchmarks); read after `allocationWarmup`
     /// input events and after the last one.
@@ -50,6 +50,20 @@ public final class BacktestEngine<S: Strategy> {
     /// Called after each input event is processed (replay breakpoints and stepping);
     /// returning true stops the run there.
     public var afterEvent: ((Event, Ledger, SimulatedVenue) -> Bool)?
+    /// Engine snapshots: after every `snapshotEvery`-th input (0: never) the sink gets the
+    /// state with the journal sequence of that input (`EngineSnapshot`).
+    public var snapshotEvery = 0
+    public var snapshotSink: ((UInt64, [UInt8]) throws(EngineError) -> Void)?
+    /// The configuration a snapshot belongs to (`EngineSnapshot.tag`).
+    public var snapshotTag = ""
+    /// Snapshots written by this run.
+    public private(set) var snapshotsWritten = 0
+    /// A saved state to start from instead of the first input (a replay seeking into a run).
+    public var startState: [UInt8]?
+    /// The instrument definitions seen, as recorded (a snapshot carries them).
+    var definitions: [Event] = []
+    /// The journal sequence of the latest input (0: not journaled: muted or dropped).
+    private var lastInputSequence: UInt64 = 0
 
     public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
         self.strategy = strategy
@@ -72,6 +86,11 @@ public final class BacktestEngine<S: Strategy> {
         var stopped = false
         var count: UInt64 = 0
         var allocationsAtWarmup: UInt64?
+        if let state = startState {
+            try resume(from: state)
+            started = true
+        }
+        var snapshotting = snapshotEvery > 0 && snapshotSink != nil
         while let input = try source.next() {
             if !started, input.event.body.kind != .instrumentDefined {
                 try start(at: input.event.receiveTime)
@@ -79,6 +98,14 @@ public final class BacktestEngine<S: Strategy> {
             }
             try process(input)
             count &+= 1
+            if snapshotting, started, count % UInt64(snapshotEvery) == 0, lastInputSequence > 0, let sink = snapshotSink {
+                if let state = saveState() {
+                    try sink(lastInputSequence, state)
+                    snapshotsWritten += 1
+                } else {
+                    snapshotting = false  // the strategy keeps no snapshots
+                }
+            }
             if count == allocationWarmup, let counter = allocationCounter { allocationsAtWarmup = counter() }
             if let afterEvent, afterEvent(input.event, ledger, venue) {
                 stopped = true
@@ -101,6 +128,18 @@ public final class BacktestEngine<S: Strategy> {
                          latency: profiler.summaries(venues: venue.venues.map(\.name)), stopped: stopped)
     }
 
+    /// Starts from a saved state: the instruments it knew are journaled again (a replay's
+    /// journal and store need them) and the inputs after the snapshot follow.
+    private func resume(from state: [UInt8]) throws(EngineError) {
+        do { try restoreState(state) } catch { throw EngineError(.badInput, "snapshot: \(error.message)") }
+        ledger.venue = venue
+        let recorder = ledger.recorder
+        for d in definitions {
+            let e = try recorder.recordInput(d)
+            recorder.publishInput(e)
+        }
+    }
+
     private func start(at time: Timestamp) throws(EngineError) {
         if time > clock.now { clock.advance(to: time) }
         ledger.now = clock.now
@@ -121,6 +160,7 @@ public final class BacktestEngine<S: Strategy> {
         if case .tradeReceived(let t) = event.body, t.tradeID != 0,
            dedup?.isNew(Deduplicator.mix(UInt64(t.instrument.raw)) ^ t.tradeID) == false {
             duplicatesDropped += 1
+            lastInputSequence = 0
             return
         }
         if let bytes = input.encoded {
@@ -128,6 +168,7 @@ public final class BacktestEngine<S: Strategy> {
         } else {
             event = try recorder.recordInput(event)
         }
+        lastInputSequence = event.sequence
         profiler.mark(0)
         // Requests that reach the venue before this event's exchange time, answers and
         // timers due before we receive it, in time order.
@@ -135,6 +176,7 @@ public final class BacktestEngine<S: Strategy> {
         try fireDue(upTo: event.receiveTime, arrivalsUpTo: exchangeTime)
         setTime(event.receiveTime)
         if case .instrumentDefined(let d) = event.body {
+            definitions.append(input.event)
             venue.define(d.instrument)
             ledger.define(d.instrument)
             recorder.publishInput(event)

@@ -90,3 +90,25 @@ public final class Ledger: VenueListener {
         record(.balanceChanged(portfolio.balance))
     }
 }
+
+extension Ledger {
+    /// Saves the account between two input events (nothing is pending then).
+    func saveState(_ w: inout StateWriter) {
+        precondition(pendingFills.isEmpty && pendingRejects.isEmpty && pendingCancels.isEmpty, "a snapshot is taken between events")
+        w.put(portfolio)
+        w.put(now)
+        lastValues.saveState(&w)
+        risk.saveState(&w)
+        w.word(nextOrderID)
+        w.put(lastEquityTime)
+    }
+
+    func restoreState(_ r: inout StateReader) throws(CoreError) {
+        portfolio = try r.get()
+        now = try r.get()
+        try lastValues.restoreState(&r)
+        try risk.restoreState(&r)
+        nextOrderID = try r.word()
+        lastEquityTime = try r.get()
+    }
+}

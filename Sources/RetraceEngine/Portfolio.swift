@@ -148,3 +148,20 @@ public struct Portfolio: Sendable {
         return Quantity(raw: Int64(units) * instrument.unitLots)
     }
 }
+
+extension Portfolio.Position: StateCodable {
+    public func saveState(_ w: inout StateWriter) { w.put(quantity); w.put(costBasis); w.put(realizedPnL); w.put(fees); w.word(markTwice) }
+    public init(state r: inout StateReader) throws(CoreError) {
+        self.init()
+        (quantity, costBasis, realizedPnL, fees, markTwice) = (try r.get(), try r.get(), try r.get(), try r.get(), try r.word())
+    }
+}
+
+extension Portfolio: StateCodable {
+    public func saveState(_ w: inout StateWriter) { w.put(cash); w.put(instruments); w.put(positions); w.put(fees); w.put(realizedPnL) }
+    public init(state r: inout StateReader) throws(CoreError) {
+        self.init(cash: try r.get())
+        (instruments, positions, fees, realizedPnL) = (try r.array(), try r.array(), try r.get(), try r.get())
+        guard instruments.count == positions.count else { throw CoreError(.invalidState, "engine state: \(instruments.count) instruments and \(positions.count) positions") }
+    }
+}

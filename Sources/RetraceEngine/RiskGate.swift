@@ -160,3 +160,43 @@ struct RiskGate {
         return true
     }
 }
+
+extension RiskGate {
+    func saveState(_ w: inout StateWriter) {
+        w.word(UInt64(lots.count))
+        for l in lots {
+            w.put(l != nil)
+            if let l { w.word(l.size); w.word(l.position) }
+        }
+        w.word(UInt64(working.count))
+        for x in working { w.word(x.buy); w.word(x.sell) }
+        // By order id, so the bytes never depend on the dictionary's hash order.
+        let ids = open.keys.sorted()
+        w.word(UInt64(ids.count))
+        for id in ids {
+            let o = open[id]!
+            w.word(id); w.put(o.instrument); w.put(o.side); w.word(o.leaves)
+        }
+        w.putWords(recent)
+        w.put(recentNext)
+        w.put(killed)
+    }
+
+    mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        let n = try r.count()
+        lots = []
+        for _ in 0..<n { lots.append(try r.bool() ? (try r.word(), try r.word()) : nil) }
+        let m = try r.count(minimumBytes: 16)
+        working = []
+        for _ in 0..<m { working.append((try r.word(), try r.word())) }
+        let k = try r.count(minimumBytes: 25)
+        open = [:]
+        for _ in 0..<k { open[try r.word()] = (try r.get(Int.self), try r.get(Side.self), try r.word(Int64.self)) }
+        recent = try r.words()
+        recentNext = try r.get()
+        killed = try r.bool()
+        guard recent.count == (limits.maxOrders > 0 ? limits.maxOrders : 0), recentNext >= 0, recentNext <= max(0, recent.count - 1) || recent.isEmpty else {
+            throw CoreError(.invalidState, "engine state: order-rate ring of \(recent.count) for risk.max_orders=\(limits.maxOrders)")
+        }
+    }
+}

@@ -23,6 +23,8 @@ public struct RunConfig: Sendable {
     public var pin: Int?
     /// Latency checkpoints on every Nth event (0: off).
     public var profileEvery = 16
+    /// Inputs between engine snapshots (0: none); a replay window starts from the nearest.
+    public var snapshotEvery = 1_000_000
     /// Strategy and account parameters (`params.KEY`), before `--param`.
     public var params: [(String, String)] = []
     /// Live sessions (`retrace live`); command-line flags override these.
@@ -143,6 +145,7 @@ public struct RunConfig: Sendable {
         secondsKey("store.give_up_seconds", "failing this long marks the store stale (the journal stays complete)", scale: 1) { $0.store.giveUpSeconds = $1 },
         intKey("store.fault_every", "tests: every Nth commit attempt fails (0: never)") { $0.store.faultEvery = $1 },
         intKey("store.fault_burst", "tests: failing attempts in a row each time", min: 1) { $0.store.faultBurst = $1 },
+        intKey("engine.snapshot_every", "inputs between engine-state snapshots beside the journal (a replay window starts from the nearest); 0: none") { $0.snapshotEvery = $1 },
         intKey("engine.profile_every", "latency checkpoints (receive → book → strategy → risk → send) on every Nth event; 0: off") { $0.profileEvery = $1 },
         textKey("live.venue", "HOST:PORT", "live: the venue to connect to (--venue)") { $0.live.venue = $1 },
         textKey("live.strategy", "a strategy name", "live: the strategy (--strategy)") { $0.live.strategy = $1 },

@@ -95,6 +95,10 @@ public struct ReplayRecord: Codable, Equatable, Sendable {
     /// Inputs fast-forwarded to reach `from`, and how long that took.
     public var seekEvents: UInt64?
     public var seekSeconds: Double?
+    /// The original run's engine snapshot the window started from (its input sequence), or
+    /// why none was used (`seek_note`): the replay then fast-forwarded from the first input.
+    public var seekSnapshot: UInt64?
+    public var seekNote: String?
     /// Feed and order latency as recorded in the original journal, per venue: what the
     /// network did (the replay's own `latency` is what this code does now).
     public var recordedLatency: [LatencySummary]
@@ -102,7 +106,7 @@ public struct ReplayRecord: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case of, originalFingerprint = "original_fingerprint", speed, venue, from, until, whatIf = "what_if", matches
         case pacingErrorP50Micros = "pacing_error_p50_micros", pacingErrorP99Micros = "pacing_error_p99_micros", pacingErrorMaxMicros = "pacing_error_max_micros"
-        case seekEvents = "seek_events", seekSeconds = "seek_seconds", recordedLatency = "recorded_latency"
+        case seekEvents = "seek_events", seekSeconds = "seek_seconds", seekSnapshot = "seek_snapshot", seekNote = "seek_note", recordedLatency = "recorded_latency"
     }
 
     public init(of: String, originalFingerprint: String, speed: String, venue: String, whatIf: Bool) {

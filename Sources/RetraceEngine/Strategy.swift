@@ -31,6 +31,13 @@ public protocol Strategy {
     mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext)
     /// Called once after the last event, before positions are closed out.
     mutating func onStop(_ context: inout StrategyContext)
+
+    /// Saves the strategy's changing state into an engine snapshot (its parameters are
+    /// rebuilt from the run's configuration). Returns false when the strategy keeps no
+    /// snapshots (the default): its runs then write none, and a replay window fast-forwards.
+    func saveState(_ w: inout StateWriter) -> Bool
+    /// Reads back what `saveState` wrote, into a strategy built from the same parameters.
+    mutating func restoreState(_ r: inout StateReader) throws(CoreError)
 }
 
 extension Strategy {
@@ -40,6 +47,10 @@ extension Strategy {
     public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) {}
     public mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext) {}
     public mutating func onStop(_ context: inout StrategyContext) {}
+    public func saveState(_ w: inout StateWriter) -> Bool { false }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        throw CoreError(.invalidState, "strategy \(Self.name) keeps no snapshots")
+    }
 }
 
 /// What a strategy asked for during one callback; the engine carries it out afterwards.

@@ -33,7 +33,7 @@ public struct SnapshotStore: Sendable {
     public static func isDue(sequence: UInt64, every: Int) -> Bool { every > 0 && sequence % UInt64(every) == 0 }
 
     /// Stores the engine state as of `sequence` (every record up to it applied).
-    public func write(sequence: UInt64, state: [UInt8]) throws(JournalError) {
+    public func write(sequence: UInt64, state: [UInt8], sync: Bool = true) throws(JournalError) {
         if mkdir(directory, 0o755) != 0 && errno != EEXIST {
             throw JournalError(.io, "cannot create \(directory): \(String(cString: strerror(errno)))")
         }
@@ -49,7 +49,7 @@ public struct SnapshotStore: Sendable {
         }
         bytes += state
         let path = directory + "/" + JournalFormat.padded(Int(sequence), 20) + ".snap"
-        try JournalIO.writeFileAtomically(path, bytes, sync: true)
+        try JournalIO.writeFileAtomically(path, bytes, sync: sync)
     }
 
     /// The snapshots present, by ascending sequence (unverified; `load` verifies).

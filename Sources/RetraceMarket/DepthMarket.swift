@@ -44,13 +44,13 @@ public final class DepthMarket {
     }
 
     public let instrument: Instrument
-    public private(set) var l2: L2Book
+    public internal(set) var l2: L2Book
     /// The order-level book, once the data has order-level messages.
-    public private(set) var l3: L3Book?
+    public internal(set) var l3: L3Book?
     /// Our passive orders, in time priority.
-    public private(set) var resting: [Resting] = []
+    public internal(set) var resting: [Resting] = []
     /// Liquidity we took from recorded levels that the data has not updated since.
-    private var consumed: [Taken] = []
+    var consumed: [Taken] = []
     struct Taken { var side: Side; var price: Int64; var quantity: Int64 }
 
     public init(instrument: Instrument, tickSize: Int64 = 1) {

@@ -189,7 +189,7 @@ public final class L3Book {
     var pool: [Slot] = []
     var free: [Int32] = []
     /// Orders added so far: each order's arrival number orders the queue across levels.
-    public private(set) var arrivalCounter: UInt64 = 0
+    public internal(set) var arrivalCounter: UInt64 = 0
     var index: OrderIndex
 
     public init(expectedOrders: Int = 1024) {

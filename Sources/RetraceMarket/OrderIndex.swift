@@ -5,15 +5,15 @@
 /// index orders with it; the engine's feed deduplicator keeps its exact window in one.
 public struct OrderIndex: Sendable {
     /// A bucket: `value` −1 marks it empty.
-    struct Entry: Sendable {
+    struct Entry: Equatable, Sendable {
         var key: UInt64
         var value: Int32
     }
 
-    private var table: [Entry]
-    private var mask: Int
-    private var shift: UInt64
-    public private(set) var count = 0
+    var table: [Entry]
+    var mask: Int
+    var shift: UInt64
+    public internal(set) var count = 0
 
     /// Room for `capacity` keys before the table grows (doubling).
     public init(capacity: Int) {

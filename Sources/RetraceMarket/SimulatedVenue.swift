@@ -63,7 +63,7 @@ public final class SimulatedVenue {
     /// Local (engine) time, set by the engine before each call.
     public var now = Timestamp.zero
     /// The venue side's clock: the latest exchange time processed.
-    public private(set) var exchangeNow = Timestamp(nanos: Int64.min)
+    public internal(set) var exchangeNow = Timestamp(nanos: Int64.min)
     var rngs: [SplitMix64]
     var arrivals: [(time: Int64, seq: UInt64, venue: Int, request: Request)] = []
     var outbox: [(time: Int64, seq: UInt64, answer: VenueAnswer)] = []

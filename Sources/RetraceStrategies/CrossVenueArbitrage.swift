@@ -148,3 +148,20 @@ public struct CrossVenueArbitrage: Strategy {
     public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) { finished(cancel.orderID) }
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) { finished(reject.orderID) }
 }
+
+extension CrossVenueArbitrage.Leg: StateCodable {
+    func saveState(_ w: inout StateWriter) { w.put(id); w.put(priceScale); w.put(quantityScale); w.put(size); w.put(maxPosition); w.word(takerRate) }
+    init(state r: inout StateReader) throws(CoreError) {
+        self.init(id: try r.get(), priceScale: try r.get(), quantityScale: try r.get(), size: try r.get(), maxPosition: try r.get(), takerRate: try r.word())
+    }
+}
+
+extension CrossVenueArbitrage {
+    public func saveState(_ w: inout StateWriter) -> Bool {
+        w.put(legs); w.put(priceScale); w.put(quantityScale); w.put(pending); w.put(pairs); w.put(hedges)
+        return true
+    }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        (legs, priceScale, quantityScale, pending, pairs, hedges) = (try r.array(), try r.get(), try r.get(), try r.array(), try r.get(), try r.get())
+    }
+}

@@ -73,3 +73,13 @@ public struct EmaCross: Strategy {
         context.submitMarket(q.instrument, now ? .buy : .sell, quantity: size)
     }
 }
+
+extension EmaCross {
+    public func saveState(_ w: inout StateWriter) -> Bool {
+        w.put(instrument); w.put(size); w.put(fastEMA); w.put(slowEMA); w.put(seen); w.put(state); w.put(midDivisor)
+        return true
+    }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        (instrument, size, fastEMA, slowEMA, seen, state, midDivisor) = (try r.get(), try r.get(), try r.get(), try r.get(), try r.get(), try r.get(), try r.get())
+    }
+}

@@ -135,3 +135,19 @@ public struct MarketMaker: Strategy {
 }
 
 @inline(__always) func ceilDiv(_ a: Int128, _ b: Int128) -> Int128 { -floorDiv(-a, b) }
+
+extension MarketMaker.Quote: StateCodable {
+    func saveState(_ w: inout StateWriter) { w.put(id); w.put(price) }
+    init(state r: inout StateReader) throws(CoreError) { self.init(id: try r.get(), price: try r.get()) }
+}
+
+extension MarketMaker {
+    public func saveState(_ w: inout StateWriter) -> Bool {
+        w.put(instrument); w.put(size); w.put(maxPosition); w.put(bid); w.put(ask); w.put(cancellingBid); w.put(cancellingAsk); w.word(nextTimer)
+        return true
+    }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        (instrument, size, maxPosition, bid, ask) = (try r.get(), try r.get(), try r.get(), try r.get(), try r.get())
+        (cancellingBid, cancellingAsk, nextTimer) = (try r.get(), try r.get(), try r.word())
+    }
+}

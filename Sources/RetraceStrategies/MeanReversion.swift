@@ -114,3 +114,15 @@ public struct MeanReversion: Strategy {
     public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) { finished(cancel.orderID) }
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) { finished(reject.orderID) }
 }
+
+extension MeanReversion {
+    public func saveState(_ w: inout StateWriter) -> Bool {
+        w.put(instrument); w.put(size); w.putWords(prices); w.put(next); w.put(sum); w.put(sumSquares); w.put(pending)
+        return true
+    }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        (instrument, size, prices, next) = (try r.get(), try r.get(), try r.words(), try r.get())
+        (sum, sumSquares, pending) = (try r.get(), try r.get(), try r.get())
+        guard prices.count <= window, next >= 0, next <= max(window - 1, 0) else { throw CoreError(.invalidState, "engine state: mean-reversion window of \(prices.count) prices, expected at most \(window)") }
+    }
+}

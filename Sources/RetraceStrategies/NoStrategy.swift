@@ -12,3 +12,8 @@ public struct NoStrategy: Strategy {
     public init(parameters: ParameterValues) throws(EngineError) {}
     public mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {}
 }
+
+extension NoStrategy {
+    public func saveState(_ w: inout StateWriter) -> Bool { true }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {}
+}

@@ -97,3 +97,18 @@ public struct QueueMaker: Strategy {
     public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) { forget(cancel.orderID) }
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) { forget(reject.orderID) }
 }
+
+extension QueueMaker.Quote: StateCodable {
+    func saveState(_ w: inout StateWriter) { w.put(id); w.put(price) }
+    init(state r: inout StateReader) throws(CoreError) { self.init(id: try r.get(), price: try r.get()) }
+}
+
+extension QueueMaker {
+    public func saveState(_ w: inout StateWriter) -> Bool {
+        w.word(nextTimer); w.put(instrument); w.put(size); w.put(maxPosition); w.put(bid); w.put(ask)
+        return true
+    }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        (nextTimer, instrument, size, maxPosition, bid, ask) = (try r.word(), try r.get(), try r.get(), try r.get(), try r.get(), try r.get())
+    }
+}

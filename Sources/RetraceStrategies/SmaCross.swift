@@ -84,3 +84,15 @@ public struct SmaCross: Strategy {
         }
     }
 }
+
+extension SmaCross {
+    public func saveState(_ w: inout StateWriter) -> Bool {
+        w.put(instrument); w.put(fixedSize); w.putWords(closes); w.put(count); w.put(previousSign)
+        return true
+    }
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        let restored: (InstrumentID?, Quantity?, [Int64], Int, Int?) = (try r.get(), try r.get(), try r.words(), try r.get(), try r.get())
+        guard restored.2.count == closes.count else { throw CoreError(.invalidState, "engine state: SMA window of \(restored.2.count) closes, expected \(closes.count)") }
+        (instrument, fixedSize, closes, count, previousSign) = restored
+    }
+}

@@ -281,3 +281,63 @@ public struct Deduplicator: Sendable {
         _ = exact.insert(id, 0)
     }
 }
+
+extension LastValueCache.L2Level: StateCodable {
+    public func saveState(_ w: inout StateWriter) { w.put(price); w.put(quantity) }
+    public init(state r: inout StateReader) throws(CoreError) { self.init(price: try r.get(), quantity: try r.get()) }
+}
+
+extension LastValueCache.Trade: StateCodable {
+    public func saveState(_ w: inout StateWriter) { w.put(price); w.put(quantity); w.put(time) }
+    public init(state r: inout StateReader) throws(CoreError) { self.init(price: try r.get(), quantity: try r.get(), time: try r.get()) }
+}
+
+extension LastValueCache.Entry: StateCodable {
+    public func saveState(_ w: inout StateWriter) { w.put(bid); w.put(ask); w.put(lastTrade); w.put(updated); w.put(bids); w.put(asks) }
+    public init(state r: inout StateReader) throws(CoreError) {
+        self.init()
+        (bid, ask, lastTrade, updated, bids, asks) = (try r.get(), try r.get(), try r.get(), try r.get(), try r.array(), try r.array())
+    }
+}
+
+extension LastValueCache {
+    func saveState(_ w: inout StateWriter) { w.put(entries) }
+    mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        entries = try r.array()
+        for i in entries.indices {
+            entries[i].bids.reserveCapacity(depth + 1)
+            entries[i].asks.reserveCapacity(depth + 1)
+        }
+    }
+}
+
+extension Deduplicator {
+    func saveState(_ w: inout StateWriter) {
+        w.put(window)
+        w.put(sparse: filters[0], empty: 0)
+        w.put(sparse: filters[1], empty: 0)
+        w.put(current)
+        w.put(insertedInCurrent)
+        w.put(sparse: ring, empty: 0)
+        w.put(ringNext)
+        w.put(ringCount)
+        w.put(exact)
+        w.put(dropped)
+        w.put(checked)
+        w.put(bloomPositives)
+    }
+
+    mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        let saved: Int = try r.get()
+        guard saved == window else { throw CoreError(.invalidState, "engine state: dedup window \(saved), this run has \(window)") }
+        filters = [try r.sparse(empty: 0), try r.sparse(empty: 0)]
+        (current, insertedInCurrent) = (try r.get(), try r.get())
+        ring = try r.sparse(empty: 0)
+        (ringNext, ringCount) = (try r.get(), try r.get())
+        exact = try r.get()
+        (dropped, checked, bloomPositives) = (try r.get(), try r.get(), try r.get())
+        guard filters.allSatisfy({ $0.count == bits / 64 }), ring.count == window, (0...1).contains(current) else {
+            throw CoreError(.invalidState, "engine state: dedup tables do not match its window of \(window)")
+        }
+    }
+}

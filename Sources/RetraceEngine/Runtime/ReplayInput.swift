@@ -42,6 +42,12 @@ public enum ReplayBound: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Why a replay window could not start from an engine snapshot.
+public struct SnapshotRefusal: Error, Sendable {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+}
+
 /// How fast a replay releases the recorded inputs.
 public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
     /// As fast as the engine goes.
@@ -116,6 +122,45 @@ public struct ReplayInput: InputSource {
             seekStart = Self.monotonicNanos()
         }
         submitted.reserveCapacity(1024)
+    }
+
+    /// Starts at the engine snapshot taken after input `sequence` instead of the first
+    /// record (`snapshot` from the recorded run's `SnapshotStore`, its header read). Returns
+    /// the state for the engine to restore, or nil with the reason it cannot be used.
+    public mutating func seek(to snapshot: SnapshotStore.Info, state: [UInt8], header: EngineSnapshot.Header) throws(EngineError) {
+        for d in header.definitions {
+            guard case .instrumentDefined(let i) = d.body else { continue }
+            let k = Int(i.instrument.id.raw)
+            while instrumentVenue.count <= k { instrumentVenue.append(0) }
+            instrumentVenue[k] = min(venueOf(i.instrument.symbol.description), recordedFeed.count - 1)
+        }
+        do { try reader.seek(toSequence: snapshot.sequence &+ 1) } catch { throw EngineError(.journal, error.message) }
+    }
+
+    /// The newest of `run`'s snapshots that lies before `from` and was taken under `tag`,
+    /// with its state; otherwise why none fits.
+    public func snapshot(before from: ReplayBound, tag: String) -> Result<(SnapshotStore.Info, [UInt8], EngineSnapshot.Header), SnapshotRefusal> {
+        let store = SnapshotStore(journalDirectory: source + "/journal", runID: reader.runID)
+        let all = store.list()
+        guard !all.isEmpty else { return .failure(SnapshotRefusal("\(source) has no engine snapshots (engine.snapshot_every was 0, or the run is shorter than one interval)")) }
+        var reasons: [String] = []
+        for info in all.reversed() {
+            if case .sequence(let s) = from, info.sequence >= s { continue }
+            let state: [UInt8], header: EngineSnapshot.Header
+            do {
+                state = try store.load(info)
+                header = try EngineSnapshot.header(of: state)
+            } catch {
+                reasons.append("\(info.path): \(error)")
+                continue
+            }
+            if case .time(let t) = from, header.time >= t { continue }
+            guard header.tag == tag else {
+                return .failure(SnapshotRefusal("the snapshots were taken under another strategy, parameters or seed (a what-if starts from the first input)"))
+            }
+            return .success((info, state, header))
+        }
+        return .failure(SnapshotRefusal(reasons.isEmpty ? "no snapshot lies before the window" : reasons.joined(separator: "; ")))
     }
 
     public mutating func next() throws(EngineError) -> InputEvent? {

@@ -1,3 +1,5 @@
+import RetraceCore
+
 /// A hierarchical timer wheel over nanosecond time (simulated or live: the wheel only sees
 /// numbers). O(1) schedule and cancel; firing costs O(1) per timer per level it cascades
 /// through (at most `levels`).
@@ -218,5 +220,44 @@ public struct TimerWheel {
         unlink(i)
         release(i)
         return fired
+    }
+}
+
+extension TimerWheel.Node: StateCodable {
+    func saveState(_ w: inout StateWriter) {
+        w.word(deadline); w.word(order); w.word(id); w.word(prev); w.word(next); w.word(bucket); w.word(generation)
+    }
+    init(state r: inout StateReader) throws(CoreError) {
+        self.init(deadline: try r.word(), order: try r.word(), id: try r.word(), prev: try r.word(), next: try r.word(), bucket: try r.word(), generation: try r.word())
+    }
+}
+
+extension TimerWheel {
+    /// Saves the pending timers with the wheel's exact layout (insertion order on ties kept).
+    public func saveState(_ w: inout StateWriter) {
+        w.put(nodes)
+        w.putWords(free)
+        w.putWords(heads)
+        w.putWords(tails)
+        w.putWords(occupied)
+        w.word(levelsInUse)
+        w.word(now)
+        w.word(counter)
+        w.put(count)
+    }
+
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        nodes = try r.array()
+        free = try r.words()
+        heads = try r.words()
+        tails = try r.words()
+        occupied = try r.words()
+        levelsInUse = try r.word()
+        now = try r.word()
+        counter = try r.word()
+        count = try r.get()
+        guard heads.count == Self.levels * Self.slotsPerLevel, tails.count == heads.count, occupied.count == Self.levels else {
+            throw CoreError(.invalidState, "engine state: timer wheel tables of the wrong size")
+        }
     }
 }
