@@ -511,7 +511,8 @@ public enum BenchCommand {
         var recorded: RunManifest?
         for _ in 0..<iterations {
             var source = try JournalInput(runDirectory: data)
-            let settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: original, replace: true)
+            var settings = BacktestDriver.Settings(overrides: overrides, dataset: data, inputs: [data], out: original, replace: true)
+            settings.snapshotEvery = RunConfig().snapshotEvery  // the default: snapshots every 1,000,000 inputs
             backtestRates.append(try rate(count + 1) { recorded = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings) })
         }
         guard let recorded else { return [] }
@@ -530,17 +531,25 @@ public enum BenchCommand {
             }
             records = Int(source.reader.lastSequence)
         }
-        // Seek: a window of 1,000 inputs from the middle of the run.
+        // Seek: a window of 1,000 inputs from the middle of the run, from the nearest engine
+        // snapshot before it (as `retrace replay --from` does), and without snapshots.
         let middle = UInt64(records / 2)
-        for k in 0..<iterations {
+        var fastForwards: [Double] = []
+        for k in 0..<iterations * 2 {
             let gate = RecorderGate(muted: true)
             var source = try ReplayInput(runDirectory: original, speed: .max, from: .sequence(middle), until: .sequence(middle + 2000), gate: gate)
             var settings = BacktestDriver.Settings(overrides: recorded.parameterList, dataset: data,
                                                    inputs: [original], out: scratch + "/replay-seek-\(k)", replace: true, seed: recorded.seed)
             settings.mode = .replay
             settings.gate = gate
+            if k % 2 == 0 {
+                let (_, _, values) = try BacktestDriver.prepare(EmaCross.self, recorded.parameterList)
+                let seek = try source.seekSnapshot(before: .sequence(middle), tag: EngineSnapshot.tag(strategy: EmaCross.name, parameters: values, seed: recorded.seed))
+                guard let state = seek.state else { throw EngineError(.badInput, "bench replay: no snapshot to seek from (\(seek.note ?? ""))") }
+                settings.startState = state
+            }
             _ = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
-            seeks.append(source.seekSeconds * 1000)
+            if k % 2 == 0 { seeks.append(source.seekSeconds * 1000) } else { fastForwards.append(source.seekSeconds * 1000) }
             try FileManager.default.removeItem(atPath: scratch + "/replay-seek-\(k)")
         }
         for _ in 0..<iterations {
@@ -554,6 +563,7 @@ public enum BenchCommand {
                 Figure(name: "replay.max.events_per_second", value: replay, unit: "events/s"),
                 Figure(name: "replay.max.ratio_to_backtest", value: replay / backtest, unit: "ratio"),
                 Figure(name: "replay.seek.middle.millis", value: median(seeks), unit: "ms"),
+                Figure(name: "replay.seek.middle.fast_forward_millis", value: median(fastForwards), unit: "ms"),
                 Figure(name: "diff.events_per_second", value: median(diffs), unit: "events/s")]
     }
 

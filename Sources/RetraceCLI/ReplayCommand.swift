@@ -10,7 +10,7 @@ enum ReplayCommand {
     usage: retrace replay RUN --out RUN2 [--speed max|1|N] [--from SEQ|TIME] [--until SEQ|TIME]
                           [--break-on COND]... [--step] [--context K] [--levels N]
                           [--strategy NAME] [--param key=value]... [--config FILE] [--set key=value]...
-                          [--venue recorded|simulated] [--seed N] [--pin CPU] [--sync MODE] [--force] [--json]
+                          [--venue recorded|simulated] [--seed N] [--pin CPU] [--sync MODE] [--no-snapshots] [--force] [--json]
 
     Re-feeds RUN's recorded inputs through the same engine, with the strategy, parameters
     and seed RUN recorded, and proves the outcome: it prints RUN's fingerprint and its own,
@@ -20,9 +20,11 @@ enum ReplayCommand {
                   receive-time gap (wall clock); N: gaps divided by N (100 = 100× faster).
                   Paced replays report the pacing error (release lateness) p50/p99/max.
       --from, --until  a window: a recorded sequence number (whole number) or an ISO-8601 UTC
-                  time (2024-01-02T14:30:00Z). Inputs before --from are run at full speed with
-                  nothing recorded (the engine builds its state), then recording and pacing
-                  start; --until is inclusive and ends the replay there (working orders are
+                  time (2024-01-02T14:30:00Z). The engine starts from RUN's newest snapshot
+                  before --from (written every engine.snapshot_every inputs) when it was taken
+                  under the same strategy, parameters and seed, else from the first input; the
+                  inputs up to --from run at full speed with nothing recorded, then recording
+                  and pacing start (--no-snapshots: always from the first input); --until is inclusive and ends the replay there (working orders are
                   cancelled and positions closed as at the end of any run).
       --break-on  stop when a condition holds after an input and print the state (book top-N,
                   account, positions, open orders, the last K events). Repeatable. Forms:
@@ -51,7 +53,7 @@ enum ReplayCommand {
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
         let a = try Arguments(args, valued: ["out", "speed", "from", "until", "break-on", "context", "levels", "strategy", "param", "config", "set",
                                              "venue", "seed", "pin", "sync", "io", "segment-bytes", "async-ms", "async-bytes"],
-                              flags: ["json", "force", "quiet", "step"])
+                              flags: ["json", "force", "quiet", "step", "no-snapshots"])
         if a.has("help") { Output.out(help); return 0 }
         guard a.positionals.count == 1 else { throw UsageError(a.positionals.isEmpty ? "missing the run to replay" : "unexpected argument '\(a.positionals[1])'") }
         let original = RunFolder.normalized(a.positionals[0])
@@ -91,7 +93,8 @@ enum ReplayCommand {
                                                     defaultSeed: recorded.seed)
         settings.mode = .replay
         let manifest = try replay(strategy, original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venueMode,
-                                  conditions: conditions, step: a.has("step"), context: context, levels: levels, quiet: a.has("quiet") || a.has("step"))
+                                  conditions: conditions, step: a.has("step"), context: context, levels: levels, quiet: a.has("quiet") || a.has("step"),
+                                  snapshots: !a.has("no-snapshots"))
         return finish(manifest, original: original, out: out, json: a.has("json"))
     }
 
@@ -126,7 +129,7 @@ enum ReplayCommand {
 
     static func replay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, settings base: BacktestDriver.Settings, speed: ReplaySpeed,
                                     from: ReplayBound?, until: ReplayBound?, venue: String, conditions: [BreakCondition], step: Bool, context: Int,
-                                    levels: Int, quiet: Bool) throws -> RunManifest {
+                                    levels: Int, quiet: Bool, snapshots: Bool) throws -> RunManifest {
         let (_, account, values) = try BacktestDriver.prepare(type, base.overrides)
         var settings = base
         let finalParameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
@@ -167,13 +170,11 @@ enum ReplayCommand {
         })
         if let from {
             // Start from the newest engine snapshot before the window when one fits.
-            switch source.snapshot(before: from, tag: EngineSnapshot.tag(strategy: S.name, parameters: values, seed: settings.seed)) {
-            case .success(let (info, state, header)):
-                try source.seek(to: info, state: state, header: header)
-                settings.startState = state
-                record.seekSnapshot = info.sequence
-            case .failure(let refusal):
-                record.seekNote = refusal.reason
+            if snapshots {
+                let seek = try source.seekSnapshot(before: from, tag: EngineSnapshot.tag(strategy: S.name, parameters: values, seed: settings.seed))
+                (settings.startState, record.seekSnapshot, record.seekNote) = (seek.state, seek.sequence, seek.note)
+            } else {
+                record.seekNote = "--no-snapshots: fast-forwarded from the first input"
             }
             settings.replay = record
         }

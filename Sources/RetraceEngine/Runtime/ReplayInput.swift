@@ -42,12 +42,6 @@ public enum ReplayBound: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Why a replay window could not start from an engine snapshot.
-public struct SnapshotRefusal: Error, Sendable {
-    public var reason: String
-    public init(_ reason: String) { self.reason = reason }
-}
-
 /// How fast a replay releases the recorded inputs.
 public enum ReplaySpeed: Equatable, Sendable, CustomStringConvertible {
     /// As fast as the engine goes.
@@ -124,26 +118,26 @@ public struct ReplayInput: InputSource {
         submitted.reserveCapacity(1024)
     }
 
-    /// Starts at the engine snapshot taken after input `sequence` instead of the first
-    /// record (`snapshot` from the recorded run's `SnapshotStore`, its header read). Returns
-    /// the state for the engine to restore, or nil with the reason it cannot be used.
-    public mutating func seek(to snapshot: SnapshotStore.Info, state: [UInt8], header: EngineSnapshot.Header) throws(EngineError) {
-        for d in header.definitions {
-            guard case .instrumentDefined(let i) = d.body else { continue }
-            let k = Int(i.instrument.id.raw)
-            while instrumentVenue.count <= k { instrumentVenue.append(0) }
-            instrumentVenue[k] = min(venueOf(i.instrument.symbol.description), recordedFeed.count - 1)
-        }
-        do { try reader.seek(toSequence: snapshot.sequence &+ 1) } catch { throw EngineError(.journal, error.message) }
+    /// Where a window starts: the state of the recorded run's newest engine snapshot
+    /// before `from` taken under the same configuration (nil: from the first input), its
+    /// input sequence, and a note on what was passed over or why none fits.
+    public struct SnapshotSeek: Sendable {
+        public var state: [UInt8]?
+        public var sequence: UInt64?
+        public var note: String?
     }
 
-    /// The newest of `run`'s snapshots that lies before `from` and was taken under `tag`,
-    /// with its state; otherwise why none fits.
-    public func snapshot(before from: ReplayBound, tag: String) -> Result<(SnapshotStore.Info, [UInt8], EngineSnapshot.Header), SnapshotRefusal> {
+    /// Positions the reader after the newest usable engine snapshot before `from` (the
+    /// engine restores `state` and continues with the next input). Damaged snapshots are
+    /// passed over (and named in the note); a snapshot of another configuration (a
+    /// what-if) or none at all leaves the reader at the first input.
+    public mutating func seekSnapshot(before from: ReplayBound, tag: String) throws(EngineError) -> SnapshotSeek {
         let store = SnapshotStore(journalDirectory: source + "/journal", runID: reader.runID)
         let all = store.list()
-        guard !all.isEmpty else { return .failure(SnapshotRefusal("\(source) has no engine snapshots (engine.snapshot_every was 0, or the run is shorter than one interval)")) }
-        var reasons: [String] = []
+        guard !all.isEmpty else {
+            return SnapshotSeek(note: "\(source) has no engine snapshots (engine.snapshot_every was 0, or the run is shorter than one interval)")
+        }
+        var skipped: [String] = []
         for info in all.reversed() {
             if case .sequence(let s) = from, info.sequence >= s { continue }
             let state: [UInt8], header: EngineSnapshot.Header
@@ -151,16 +145,24 @@ public struct ReplayInput: InputSource {
                 state = try store.load(info)
                 header = try EngineSnapshot.header(of: state)
             } catch {
-                reasons.append("\(info.path): \(error)")
+                skipped.append("skipped \(error)")
                 continue
             }
             if case .time(let t) = from, header.time >= t { continue }
             guard header.tag == tag else {
-                return .failure(SnapshotRefusal("the snapshots were taken under another strategy, parameters or seed (a what-if starts from the first input)"))
+                return SnapshotSeek(note: "the snapshots were taken under another strategy, parameters or seed, so the window starts from the first input")
             }
-            return .success((info, state, header))
+            for d in header.definitions {
+                guard case .instrumentDefined(let i) = d.body else { continue }
+                let k = Int(i.instrument.id.raw)
+                while instrumentVenue.count <= k { instrumentVenue.append(0) }
+                instrumentVenue[k] = min(venueOf(i.instrument.symbol.description), recordedFeed.count - 1)
+            }
+            do { try reader.seek(toSequence: info.sequence &+ 1) } catch { throw EngineError(.journal, error.message) }
+            return SnapshotSeek(state: state, sequence: info.sequence, note: skipped.isEmpty ? nil : skipped.joined(separator: "; "))
         }
-        return .failure(SnapshotRefusal(reasons.isEmpty ? "no snapshot lies before the window" : reasons.joined(separator: "; ")))
+        skipped.append("no snapshot lies before the window")
+        return SnapshotSeek(note: skipped.joined(separator: "; "))
     }
 
     public mutating func next() throws(EngineError) -> InputEvent? {
