@@ -185,6 +185,7 @@ enum Summary {
                 }
                 if let s = r.seekSeconds { o.add("seek_seconds", s) }
                 if let s = r.seekSnapshot { o.add("seek_snapshot", s) }
+                if let n = r.seekNote { o.add("seek_note", n) }
                 if let n = r.seekEvents { o.add("seek_events", n) }
             }
             if let l = m.live {
