@@ -68,10 +68,11 @@ enum ReplayCommand {
         if a.has("step") && isatty(0) == 0 { throw UsageError("--step needs a terminal on standard input") }
 
         let recorded = try RunFolder.readManifest(original)
-        if recorded.mode == "live" || recorded.live != nil {
+        let live = recorded.mode == "live" || recorded.live != nil
+        if live && venueMode == "recorded" {
             return try replayLive(a, original: original, recorded: recorded, out: out, speed: speed)
         }
-        guard recorded.mode == "backtest" || recorded.mode == "replay" else {
+        guard recorded.mode == "backtest" || recorded.mode == "replay" || live else {
             throw EngineError(.badInput, "\(original) is a\(recorded.mode == "import" ? "n" : "") \(recorded.mode) run: replay takes a run that traded (backtest, replay); "
                 + (recorded.mode == "import" ? "run 'retrace backtest --data \(original)' first" : "this mode cannot be replayed yet"))
         }
@@ -94,7 +95,7 @@ enum ReplayCommand {
         settings.mode = .replay
         let manifest = try replay(strategy, original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venueMode,
                                   conditions: conditions, step: a.has("step"), context: context, levels: levels, quiet: a.has("quiet") || a.has("step"),
-                                  snapshots: !a.has("no-snapshots"))
+                                  snapshots: !a.has("no-snapshots"), simulatedLive: live)
         return finish(manifest, original: original, out: out, json: a.has("json"))
     }
 
@@ -115,7 +116,6 @@ enum ReplayCommand {
             throw UsageError("--\(option) is not available for a live run's replay yet (whole replays at any --speed are)")
         }
         if a.has("step") { throw UsageError("--step is not available for a live run's replay yet") }
-        if a.value("venue") == "simulated" { throw UsageError("a live run replays with the venue answers it recorded (--venue recorded)") }
         guard recorded.status == "completed" else {
             throw EngineError(.badInput, "\(original) has status '\(recorded.status)'; resume it first ('retrace live --resume \(original)'), then replay it")
         }
@@ -129,11 +129,13 @@ enum ReplayCommand {
 
     static func replay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, settings base: BacktestDriver.Settings, speed: ReplaySpeed,
                                     from: ReplayBound?, until: ReplayBound?, venue: String, conditions: [BreakCondition], step: Bool, context: Int,
-                                    levels: Int, quiet: Bool, snapshots: Bool) throws -> RunManifest {
+                                    levels: Int, quiet: Bool, snapshots: Bool, simulatedLive: Bool = false) throws -> RunManifest {
         let (_, account, values) = try BacktestDriver.prepare(type, base.overrides)
         var settings = base
         let finalParameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
-        let whatIf = S.name != recorded.strategy || finalParameters != recorded.parameters || settings.seed != recorded.seed
+        // A live run's market data against the simulated venue instead of the answers the
+        // real one gave is a what-if by nature.
+        let whatIf = simulatedLive || S.name != recorded.strategy || finalParameters != recorded.parameters || settings.seed != recorded.seed
         var record = ReplayRecord(of: original, originalFingerprint: recorded.fingerprint, speed: speed.description, venue: venue, whatIf: whatIf)
         record.from = from?.description
         record.until = until?.description
@@ -168,6 +170,7 @@ enum ReplayCommand {
             guard let v = assignment.first(where: { $0.symbol == symbol })?.venue else { return 0 }
             return names.firstIndex(of: v) ?? 0
         })
+        source.marketOnly = simulatedLive
         if let from {
             // Start from the newest engine snapshot before the window when one fits.
             if snapshots {

@@ -235,6 +235,30 @@ struct LiveTests {
         let r = try summary(replay)
         #expect(r["matches"] as? Bool == true)
         #expect(r["fingerprint"] as? String == s["fingerprint"] as? String)
+        // What-if: the same recorded market data against the simulated venue instead of the
+        // answers the venue gave.
+        let sim = try retrace(["replay", dir + "/run", "--venue", "simulated", "--out", dir + "/simulated", "--json"])
+        #expect(sim.status == 0, "\(sim.stderr)")
+        let w = try summary(sim)
+        #expect(w["what_if"] as? Bool == true && (w["orders"] as? Int ?? 0) > 0, "\(sim.stdout)")
+        func marketInputs(_ run: String) throws -> [[UInt8]] {
+            let reader = try JournalReader(directory: run + "/journal")
+            var out: [[UInt8]] = []
+            while let (record, e) = try reader.nextEvent() {
+                if e.body.marketInstrument != nil { out.append(Array(record.payload)) }
+            }
+            return out
+        }
+        let kinds = try Self.kinds(dir + "/simulated")
+        #expect(!kinds.contains(.venueReport) && !kinds.contains(.venueHeartbeat) && !kinds.contains(.sessionControl), "no live-session inputs: \(kinds)")
+        #expect(try marketInputs(dir + "/simulated") == marketInputs(dir + "/run"), "the same market data")
+    }
+
+    static func kinds(_ run: String) throws -> Set<EventKind> {
+        let reader = try JournalReader(directory: run + "/journal")
+        var out: Set<EventKind> = []
+        while let (_, e) = try reader.nextEvent() { out.insert(e.body.kind) }
+        return out
     }
 
     @Test("a non-loopback metrics bind is refused without --metrics-allow-remote; bad venue addresses name themselves")

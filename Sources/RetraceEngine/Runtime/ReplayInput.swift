@@ -91,6 +91,9 @@ public struct ReplayInput: InputSource {
     public private(set) var fastForwarded: UInt64 = 0
     /// Wall seconds spent fast-forwarding to `from`.
     public private(set) var seekSeconds: Double = 0
+    /// Leaves out a live run's session inputs (venue reports, heartbeats, session control):
+    /// the simulated venue answers instead (`--venue simulated`).
+    public var marketOnly = false
     /// Mutes the run's recorder until `from` (nil: nothing is muted).
     private let gate: RecorderGate?
     private let venueOf: (String) -> Int
@@ -178,7 +181,7 @@ public struct ReplayInput: InputSource {
                 observeOutput(event)
                 continue
             }
-            if kind == .sessionStarted || kind == .sessionEnded { continue }
+            if kind == .sessionStarted || kind == .sessionEnded || (marketOnly && kind.isLiveSession) { continue }
             if kind == .instrumentDefined, case .instrumentDefined(let d) = event.body {
                 let i = Int(d.instrument.id.raw)
                 while instrumentVenue.count <= i { instrumentVenue.append(0) }
