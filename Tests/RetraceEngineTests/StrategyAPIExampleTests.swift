@@ -3,6 +3,7 @@ import Testing
 import RetraceCore
 import RetraceEngine
 import RetraceFeeds
+import RetraceJournal
 import RetraceStore
 
 // The README's Strategy API v1 worked example, verbatim: it must compile and trade.
@@ -42,6 +43,15 @@ public struct WideSpreadFlip: Strategy {
         _ = context.submitMarket(id, .sell, quantity: context.position(id))
         holding = false
     }
+    // Snapshots (replay windows start from them): the changing state, in a fixed order.
+    public func saveState(_ w: inout StateWriter) -> Bool {
+        w.put(instrument); w.put(size); w.put(holding)
+        return true
+    }
+
+    public mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
+        (instrument, size, holding) = (try r.get(), try r.get(), try r.get())
+    }
 }
 
 @Suite("Strategy API example")
@@ -51,8 +61,10 @@ struct StrategyAPIExampleTests {
         let out = temporaryDirectory("flip")
         defer { try? FileManager.default.removeItem(atPath: out) }
         // Peer quotes: 100 ms apart, spreads of 1–3 ticks; hold 1 s = 10 quotes.
-        var source = ArrayInput(PeerQuoteWorkload.events(count: 5_000))
-        let settings = BacktestDriver.Settings(overrides: [("hold", "1s"), ("size", "0.5")], dataset: "peer", inputs: [], out: out)
+        let events = PeerQuoteWorkload.events(count: 5_000)
+        var source = ArrayInput(events)
+        var settings = BacktestDriver.Settings(overrides: [("hold", "1s"), ("size", "0.5")], dataset: "peer", inputs: [], out: out)
+        settings.snapshotEvery = 2_000
         let m = try BacktestDriver.run(WideSpreadFlip.self, source: &source, settings: settings)
         #expect(m.status == "completed")
         #expect(m.orders > 100 && m.orders % 2 == 0 && m.fills == m.orders)
@@ -63,6 +75,22 @@ struct StrategyAPIExampleTests {
             #expect(buy.fill.side == .buy && sell.fill.side == .sell)
             #expect(sell.time.nanos - buy.time.nanos == 1_000_000_000, "sold one hold (1 s) after the buy")
             #expect(buy.fill.quantity.raw == 500 && sell.fill.quantity == buy.fill.quantity)
+        }
+        // Its snapshots: the run restored from each continues exactly as the whole run did.
+        let full = try SnapshotTests.outputsAfterInputs(out)
+        let reader = try JournalReader(directory: out + "/journal")
+        let snapshots = SnapshotStore(journalDirectory: out + "/journal", runID: reader.runID).list()
+        #expect(snapshots.count == 2)
+        for info in snapshots {
+            let k = try #require(full.sequences.firstIndex(of: info.sequence))
+            var rest = ArrayInput(Array(events[(k + 1)...]))
+            var resumed = settings
+            (resumed.out, resumed.snapshotEvery, resumed.startState) = (out + "-from-\(info.sequence)", 0, try SnapshotStore(journalDirectory: out + "/journal", runID: reader.runID).load(info))
+            defer { try? FileManager.default.removeItem(atPath: resumed.out) }
+            _ = try BacktestDriver.run(WideSpreadFlip.self, source: &rest, settings: resumed)
+            let part = try SnapshotTests.outputsAfterInputs(resumed.out)
+            let same = Array(part.outputs.dropFirst()) == Array(full.outputs[(k + 1)...])
+            #expect(same, "outputs after snapshot \(info.sequence)")
         }
     }
 }
