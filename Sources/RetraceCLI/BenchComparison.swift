@@ -41,7 +41,7 @@ struct BenchComparison {
         let u = unit.lowercased()
         if u.hasSuffix("/s") || u.hasSuffix("/min") || name.contains("per_second") || name.contains("per_minute") { return .higher }
         if ["ns", "us", "µs", "micros", "s", "ms"].contains(u) || name.contains("micros") || name.contains("nanos") || name.hasSuffix("_seconds") { return .lower }
-        if u == "ratio" { return name.contains("ratio_to_floor") || name.contains("ratio_to_backtest") ? .lower : .higher }
+        if u == "ratio" { return name.contains("ratio_to_floor") ? .lower : .higher }
         return .exact
     }
 
