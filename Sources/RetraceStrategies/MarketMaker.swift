@@ -29,7 +29,7 @@ public struct MarketMaker: Strategy {
         ParameterSpec("instrument", "", "symbol to trade (default: the run's first instrument)"),
     ]
 
-    struct Quote { var id: ClientOrderID; var price: Price }
+    typealias Quote = WorkingQuote
 
     let sizeText: String, maxText: String, symbol: String
     let spreadBps: Int64, skewBps: Int64, requoteTicks: Int64, refreshNanos: Int64
@@ -135,11 +135,6 @@ public struct MarketMaker: Strategy {
 }
 
 @inline(__always) func ceilDiv(_ a: Int128, _ b: Int128) -> Int128 { -floorDiv(-a, b) }
-
-extension MarketMaker.Quote: StateCodable {
-    func saveState(_ w: inout StateWriter) { w.put(id); w.put(price) }
-    init(state r: inout StateReader) throws(CoreError) { self.init(id: try r.get(), price: try r.get()) }
-}
 
 extension MarketMaker {
     public func saveState(_ w: inout StateWriter) -> Bool {

@@ -18,7 +18,7 @@ public struct QueueMaker: Strategy {
         ParameterSpec("interval", "0", "re-evaluate the quotes every interval of engine time (e.g. 100ms) instead of on every depth event (0)"),
     ]
 
-    struct Quote { var id: ClientOrderID; var price: Price }
+    typealias Quote = WorkingQuote
 
     let sizeText: String
     let maxText: String
@@ -96,11 +96,6 @@ public struct QueueMaker: Strategy {
     }
     public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) { forget(cancel.orderID) }
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) { forget(reject.orderID) }
-}
-
-extension QueueMaker.Quote: StateCodable {
-    func saveState(_ w: inout StateWriter) { w.put(id); w.put(price) }
-    init(state r: inout StateReader) throws(CoreError) { self.init(id: try r.get(), price: try r.get()) }
 }
 
 extension QueueMaker {

@@ -6,6 +6,13 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// The shared datasets beside the repository (CI puts them there).
 let sharedDatasets = packageRoot + "/../shared/datasets"
 
+/// Whether a shared dataset file is present; when it is not, says the test is skipped.
+func sharedFilePresent(_ path: String) -> Bool {
+    if FileManager.default.fileExists(atPath: path) { return true }
+    print("skipped: \(path) is absent (the shared datasets are not beside the repository)")
+    return false
+}
+
 struct CommandResult {
     let status: Int32
     let stdout: String

@@ -10,10 +10,7 @@ struct EngineDeterminismTests {
     /// events), imported once for all the strategies (nil when the shared data is absent).
     static let binance: String? = {
         let d = sharedDatasets + "/crypto/binance_usdm_btcusdt_20240808"
-        guard FileManager.default.fileExists(atPath: d + "_depth_updates.csv.gz") else {
-            print("skipped: \(d)_depth_updates.csv.gz is absent (the shared datasets are not beside the repository)")
-            return nil
-        }
+        guard sharedFilePresent(d + "_depth_updates.csv.gz") else { return nil }
         let out = scratch("determinism-data") + "/data"
         let r = try? retrace(["import", "l2-csv", "--snapshot", d + "_depth_snapshot.csv.gz", "--updates", d + "_depth_updates.csv.gz",
                               "--trades", d + "_trades.csv.gz", "--bbo", d + "_bbo.csv.gz", "--out", out])

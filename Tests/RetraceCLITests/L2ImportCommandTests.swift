@@ -6,10 +6,7 @@ struct L2ImportCommandTests {
     @Test("Binance futures BTCUSDT: the rebuilt book equals every bookTicker record that names an applied update id")
     func binance() throws {
         let d = sharedDatasets + "/crypto/binance_usdm_btcusdt_20240808"
-        guard FileManager.default.fileExists(atPath: d + "_depth_updates.csv.gz") else {
-            print("skipped: \(d)_depth_updates.csv.gz is absent (the shared datasets are not beside the repository)")
-            return
-        }
+        guard sharedFilePresent(d + "_depth_updates.csv.gz") else { return }
         let dir = scratch("l2")
         defer { removeScratch(dir) }
         let r = try retrace(["import", "l2-csv", "--snapshot", d + "_depth_snapshot.csv.gz", "--updates", d + "_depth_updates.csv.gz",

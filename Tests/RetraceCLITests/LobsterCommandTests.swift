@@ -7,10 +7,7 @@ struct LobsterCommandTests {
     func roundTrip() throws {
         let d = sharedDatasets + "/lobster"
         let messages = d + "/GOOG_2012-06-21_34200000_57600000_message_1.csv.gz"
-        guard FileManager.default.fileExists(atPath: messages) else {
-            print("skipped: \(messages) is absent (the shared datasets are not beside the repository)")
-            return
-        }
+        guard sharedFilePresent(messages) else { return }
         let dir = scratch("lobster")
         defer { removeScratch(dir) }
         let r = try retrace(["import", "lobster", messages, d + "/GOOG_2012-06-21_34200000_57600000_orderbook_1.csv.gz", "--levels", "1",

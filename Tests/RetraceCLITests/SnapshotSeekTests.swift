@@ -30,17 +30,11 @@ struct SnapshotSeekTests {
         let r: CommandResult
         if name == "lobster" {
             let d = sharedDatasets + "/lobster/GOOG_2012-06-21_34200000_57600000_"
-            guard FileManager.default.fileExists(atPath: d + "message_1.csv.gz") else {
-                print("skipped: \(d)message_1.csv.gz is absent (the shared datasets are not beside the repository)")
-                return nil
-            }
+            guard sharedFilePresent(d + "message_1.csv.gz") else { return nil }
             r = try retrace(["import", "lobster", d + "message_1.csv.gz", d + "orderbook_1.csv.gz", "--levels", "1", "--out", out])
         } else {
             let d = sharedDatasets + "/crypto/binance_usdm_btcusdt_20240808"
-            guard FileManager.default.fileExists(atPath: d + "_depth_updates.csv.gz") else {
-                print("skipped: \(d)_depth_updates.csv.gz is absent (the shared datasets are not beside the repository)")
-                return nil
-            }
+            guard sharedFilePresent(d + "_depth_updates.csv.gz") else { return nil }
             r = try retrace(["import", "l2-csv", "--snapshot", d + "_depth_snapshot.csv.gz", "--updates", d + "_depth_updates.csv.gz",
                              "--trades", d + "_trades.csv.gz", "--out", out])
         }
