@@ -535,6 +535,7 @@ public enum BenchCommand {
         // snapshot before it (as `retrace replay --from` does), and without snapshots.
         let middle = UInt64(records / 2)
         var fastForwards: [Double] = []
+        let tag = EngineSnapshot.tag(strategy: EmaCross.name, parameters: try BacktestDriver.prepare(EmaCross.self, recorded.parameterList).2, seed: recorded.seed)
         for k in 0..<iterations * 2 {
             let gate = RecorderGate(muted: true)
             var source = try ReplayInput(runDirectory: original, speed: .max, from: .sequence(middle), until: .sequence(middle + 2000), gate: gate)
@@ -543,8 +544,7 @@ public enum BenchCommand {
             settings.mode = .replay
             settings.gate = gate
             if k % 2 == 0 {
-                let (_, _, values) = try BacktestDriver.prepare(EmaCross.self, recorded.parameterList)
-                let seek = try source.seekSnapshot(before: .sequence(middle), tag: EngineSnapshot.tag(strategy: EmaCross.name, parameters: values, seed: recorded.seed))
+                let seek = try source.seekSnapshot(before: .sequence(middle), tag: tag)
                 guard let state = seek.state else { throw EngineError(.badInput, "bench replay: no snapshot to seek from (\(seek.note ?? ""))") }
                 settings.startState = state
             }

@@ -24,8 +24,9 @@ enum ReplayCommand {
                   before --from (written every engine.snapshot_every inputs) when it was taken
                   under the same strategy, parameters and seed, else from the first input; the
                   inputs up to --from run at full speed with nothing recorded, then recording
-                  and pacing start (--no-snapshots: always from the first input); --until is inclusive and ends the replay there (working orders are
-                  cancelled and positions closed as at the end of any run).
+                  and pacing start (--no-snapshots: always from the first input). --until is
+                  inclusive and ends the replay there (working orders are cancelled and
+                  positions closed as at the end of any run).
       --break-on  stop when a condition holds after an input and print the state (book top-N,
                   account, positions, open orders, the last K events). Repeatable. Forms:
                   kind=EVENT_KIND  (e.g. kind=OrderRejected: that event is recorded or read)

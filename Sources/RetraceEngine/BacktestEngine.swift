@@ -56,8 +56,6 @@ public final class BacktestEngine<S: Strategy> {
     public var snapshotSink: ((UInt64, [UInt8]) throws(EngineError) -> Void)?
     /// The configuration a snapshot belongs to (`EngineSnapshot.tag`).
     public var snapshotTag = ""
-    /// Snapshots written by this run.
-    public private(set) var snapshotsWritten = 0
     /// A saved state to start from instead of the first input (a replay seeking into a run).
     public var startState: [UInt8]?
     /// The instrument definitions seen, as recorded (a snapshot carries them).
@@ -90,7 +88,7 @@ public final class BacktestEngine<S: Strategy> {
             try resume(from: state)
             started = true
         }
-        var snapshotting = snapshotEvery > 0 && snapshotSink != nil
+        var sink = snapshotEvery > 0 ? snapshotSink : nil
         while let input = try source.next() {
             if !started, input.event.body.kind != .instrumentDefined {
                 try start(at: input.event.receiveTime)
@@ -98,13 +96,8 @@ public final class BacktestEngine<S: Strategy> {
             }
             try process(input)
             count &+= 1
-            if snapshotting, started, count % UInt64(snapshotEvery) == 0, lastInputSequence > 0, let sink = snapshotSink {
-                if let state = saveState() {
-                    try sink(lastInputSequence, state)
-                    snapshotsWritten += 1
-                } else {
-                    snapshotting = false  // the strategy keeps no snapshots
-                }
+            if let write = sink, started, count % UInt64(snapshotEvery) == 0, lastInputSequence > 0 {
+                if let state = saveState() { try write(lastInputSequence, state) } else { sink = nil }  // nil: the strategy keeps none
             }
             if count == allocationWarmup, let counter = allocationCounter { allocationsAtWarmup = counter() }
             if let afterEvent, afterEvent(input.event, ledger, venue) {

@@ -90,7 +90,8 @@ extension BacktestEngine {
     func restoreState(_ state: [UInt8]) throws(CoreError) {
         var r = StateReader(state)
         let header = try EngineSnapshot.readHeader(&r)
-        guard header.strategy == S.name, header.tag == snapshotTag else {
+        // The tag names the strategy, every parameter value and the seed.
+        guard header.tag == snapshotTag else {
             throw CoreError(.invalidState, "engine state was saved under another configuration (\(header.strategy)); this run is \(S.name) with other parameters or seed")
         }
         definitions = header.definitions

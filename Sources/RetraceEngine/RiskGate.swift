@@ -195,7 +195,7 @@ extension RiskGate {
         recent = try r.words()
         recentNext = try r.get()
         killed = try r.bool()
-        guard recent.count == (limits.maxOrders > 0 ? limits.maxOrders : 0), recentNext >= 0, recentNext <= max(0, recent.count - 1) || recent.isEmpty else {
+        guard recent.count == max(limits.maxOrders, 0), recentNext >= 0, recentNext < max(recent.count, 1) else {
             throw CoreError(.invalidState, "engine state: order-rate ring of \(recent.count) for risk.max_orders=\(limits.maxOrders)")
         }
     }

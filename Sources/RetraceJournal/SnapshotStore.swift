@@ -85,12 +85,16 @@ public struct SnapshotStore: Sendable {
         return Array(state)
     }
 
-    /// The newest snapshot at or before `sequence` that verifies, with the damaged ones
-    /// passed over on the way (so a replay can say what it skipped).
-    public func latest(atOrBefore sequence: UInt64) -> (info: Info, state: [UInt8], skipped: [JournalError])? {
+    /// The newest snapshot at or before `sequence` that verifies and that `accept` takes
+    /// (it can look inside the state, e.g. at the engine time it holds), with the damaged
+    /// ones passed over on the way (so a replay can say what it skipped).
+    public func latest(atOrBefore sequence: UInt64, where accept: ([UInt8]) -> Bool = { _ in true })
+        -> (info: Info, state: [UInt8], skipped: [JournalError])? {
         var skipped: [JournalError] = []
         for info in list().reversed() where info.sequence <= sequence {
-            do { return (info, try load(info), skipped) } catch { skipped.append(error) }
+            let state: [UInt8]
+            do { state = try load(info) } catch { skipped.append(error); continue }
+            if accept(state) { return (info, state, skipped) }
         }
         return nil
     }

@@ -136,36 +136,45 @@ public struct ReplayInput: InputSource {
     /// what-if) or none at all leaves the reader at the first input.
     public mutating func seekSnapshot(before from: ReplayBound, tag: String) throws(EngineError) -> SnapshotSeek {
         let store = SnapshotStore(journalDirectory: source + "/journal", runID: reader.runID)
-        let all = store.list()
-        guard !all.isEmpty else {
+        guard !store.list().isEmpty else {
             return SnapshotSeek(note: "\(source) has no engine snapshots (engine.snapshot_every was 0, or the run is shorter than one interval)")
         }
-        var skipped: [String] = []
-        for info in all.reversed() {
-            if case .sequence(let s) = from, info.sequence >= s { continue }
-            let state: [UInt8], header: EngineSnapshot.Header
-            do {
-                state = try store.load(info)
-                header = try EngineSnapshot.header(of: state)
-            } catch {
-                skipped.append("skipped \(error)")
-                continue
-            }
-            if case .time(let t) = from, header.time >= t { continue }
-            guard header.tag == tag else {
-                return SnapshotSeek(note: "the snapshots were taken under another strategy, parameters or seed, so the window starts from the first input")
-            }
-            for d in header.definitions {
-                guard case .instrumentDefined(let i) = d.body else { continue }
-                let k = Int(i.instrument.id.raw)
-                while instrumentVenue.count <= k { instrumentVenue.append(0) }
-                instrumentVenue[k] = min(venueOf(i.instrument.symbol.description), recordedFeed.count - 1)
-            }
-            do { try reader.seek(toSequence: info.sequence &+ 1) } catch { throw EngineError(.journal, error.message) }
-            return SnapshotSeek(state: state, sequence: info.sequence, note: skipped.isEmpty ? nil : skipped.joined(separator: "; "))
+        // A snapshot follows its input: it must lie before the window's first input.
+        var last = UInt64.max
+        if case .sequence(let s) = from {
+            guard s > 0 else { return SnapshotSeek(note: "no snapshot lies before the window") }
+            last = s - 1
         }
-        skipped.append("no snapshot lies before the window")
-        return SnapshotSeek(note: skipped.joined(separator: "; "))
+        var unreadable: [String] = []
+        let found = store.latest(atOrBefore: last) { state in
+            do {
+                let header = try EngineSnapshot.header(of: state)
+                if case .time(let t) = from { return header.time < t }
+                return true
+            } catch {
+                unreadable.append("skipped: \(error)")
+                return false
+            }
+        }
+        let skipped = (found?.skipped ?? []).map { "skipped \($0)" } + unreadable
+        guard let found, let header = try? EngineSnapshot.header(of: found.state) else {
+            return SnapshotSeek(note: (skipped + ["no snapshot lies before the window"]).joined(separator: "; "))
+        }
+        guard header.tag == tag else {
+            return SnapshotSeek(note: "the snapshots were taken under another strategy, parameters or seed, so the window starts from the first input")
+        }
+        for d in header.definitions {
+            if case .instrumentDefined(let i) = d.body { mapVenue(i.instrument) }
+        }
+        do { try reader.seek(toSequence: found.info.sequence &+ 1) } catch { throw EngineError(.journal, error.message) }
+        return SnapshotSeek(state: found.state, sequence: found.info.sequence, note: skipped.isEmpty ? nil : skipped.joined(separator: "; "))
+    }
+
+    /// Records which venue an instrument trades on (for the recorded latency per venue).
+    private mutating func mapVenue(_ instrument: Instrument) {
+        let i = Int(instrument.id.raw)
+        while instrumentVenue.count <= i { instrumentVenue.append(0) }
+        instrumentVenue[i] = min(venueOf(instrument.symbol.description), recordedFeed.count - 1)
     }
 
     public mutating func next() throws(EngineError) -> InputEvent? {
@@ -182,10 +191,8 @@ public struct ReplayInput: InputSource {
                 continue
             }
             if kind == .sessionStarted || kind == .sessionEnded || (marketOnly && kind.isLiveSession) { continue }
-            if kind == .instrumentDefined, case .instrumentDefined(let d) = event.body {
-                let i = Int(d.instrument.id.raw)
-                while instrumentVenue.count <= i { instrumentVenue.append(0) }
-                instrumentVenue[i] = min(venueOf(d.instrument.symbol.description), recordedFeed.count - 1)
+            if case .instrumentDefined(let d) = event.body {
+                mapVenue(d.instrument)
             } else {
                 if let until, until.passed(by: event) { return nil }
                 if let instrument = event.body.marketInstrument, event.eventTime.nanos != 0 {
