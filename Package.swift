@@ -6,7 +6,7 @@ import PackageDescription
 /// The core loop's modules are hot loops over class-held state: dynamic exclusivity checks
 /// cost more than the work (a quarter of an event's time in the engine). Static checks
 /// still apply.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"])]
 
 let package = Package(
     name: "Retrace",
@@ -26,7 +26,7 @@ let package = Package(
         // only, for `engine.hotpath.mallocs_per_event`).
         .target(name: "CMallocCounter"),
 
-        .target(name: "RetraceCore", swiftSettings: hotPath),
+        .target(name: "RetraceCore", dependencies: ["CRetraceShims"], swiftSettings: hotPath),
         .target(name: "RetraceJournal", dependencies: ["RetraceCore", "CRetraceShims", "CZstd", "CURing"], swiftSettings: hotPath),
         .target(name: "RetraceStore", dependencies: ["RetraceCore", "CSQLite"]),
         .target(name: "RetraceMarket", dependencies: ["RetraceCore"], swiftSettings: hotPath),

@@ -1,31 +1,48 @@
-/// SHA-256 (FIPS 180-4), incremental. Used for run fingerprints; no Foundation.
+import CRetraceShims
+
+/// SHA-256 (FIPS 180-4), incremental. Used for run fingerprints; no Foundation. Whole
+/// blocks are compressed by the C shim (the x86 SHA extensions when the CPU has them,
+/// portable C otherwise); a partial block waits in an inline buffer, so hashing allocates
+/// nothing.
 public struct SHA256: Sendable {
     @usableFromInline var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
-    @usableFromInline var block = [UInt8](repeating: 0, count: 64)
+    /// The partial block (64 bytes).
+    @usableFromInline var block: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     @usableFromInline var blockCount = 0
     @usableFromInline var totalBytes: UInt64 = 0
 
     public init() {}
 
-    static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
+    /// Whether the SHA extensions compress the blocks (reported by benchmarks).
+    public static var hardwareAccelerated: Bool { retrace_sha256_hardware_available() != 0 }
 
     /// Adds bytes to the hash.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        totalBytes &+= UInt64(bytes.count)
-        for byte in bytes {
-            block[blockCount] = byte
-            blockCount += 1
-            if blockCount == 64 { compress(); blockCount = 0 }
+        guard var p = bytes.baseAddress, bytes.count > 0 else { return }
+        var n = bytes.count
+        totalBytes &+= UInt64(n)
+        if blockCount > 0 {
+            let take = min(64 - blockCount, n)
+            let filled = blockCount
+            // SAFETY: the block is 64 bytes; `filled + take` ≤ 64 and `p` holds `n` ≥ `take` bytes.
+            withUnsafeMutableBytes(of: &block) { $0.baseAddress!.advanced(by: filled).copyMemory(from: p, byteCount: take) }
+            blockCount += take
+            p += take
+            n -= take
+            guard blockCount == 64 else { return }
+            withUnsafeBytes(of: block) { b in compress(b.baseAddress!, blocks: 1) }
+            blockCount = 0
+        }
+        if n >= 64 {
+            compress(p, blocks: n / 64)
+            p += n & ~63
+            n &= 63
+        }
+        if n > 0 {
+            // SAFETY: n < 64 bytes remain in `p`; the block is empty.
+            withUnsafeMutableBytes(of: &block) { $0.baseAddress!.copyMemory(from: p, byteCount: n) }
+            blockCount = n
         }
     }
 
@@ -35,17 +52,15 @@ public struct SHA256: Sendable {
     /// The 32-byte digest. The hasher should not be used afterwards.
     public mutating func finalize() -> [UInt8] {
         let bitLength = totalBytes &* 8
-        block[blockCount] = 0x80
-        blockCount += 1
-        if blockCount > 56 {
-            while blockCount < 64 { block[blockCount] = 0; blockCount += 1 }
-            compress()
-            blockCount = 0
-        }
-        while blockCount < 56 { block[blockCount] = 0; blockCount += 1 }
-        for i in 0..<8 { block[56 + i] = UInt8(truncatingIfNeeded: bitLength >> (56 - 8 * UInt64(i))) }
-        compress()
+        var pad = [UInt8](repeating: 0, count: (blockCount < 56 ? 56 : 120) - blockCount)
+        pad[0] = 0x80
+        for i in 0..<8 { pad.append(UInt8(truncatingIfNeeded: bitLength >> (56 - 8 * UInt64(i)))) }
+        let total = totalBytes
+        pad.withUnsafeBytes { update($0) }
+        totalBytes = total
+        precondition(blockCount == 0, "SHA-256 padding did not end on a block")
         var out: [UInt8] = []
+        out.reserveCapacity(32)
         for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
             for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
         }
@@ -67,35 +82,23 @@ public struct SHA256: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    @inline(__always) private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    @inline(__always)
+    private mutating func compress(_ data: UnsafeRawPointer, blocks: Int) {
+        // SAFETY: `h` is eight contiguous UInt32s (a homogeneous tuple); `data` holds `blocks` × 64 bytes.
+        withUnsafeMutablePointer(to: &h) { $0.withMemoryRebound(to: UInt32.self, capacity: 8) { retrace_sha256_blocks($0, data, blocks) } }
+    }
 
-    private mutating func compress() {
-        // The message schedule lives on the stack: hashing allocates nothing.
-        let state = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w -> (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) in
-            block.withUnsafeBufferPointer { m in
-                for i in 0..<16 {
-                    w[i] = UInt32(m[4 * i]) << 24 | UInt32(m[4 * i + 1]) << 16 | UInt32(m[4 * i + 2]) << 8 | UInt32(m[4 * i + 3])
-                }
-            }
-            for i in 16..<64 {
-                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, hh) = h
-            SHA256.k.withUnsafeBufferPointer { k in
-                for i in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-                }
-            }
-            return (h.0 &+ a, h.1 &+ b, h.2 &+ c, h.3 &+ d, h.4 &+ e, h.5 &+ f, h.6 &+ g, h.7 &+ hh)
-        }
-        h = state
+    /// Compresses through the portable C path only (tests compare it with the hardware one).
+    public static func portableState(of data: UnsafeRawBufferPointer) -> [UInt32] {
+        var state: [UInt32] = [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19]
+        retrace_sha256_blocks_portable(&state, data.baseAddress, data.count / 64)
+        return state
+    }
+
+    /// The state after compressing whole blocks through the default path.
+    public static func state(of data: UnsafeRawBufferPointer) -> [UInt32] {
+        var s = SHA256()
+        s.compress(data.baseAddress!, blocks: data.count / 64)
+        return [s.h.0, s.h.1, s.h.2, s.h.3, s.h.4, s.h.5, s.h.6, s.h.7]
     }
 }

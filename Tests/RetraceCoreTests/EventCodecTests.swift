@@ -99,6 +99,26 @@ struct DeterminismPrimitivesTests {
         #expect(SHA256.hexString(s.finalize()) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    @Test("SHA-256: the SHA-extension and portable paths agree, and split updates equal one update")
+    func sha256Paths() {
+        var rng = SplitMix64(seed: 7)
+        var data = [UInt8](repeating: 0, count: 64 * 37)
+        for i in data.indices { data[i] = UInt8(truncatingIfNeeded: rng.next()) }
+        data.withUnsafeBytes { d in #expect(SHA256.state(of: d) == SHA256.portableState(of: d)) }
+        // Every split point of a 200-byte message, in two or three pieces.
+        let message = Array(data[0..<200])
+        let whole = SHA256.hex(message)
+        for cut in 0...200 {
+            var s = SHA256()
+            s.update(Array(message[0..<cut]))
+            let mid = min(200, cut + 13)
+            s.update(Array(message[cut..<mid]))
+            s.update(Array(message[mid...]))
+            let hex = SHA256.hexString(s.finalize())
+            #expect(hex == whole, "split at \(cut)")
+        }
+    }
+
     @Test("the fingerprint depends on every output and its order")
     func fingerprint() {
         let a = Event(eventTime: .zero, receiveTime: .zero, body: .orderAccepted(OrderAccepted(orderID: ClientOrderID(1), instrument: InstrumentID(0))))

@@ -11,6 +11,14 @@ uint32_t retrace_crc32c_table(uint32_t crc, const void *data, size_t length);
 /// 1 when the hardware CRC32C path is available and used, 0 otherwise.
 int retrace_crc32c_hardware_available(void);
 
+/// SHA-256 compression of `blocks` whole 64-byte blocks into `state` (a, b, … h), using
+/// the x86 SHA extensions when the CPU has them and portable C otherwise.
+void retrace_sha256_blocks(uint32_t state[8], const void *data, size_t blocks);
+/// The same through the portable implementation only (tests compare both paths).
+void retrace_sha256_blocks_portable(uint32_t state[8], const void *data, size_t blocks);
+/// 1 when the SHA extensions are available and used, 0 otherwise.
+int retrace_sha256_hardware_available(void);
+
 /// Pins the calling thread to `cpu`. Returns 0, or an errno value (EINVAL: no such CPU).
 int retrace_pin_current_thread(int cpu);
 /// Lets the calling thread run on every online CPU again. Returns 0 or an errno value.
