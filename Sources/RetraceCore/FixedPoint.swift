@@ -119,18 +119,50 @@ public enum FixedPoint {
 
     /// Exact decimal text of a 128-bit scaled integer.
     public static func formatWide(_ raw: Int128, scale: Int, trimTrailingZeros: Bool) -> String {
-        let negative = raw < 0
-        let magnitude = raw.magnitude
-        var digits = Array(String(magnitude).utf8)
-        if digits.count <= scale { digits = Array(repeating: UInt8(ascii: "0"), count: scale - digits.count + 1) + digits }
-        var integerPart = digits[..<(digits.count - scale)]
-        var fractionPart = digits[(digits.count - scale)...]
-        if trimTrailingZeros { while fractionPart.last == UInt8(ascii: "0") { fractionPart = fractionPart.dropLast() } }
-        if integerPart.isEmpty { integerPart = [UInt8(ascii: "0")] }
-        var out = negative && magnitude != 0 ? "-" : ""
-        out += String(decoding: integerPart, as: UTF8.self)
-        if !fractionPart.isEmpty { out += "." + String(decoding: fractionPart, as: UTF8.self) }
-        return out
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: wideTextCapacity(scale: scale)) { buffer in
+            let n = writeWide(raw, scale: scale, trimTrailingZeros: trimTrailingZeros, into: buffer.baseAddress!)
+            return String(decoding: UnsafeBufferPointer(start: buffer.baseAddress!, count: n), as: UTF8.self)
+        }
+    }
+
+    /// Bytes `writeWide` may need at `scale`: 39 digits, a sign, a point and the zeros a
+    /// fraction of more digits than the number has brings.
+    @inlinable public static func wideTextCapacity(scale: Int) -> Int { 42 + max(0, scale) }
+
+    /// Writes the exact decimal text of a 128-bit scaled integer into `out` (at least
+    /// `wideTextCapacity(scale:)` bytes) and returns its length: no allocation (the store
+    /// writer formats every money column this way).
+    public static func writeWide(_ raw: Int128, scale: Int, trimTrailingZeros: Bool, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        // Digits of the magnitude, least significant first, in chunks of 19 (one 128-bit
+        // division per chunk, then 64-bit arithmetic).
+        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)  // 64 bytes
+        return withUnsafeMutableBytes(of: &digits) { d -> Int in
+            let digit = d.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var count = 0
+            var m = raw.magnitude
+            let chunk: UInt128 = 10_000_000_000_000_000_000
+            while m > UInt128(UInt64.max) {
+                let (q, r) = m.quotientAndRemainder(dividingBy: chunk)
+                var v = UInt64(r)
+                for _ in 0..<19 { digit[count] = UInt8(truncatingIfNeeded: v % 10); v /= 10; count += 1 }
+                m = q
+            }
+            var v = UInt64(m)
+            repeat { digit[count] = UInt8(truncatingIfNeeded: v % 10); v /= 10; count += 1 } while v != 0
+            // digit[i] is the digit of 10^i; the point sits between 10^scale and 10^(scale-1).
+            let scale = max(0, scale)
+            var low = 0
+            if trimTrailingZeros { while low < scale && (low >= count || digit[low] == 0) { low += 1 } }
+            var n = 0
+            if raw < 0 { out[n] = UInt8(ascii: "-"); n += 1 }
+            let top = max(count, scale + 1)
+            for i in stride(from: top - 1, through: scale, by: -1) { out[n] = UInt8(ascii: "0") &+ (i < count ? digit[i] : 0); n += 1 }
+            if low < scale {
+                out[n] = UInt8(ascii: "."); n += 1
+                for i in stride(from: scale - 1, through: low, by: -1) { out[n] = UInt8(ascii: "0") &+ (i < count ? digit[i] : 0); n += 1 }
+            }
+            return n
+        }
     }
 }
 

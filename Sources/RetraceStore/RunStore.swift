@@ -136,8 +136,8 @@ public final class RunStore {
         let s = try statement(&insertFill, "INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?)")
         let f = r.fill
         s.bind(1, Int64(r.sequence)); s.bind(2, Int64(f.orderID.raw)); s.bind(3, Int64(f.instrument.raw)); s.bind(4, r.time.nanos)
-        s.bind(5, f.side == .buy ? "buy" : "sell"); s.bind(6, f.price.raw); s.bind(7, f.quantity.raw); s.bind(8, f.fee.text)
-        s.bind(9, f.liquidity == .maker ? "maker" : "taker"); s.bind(10, f.leavesQuantity.raw)
+        s.bind(5, f.side == .buy ? "buy" as StaticString : "sell"); s.bind(6, f.price.raw); s.bind(7, f.quantity.raw); s.bind(8, f.fee)
+        s.bind(9, f.liquidity == .maker ? "maker" as StaticString : "taker"); s.bind(10, f.leavesQuantity.raw)
         try s.run()
         try endRow()
     }
@@ -148,7 +148,7 @@ public final class RunStore {
         let s = try statement(&insertPosition, "INSERT INTO positions VALUES (?,?,?,?,?,?,?)")
         let p = r.position
         s.bind(1, Int64(r.sequence)); s.bind(2, Int64(p.instrument.raw)); s.bind(3, r.time.nanos); s.bind(4, p.quantity.raw)
-        s.bind(5, p.costBasis.text); s.bind(6, p.realizedPnL.text); s.bind(7, p.fees.text)
+        s.bind(5, p.costBasis); s.bind(6, p.realizedPnL); s.bind(7, p.fees)
         try s.run()
         try endRow()
     }
@@ -158,8 +158,8 @@ public final class RunStore {
         try beginRow()
         let s = try statement(&insertEquity, "INSERT INTO equity VALUES (?,?,?,?,?,?,?)")
         let b = r.balance
-        s.bind(1, Int64(r.sequence)); s.bind(2, r.time.nanos); s.bind(3, b.cash.text); s.bind(4, b.equity.text)
-        s.bind(5, b.realizedPnL.text); s.bind(6, b.unrealizedPnL.text); s.bind(7, b.fees.text)
+        s.bind(1, Int64(r.sequence)); s.bind(2, r.time.nanos); s.bind(3, b.cash); s.bind(4, b.equity)
+        s.bind(5, b.realizedPnL); s.bind(6, b.unrealizedPnL); s.bind(7, b.fees)
         try s.run()
         try endRow()
     }
@@ -169,8 +169,8 @@ public final class RunStore {
         try beginRow()
         let s = try statement(&insertTrade, "INSERT INTO trades VALUES (?,?,?,?,?,?,?,?,?)")
         s.bind(1, t.tradeID); s.bind(2, Int64(t.instrument.raw)); s.bind(3, t.size.raw); s.bind(4, t.entryTime.nanos)
-        s.bind(5, t.exitTime.nanos); s.bind(6, t.entryValue.text); s.bind(7, t.exitValue.text); s.bind(8, t.pnl.text)
-        s.bind(9, t.commission.text)
+        s.bind(5, t.exitTime.nanos); s.bind(6, t.entryValue); s.bind(7, t.exitValue); s.bind(8, t.pnl)
+        s.bind(9, t.commission)
         try s.run()
         try endRow()
     }
@@ -179,10 +179,10 @@ public final class RunStore {
     public func add(_ o: OrderRow) throws(StoreError) {
         try beginRow()
         let s = try statement(&insertOrder, "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        s.bind(1, Int64(o.orderID.raw)); s.bind(2, Int64(o.instrument.raw)); s.bind(3, o.side == .buy ? "buy" : "sell")
-        s.bind(4, o.type.name); s.bind(5, o.sizing == .fixed ? "fixed" : "all")
+        s.bind(1, Int64(o.orderID.raw)); s.bind(2, Int64(o.instrument.raw)); s.bind(3, o.side == .buy ? "buy" as StaticString : "sell")
+        s.bind(4, o.type.name); s.bind(5, o.sizing == .fixed ? "fixed" as StaticString : "all")
         s.bind(6, o.quantity.raw); s.bind(7, o.limitPrice.raw); s.bind(8, o.submitTime.nanos); s.bind(9, Int64(o.submitSequence))
-        s.bind(10, o.status); s.bind(11, o.filledQuantity.raw); s.bind(12, o.filledNotional.text); s.bind(13, o.fees.text)
+        s.bind(10, o.status); s.bind(11, o.filledQuantity.raw); s.bind(12, o.filledNotional); s.bind(13, o.fees)
         s.bind(14, o.rejectReason); s.bind(15, o.lastUpdateTime.nanos)
         try s.run()
         try endRow()

@@ -1,4 +1,5 @@
 import CSQLite
+import RetraceCore
 
 /// A value read from or bound to SQLite.
 public enum SQLiteValue: Equatable, Sendable {
@@ -94,8 +95,30 @@ public final class SQLiteStatement {
 
     /// Binds an integer parameter (1-based).
     public func bind(_ index: Int, _ value: Int64) { sqlite3_bind_int64(statement, Int32(index), value) }
-    /// Binds a text parameter (1-based).
-    public func bind(_ index: Int, _ value: String) { sqlite3_bind_text(statement, Int32(index), value, -1, SQLiteStatement.transient) }
+    /// Binds a text parameter (1-based). SQLite copies the bytes (no C string is made).
+    public func bind(_ index: Int, _ value: String) {
+        var v = value
+        v.withUTF8 { b in
+            // SAFETY: SQLite copies the `count` bytes (transient) before this returns; an empty text binds a static "".
+            let start = b.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(("" as StaticString).utf8Start)
+            _ = sqlite3_bind_text(statement, Int32(index), start.assumingMemoryBound(to: CChar.self), Int32(b.count), SQLiteStatement.transient)
+        }
+    }
+
+    /// Binds a constant text parameter (1-based) without copying it.
+    public func bind(_ index: Int, _ value: StaticString) {
+        value.withUTF8Buffer { b in
+            _ = sqlite3_bind_text(statement, Int32(index), UnsafeRawPointer(b.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(b.count), nil)
+        }
+    }
+
+    /// Binds an amount of money as its exact decimal text (1-based), formatted on the stack.
+    public func bind(_ index: Int, _ value: Money) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: FixedPoint.wideTextCapacity(scale: Money.scale)) { buffer in
+            let n = FixedPoint.writeWide(value.raw, scale: Money.scale, trimTrailingZeros: true, into: buffer.baseAddress!)
+            _ = sqlite3_bind_text(statement, Int32(index), UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(n), SQLiteStatement.transient)
+        }
+    }
 
     /// Advances; true when a row is available. Resets the statement when done.
     public func step() throws(StoreError) -> Bool {

@@ -60,4 +60,42 @@ struct FixedPointTests {
         #expect(Money(parsing: "1.0000000000000000001") == nil)
         #expect(Money(parsing: "12a") == nil)
     }
+
+    /// The straightforward formatter (digits of `String(magnitude)`), kept here as the
+    /// reference the allocation-free one must equal.
+    static func referenceWide(_ raw: Int128, scale: Int, trim: Bool) -> String {
+        var digits = Array(String(raw.magnitude).utf8)
+        if digits.count <= scale { digits = Array(repeating: UInt8(ascii: "0"), count: scale - digits.count + 1) + digits }
+        let integerPart = digits[..<(digits.count - scale)]
+        var fractionPart = digits[(digits.count - scale)...]
+        if trim { while fractionPart.last == UInt8(ascii: "0") { fractionPart = fractionPart.dropLast() } }
+        var out = raw < 0 ? "-" : ""
+        out += String(decoding: integerPart, as: UTF8.self)
+        if !fractionPart.isEmpty { out += "." + String(decoding: fractionPart, as: UTF8.self) }
+        return out
+    }
+
+    @Test("wide decimal text equals the reference formatter at every scale, sign and width")
+    func wideText() {
+        var rng = SplitMix64(seed: 11)
+        var values: [Int128] = [0, 1, -1, 9, 10, -10, 100, Int128.max, Int128.min + 1, Int128(UInt64.max), -Int128(UInt64.max), Int128(UInt64.max) + 1,
+                                10_000_000_000_000_000_000, 10_000_000_000_000_000_000 - 1, 1_000_000_000_000_000_000, 123_000_000_000_000_000_000]
+        for _ in 0..<400 {
+            let hi = Int128(Int64(bitPattern: rng.next())) >> Int128(rng.next(modulo: 64))
+            let lo = Int128(rng.next() >> rng.next(modulo: 64))
+            values.append(hi << 64 | lo)
+            values.append(Int128(Int64(bitPattern: rng.next())) >> Int128(rng.next(modulo: 63)))
+        }
+        var mismatches = 0
+        for v in values {
+            for scale in [0, 1, 2, 8, 18, 19, 20, 40] {
+                for trim in [false, true] where FixedPoint.formatWide(v, scale: scale, trimTrailingZeros: trim) != Self.referenceWide(v, scale: scale, trim: trim) {
+                    mismatches += 1
+                }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(Money(raw: 1_500_000_000_000_000_000).text == "1.5")
+        #expect(Money(raw: -20_000_000_000_000_000).text == "-0.02")
+    }
 }
