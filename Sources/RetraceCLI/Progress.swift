@@ -79,4 +79,14 @@ struct ProgressInput<Base: InputSource>: InputSource {
         progress?.update(done)
         return e
     }
+
+    mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
+        guard try base.next(into: &input) else {
+            progress?.finish()
+            return false
+        }
+        done &+= 1
+        progress?.update(done)
+        return true
+    }
 }

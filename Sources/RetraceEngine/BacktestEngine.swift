@@ -89,12 +89,14 @@ public final class BacktestEngine<S: Strategy> {
             started = true
         }
         var sink = snapshotEvery > 0 ? snapshotSink : nil
-        while let input = try source.next() {
+        // One slot the source decodes each input into: the event is never copied on its way in.
+        var input = InputEvent(event: Event(eventTime: .zero, receiveTime: .zero, body: .sessionEnded(SessionEnded(inputEvents: 0))), encoded: nil)
+        while try source.next(into: &input) {
             if !started, input.event.body.kind != .instrumentDefined {
                 try start(at: input.event.receiveTime)
                 started = true
             }
-            try process(input)
+            try process(&input)
             count &+= 1
             if let write = sink, started, count % UInt64(snapshotEvery) == 0, lastInputSequence > 0 {
                 if let state = saveState() { try write(lastInputSequence, state) } else { sink = nil }  // nil: the strategy keeps none
@@ -140,50 +142,54 @@ public final class BacktestEngine<S: Strategy> {
         try drain()
     }
 
-    private func process(_ input: InputEvent) throws(EngineError) {
+    /// Runs one input. While it runs, `input.event.sequence` is this run's journal
+    /// sequence; the source's own sequence is put back afterwards (replay breakpoints name
+    /// the recorded run's numbers).
+    private func process(_ input: inout InputEvent) throws(EngineError) {
         let recorder = ledger.recorder
         // A replay's fast-forward to its window is not measured (tick-to-order is the window's).
         if !recorder.muted { profiler.begin() }
         defer { profiler.end() }
-        var event = input.event
-        guard event.receiveTime >= clock.now else {
-            throw EngineError(.badInput, "input event #\(input.event.sequence) (\(event.body.kind.name)) at \(event.receiveTime) is earlier than the previous event at \(clock.now)")
+        guard input.event.receiveTime >= clock.now else {
+            throw EngineError(.badInput, "input event #\(input.event.sequence) (\(input.event.body.kind.name)) at \(input.event.receiveTime) is earlier than the previous event at \(clock.now)")
         }
         // A trade whose id repeats a recent one (a feed that sent it twice) is dropped and
         // counted, before it is journaled. Messages without a unique id are never checked.
-        if case .tradeReceived(let t) = event.body, t.tradeID != 0,
+        if case .tradeReceived(let t) = input.event.body, t.tradeID != 0,
            dedup?.isNew(Deduplicator.mix(UInt64(t.instrument.raw)) ^ t.tradeID) == false {
             duplicatesDropped += 1
             lastInputSequence = 0
             return
         }
+        let sourceSequence = input.event.sequence
+        defer { input.event.sequence = sourceSequence }
+        if case .instrumentDefined = input.event.body { definitions.append(input.event) }
         if let bytes = input.encoded {
-            do { event.sequence = try recorder.recordInput(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+            do { input.event.sequence = try recorder.recordInput(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
         } else {
-            event = try recorder.recordInput(event)
+            input.event.sequence = try recorder.recordInput(input.event).sequence
         }
-        lastInputSequence = event.sequence
+        lastInputSequence = input.event.sequence
         profiler.mark(0)
         // Requests that reach the venue before this event's exchange time, answers and
         // timers due before we receive it, in time order.
-        let exchangeTime = venue.exchangeTime(of: event)
-        try fireDue(upTo: event.receiveTime, arrivalsUpTo: exchangeTime)
-        setTime(event.receiveTime)
-        if case .instrumentDefined(let d) = event.body {
-            definitions.append(input.event)
+        let exchangeTime = venue.exchangeTime(of: input.event)
+        try fireDue(upTo: input.event.receiveTime, arrivalsUpTo: exchangeTime)
+        setTime(input.event.receiveTime)
+        if case .instrumentDefined(let d) = input.event.body {
             venue.define(d.instrument)
             ledger.define(d.instrument)
-            recorder.publishInput(event)
+            recorder.publishInput(input.event)
             return
         }
         var listener = ledger
-        venue.onMarket(event, at: exchangeTime, listener: &listener)
+        venue.onMarket(input.event, at: exchangeTime, listener: &listener)
         try deliverVenueAnswers()
-        ledger.mark(event)
-        ledger.lastValues.apply(event)
+        ledger.mark(input.event)
+        ledger.lastValues.apply(input.event)
         if riskActive { try checkKillSwitch() }
         profiler.mark(1)
-        callStrategy { s, c in s.onMarket(event, &c) }
+        callStrategy { s, c in s.onMarket(input.event, &c) }
         profiler.mark(2)
         try drain()
     }

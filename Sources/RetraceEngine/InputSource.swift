@@ -13,6 +13,18 @@ public struct InputEvent {
 public protocol InputSource {
     /// The next event, or nil at the end.
     mutating func next() throws(EngineError) -> InputEvent?
+    /// Reads the next event into `input`; false at the end. The engine's loop calls this:
+    /// a source that decodes in place spares every event a chain of 128-byte copies.
+    mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool
+}
+
+extension InputSource {
+    @inlinable
+    public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
+        guard let e = try next() else { return false }
+        input = e
+        return true
+    }
 }
 
 /// Reads the input events of another run's journal (an imported dataset or a run),
@@ -28,16 +40,23 @@ public struct JournalInput: InputSource {
     }
 
     public mutating func next() throws(EngineError) -> InputEvent? {
+        var input = InputEvent(event: Event(eventTime: .zero, receiveTime: .zero, body: .sessionEnded(SessionEnded(inputEvents: 0))), encoded: nil)
+        return try next(into: &input) ? input : nil
+    }
+
+    @inline(__always)
+    public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
         while true {
-            let next: (record: JournalRecord, event: Event)?
-            do { next = try reader.nextEvent() } catch { throw EngineError(.journal, error.message) }
-            guard let (record, event) = next else {
+            let next: JournalRecord?
+            do { next = try reader.nextEvent(into: &input.event) } catch { throw EngineError(.journal, error.message) }
+            guard let record = next else {
                 if let torn = reader.tornTail { throw EngineError(.journal, "\(source): input journal ends in a \(torn)") }
-                return nil
+                return false
             }
-            let kind = event.body.kind
+            let kind = input.event.body.kind
             if kind.isOutput || kind.isLiveSession || kind == .sessionStarted || kind == .sessionEnded { continue }
-            return InputEvent(event: event, encoded: record.payload)
+            input.encoded = record.payload
+            return true
         }
     }
 }
@@ -77,5 +96,18 @@ public struct WindowInput<Base: InputSource>: InputSource {
             return e
         }
         return nil
+    }
+
+    public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
+        while try base.next(into: &input) {
+            if input.event.body.kind == .instrumentDefined { return true }
+            if let until, until.passed(by: input.event) { return false }
+            if let from, !from.reached(by: input.event) {
+                skipped &+= 1
+                continue
+            }
+            return true
+        }
+        return false
     }
 }

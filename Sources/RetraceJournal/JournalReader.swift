@@ -255,6 +255,17 @@ public final class JournalReader {
         }
     }
 
+    /// The next record, decoded into `event` (the hot path: the event is built where the
+    /// caller keeps it, not copied through return values); nil at the end.
+    @inline(__always)
+    public func nextEvent(into event: inout Event) throws(JournalError) -> JournalRecord? {
+        guard let record = try next() else { return nil }
+        do { event = try EventCodec.decode(record.payload, sequence: record.sequence) } catch {
+            throw JournalError(.corrupt, "\(current.path) at byte \(record.offset): \(error.message)")
+        }
+        return record
+    }
+
     // MARK: Seeking
 
     /// The sparse index of segment `number`: its index file, or one built by scanning.

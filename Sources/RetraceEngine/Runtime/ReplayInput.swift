@@ -178,13 +178,19 @@ public struct ReplayInput: InputSource {
     }
 
     public mutating func next() throws(EngineError) -> InputEvent? {
+        var input = InputEvent(event: Event(eventTime: .zero, receiveTime: .zero, body: .sessionEnded(SessionEnded(inputEvents: 0))), encoded: nil)
+        return try next(into: &input) ? input : nil
+    }
+
+    public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
         while true {
-            let next: (record: JournalRecord, event: Event)?
-            do { next = try reader.nextEvent() } catch { throw EngineError(.journal, error.message) }
-            guard let (record, event) = next else {
+            let next: JournalRecord?
+            do { next = try reader.nextEvent(into: &input.event) } catch { throw EngineError(.journal, error.message) }
+            guard let record = next else {
                 if let torn = reader.tornTail { throw EngineError(.journal, "\(source): recorded journal ends in a \(torn)") }
-                return nil
+                return false
             }
+            let event = input.event
             let kind = event.body.kind
             if kind.isOutput {
                 observeOutput(event)
@@ -194,7 +200,7 @@ public struct ReplayInput: InputSource {
             if case .instrumentDefined(let d) = event.body {
                 mapVenue(d.instrument)
             } else {
-                if let until, until.passed(by: event) { return nil }
+                if let until, until.passed(by: event) { return false }
                 if let instrument = event.body.marketInstrument, event.eventTime.nanos != 0 {
                     let v = Int(instrument.raw) < instrumentVenue.count ? instrumentVenue[Int(instrument.raw)] : 0
                     recordedFeed[v].record(max(0, event.receiveTime.nanos - event.eventTime.nanos))
@@ -207,7 +213,8 @@ public struct ReplayInput: InputSource {
                 if inWindow, case .paced(let factor) = speed { pace(event.receiveTime.nanos, factor) }
             }
             if !inWindow { fastForwarded &+= 1 }
-            return InputEvent(event: event, encoded: record.payload)
+            input.encoded = record.payload
+            return true
         }
     }
 
