@@ -71,6 +71,9 @@ public final class SimulatedVenue {
     /// Per venue, read on every event and answer without touching the settings' payloads.
     let zeroEntry: [Bool], zeroAck: [Bool], zeroFeed: [Bool], recordedFeed: [Bool]
     var sequence: UInt64 = 0
+    /// One depth-market context per venue, reused by every depth event (its answers are
+    /// emptied after each); all-in sizing builds its own.
+    var depthContexts: [DepthMarket.Context]
 
     /// One venue with these fees and no latency.
     public convenience init(fees: FeeSchedule) { self.init(venues: [VenueSettings(fees: fees)]) }
@@ -86,6 +89,7 @@ public final class SimulatedVenue {
         zeroAck = venues.map(\.ackLatency.isZero)
         zeroFeed = venues.map { $0.feedLatency?.isZero ?? false }
         recordedFeed = venues.map { $0.feedLatency == nil }
+        depthContexts = venues.map { DepthMarket.Context(settings: $0) { _, _ in .zero } }
     }
 
     /// The first venue's fees (single-venue runs).
@@ -209,10 +213,22 @@ public final class SimulatedVenue {
     /// (only new orders do; market data never does, and then no closure is built).
     private func onDepth<L: VenueListener>(_ depth: DepthMarket, _ index: Int, venue v: Int, at time: Int64, sizing: Bool = false, _ listener: inout L,
                                            _ body: (DepthMarket, inout DepthMarket.Context) -> Void) {
-        var cx = sizing ? context(v, index, &listener) : DepthMarket.Context(settings: venues[v]) { _, _ in .zero }
-        body(depth, &cx)
+        if sizing {
+            var cx = context(v, index, &listener)
+            body(depth, &cx)
+            markets[index].touch = (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
+            route(cx.answers, venue: v, at: time, &listener)
+            return
+        }
+        // The venue's reusable context: no settings copy and no answers array per event.
+        body(depth, &depthContexts[v])
         markets[index].touch = (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
-        route(cx.answers, venue: v, at: time, &listener)
+        guard !depthContexts[v].answers.isEmpty else { return }
+        var answers: [VenueAnswer] = []
+        swap(&answers, &depthContexts[v].answers)
+        route(answers, venue: v, at: time, &listener)
+        answers.removeAll(keepingCapacity: true)
+        swap(&answers, &depthContexts[v].answers)
     }
 
     /// The context of one depth-market call. All-in sizing asks a copy of the listener (the

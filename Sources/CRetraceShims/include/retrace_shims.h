@@ -19,6 +19,13 @@ void retrace_sha256_blocks_portable(uint32_t state[8], const void *data, size_t 
 /// 1 when the SHA extensions are available and used, 0 otherwise.
 int retrace_sha256_hardware_available(void);
 
+/// A cheap monotonic tick count (the TSC on x86: constant-rate and synchronised on this
+/// kind of machine; CLOCK_MONOTONIC nanoseconds elsewhere). For latency profiling only.
+uint64_t retrace_cycles(void);
+/// Nanoseconds per `retrace_cycles` tick, measured once against CLOCK_MONOTONIC (about
+/// 2 ms, on first use).
+double retrace_nanos_per_cycle(void);
+
 /// Pins the calling thread to `cpu`. Returns 0, or an errno value (EINVAL: no such CPU).
 int retrace_pin_current_thread(int cpu);
 /// Lets the calling thread run on every online CPU again. Returns 0 or an errno value.
