@@ -39,6 +39,8 @@ public final class BacktestEngine<S: Strategy> {
     var dedup: Deduplicator?
     var duplicatesDropped: UInt64 = 0
     private let answers = AnswerQueue()
+    /// The ledger's recorder (read on every input).
+    private let recorder: OutputRecorder
     /// Counts this thread's heap allocations (benchmarks); read after `allocationWarmup`
     /// input events and after the last one.
     public var allocationCounter: (@Sendable () -> UInt64)?
@@ -69,6 +71,7 @@ public final class BacktestEngine<S: Strategy> {
         riskActive = account.risk.isActive
         dedup = account.dedupWindow > 0 ? Deduplicator(window: account.dedupWindow) : nil
         ledger = Ledger(account: account, recorder: recorder)
+        self.recorder = recorder
         venue = SimulatedVenue(venues: account.venues, assignment: account.assignment)
         ledger.venue = venue
         commands.reserveCapacity(16)
@@ -146,7 +149,8 @@ public final class BacktestEngine<S: Strategy> {
     /// sequence; the source's own sequence is put back afterwards (replay breakpoints name
     /// the recorded run's numbers).
     private func process(_ input: inout InputEvent) throws(EngineError) {
-        let recorder = ledger.recorder
+        let recorder = self.recorder
+        let venue = self.venue  // one reference for the whole input (not one per call)
         // A replay's fast-forward to its window is not measured (tick-to-order is the window's).
         if !recorder.muted { profiler.begin() }
         defer { profiler.end() }
