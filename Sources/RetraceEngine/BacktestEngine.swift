@@ -223,6 +223,11 @@ public final class BacktestEngine<S: Strategy> {
 
     /// Carries out the strategy's commands until no new fills or commands appear.
     private func drain() throws(EngineError) {
+        guard !commands.isEmpty else {
+            if let failure = ledger.failure { throw failure }
+            return
+        }
+        let venue = self.venue
         while !commands.isEmpty {
             var listener = ledger
             for command in commands {
@@ -273,6 +278,7 @@ public final class BacktestEngine<S: Strategy> {
     /// it only up to `arrivalLimit`, the exchange time of the next market event), earliest
     /// first; on a tie the venue goes first (its answers were caused earlier).
     private func fireDue(upTo time: Timestamp, arrivalsUpTo arrivalLimit: Timestamp) throws(EngineError) {
+        let venue = self.venue
         while true {
             let venueDue = venue.nextDue(upTo: time, arrivalsUpTo: arrivalLimit)
             // The wheel looks (and cascades) no further than the venue's next step.
