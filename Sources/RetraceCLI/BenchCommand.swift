@@ -15,12 +15,31 @@ public enum BenchCommand {
     nonisolated(unsafe) public static var threadAllocations: (@Sendable () -> UInt64)?
 
     static let groups = ["codec", "journal", "book", "engine", "replay", "live", "sweep"]
+    /// The groups `--mode quick` runs when none is named (sweep starts 32 processes).
+    static let quickGroups = ["codec", "journal", "book", "engine", "replay", "live"]
     static let help = """
-    usage: retrace bench [GROUP...] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]] [--ray ADDRESS]
+    usage: retrace bench [GROUP...] [--mode quick|full] [--json] [--iterations N] [--dataset QUOTES.csv[.gz]] [--ray ADDRESS]
                          [--compare BASELINE.json [--results RESULTS.json]]
+           retrace bench --mode sustained [--minutes N] [--events N] [--json]
+           retrace bench --mode stress [--step-seconds S] [--max-rss-mib M] [--max-events N] [--json]
 
-      groups: \(groups.joined(separator: " ")) (default: all). Build with -c release for real figures.
-      Each figure is the median of N iterations (default 5; 3 for engine, replay and sweep).
+      groups: \(groups.joined(separator: " ")). Build with -c release for real figures.
+      --mode quick   (the default, about 30 s) \(quickGroups.joined(separator: " ")) unless groups are
+                     named; each figure once (codec, journal, book: median of 3), and the engine
+                     and replay workloads over 2,000,000 events instead of 10,000,000.
+      --mode full    (minutes; what make bench runs) every group, each figure the median of N
+                     iterations (default 5; 3 for engine, replay, live and sweep), 10,000,000 events.
+      --mode sustained  the market maker over depth (W4's workload) back to back for --minutes
+                     (default 10) in one process, --events each (default 1,000,000); samples the
+                     resident set after every run and reports its growth per minute after the
+                     warm-up (a leak shows as a slope; over \(BenchModes.leakMiBPerMinute) MiB/min exits 1) and
+                     the last third's rate against the first third's.
+      --mode stress  the same workload at 1 M, 2 M, 4 M … events until a bound is hit: a step
+                     over --step-seconds (default 60), a peak resident set over --max-rss-mib
+                     (default 8192), the store lagging the core by over half the run, too little
+                     free disk, or --max-events (default 32,000,000). Prints every step, the
+                     highest rate and the bound that stopped it.
+      RETRACE_BENCH_ENGINE_EVENTS overrides the engine and replay workloads' size in any mode.
       --ray   sweep: also run the 16-run grid through the Ray cluster at ADDRESS
               (make ray-test starts a local head and passes it)
       --compare  print each figure's ratio to a baseline (Benchmarks/baseline.json) and flag
@@ -35,16 +54,27 @@ public enum BenchCommand {
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
         if args.first == "peer" { return try PeerWorkloads.run(args.dropFirst()) }
-        let a = try Arguments(args, valued: ["iterations", "dataset", "ray", "compare", "results"], flags: ["json"])
+        let a = try Arguments(args, valued: ["iterations", "dataset", "ray", "compare", "results", "mode", "minutes", "events", "step-seconds", "max-rss-mib", "max-events"],
+                              flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
+        let mode = a.value("mode") ?? "quick"
+        guard ["quick", "full", "sustained", "stress"].contains(mode) else { throw UsageError("--mode must be quick, full, sustained or stress") }
+        for option in ["minutes", "events"] where a.value(option) != nil && mode != "sustained" { throw UsageError("--\(option) belongs to --mode sustained") }
+        for option in ["step-seconds", "max-rss-mib", "max-events"] where a.value(option) != nil && mode != "stress" { throw UsageError("--\(option) belongs to --mode stress") }
+        if mode == "sustained" || mode == "stress" {
+            guard a.positionals.isEmpty, a.value("compare") == nil else { throw UsageError("--mode \(mode) runs its own workload: no groups and no --compare") }
+            return try loadTest(mode, a)
+        }
         let baseline = try a.value("compare").map { try BenchComparison.load($0) }
         if let path = a.value("results") {
             guard let baseline else { throw UsageError("--results FILE needs --compare BASELINE") }
             return BenchComparison(baseline: baseline, current: try BenchComparison.load(path)).print()
         }
         for g in a.positionals where !groups.contains(g) { throw UsageError("unknown group '\(g)'; groups: \(groups.joined(separator: ", "))") }
-        let selected = a.positionals.isEmpty ? groups : a.positionals
-        let iterations = Int(a.value("iterations") ?? "") ?? 5
+        let quick = mode == "quick"
+        let selected = a.positionals.isEmpty ? (quick ? quickGroups : groups) : a.positionals
+        if quick && ProcessInfo.processInfo.environment["RETRACE_BENCH_ENGINE_EVENTS"] == nil { eventsOverride = 2_000_000 }
+        let iterations = Int(a.value("iterations") ?? "") ?? (quick ? 1 : 5)
         // Real market data for the compression figure: Binance BTCUSDT best bid/offer.
         let defaultDataset = "../shared/datasets/crypto/binance_usdm_btcusdt_20240808_bbo.csv.gz"
         let dataset = a.value("dataset") ?? (FileManager.default.fileExists(atPath: defaultDataset) ? defaultDataset : nil)
@@ -59,9 +89,9 @@ public enum BenchCommand {
         for g in selected {
             if !a.has("json") { Output.err("bench \(g)…") }
             switch g {
-            case "codec": figures += try codec(iterations)
-            case "journal": figures += try journal(iterations, scratch, dataset: dataset)
-            case "book": figures += try book(iterations, scratch)
+            case "codec": figures += try codec(quick ? max(3, iterations) : iterations)
+            case "journal": figures += try journal(quick ? max(3, iterations) : iterations, scratch, dataset: dataset)
+            case "book": figures += try book(quick ? max(3, iterations) : iterations, scratch)
             case "replay": figures += try replay(max(1, min(iterations, 3)), scratch)
             case "sweep": figures += try sweep(max(1, min(iterations, 3)), scratch, ray: a.value("ray"))
             case "live": figures += try live(max(1, min(iterations, 3)), scratch)
@@ -69,8 +99,7 @@ public enum BenchCommand {
             }
         }
         if a.has("json") {
-            let list = figures.map { "{\"name\":\"\($0.name)\",\"value\":\(String(format: "%.3f", $0.value)),\"unit\":\"\($0.unit)\"}" }
-            Output.out("{\"machine\":\(MachineInfo.json()),\"figures\":[\(list.joined(separator: ","))]}")
+            Output.out("{\"machine\":\(MachineInfo.json()),\"mode\":\"\(mode)\",\"figures\":[\(figures.map(figureJSON).joined(separator: ","))]}")
         } else {
             for f in figures { Output.out("\(f.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(String(format: "%14.1f", f.value)) \(f.unit)") }
         }
@@ -81,13 +110,20 @@ public enum BenchCommand {
         return 0
     }
 
+    static func figureJSON(_ f: Figure) -> String {
+        "{\"name\":\"\(f.name)\",\"value\":\(String(format: "%.3f", f.value)),\"unit\":\"\(f.unit)\"}"
+    }
+
     static func median(_ xs: [Double]) -> Double {
         let s = xs.sorted()
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
-    /// Times `body` and returns items per second.
+    /// Times `body` and returns items per second. Dirty pages the earlier phases left are
+    /// written out first (`sync`), so one timed run does not pay for the previous one's
+    /// writeback (a 10 M-event run writes about a gigabyte of journal and store).
     static func rate(_ items: Int, _ body: () throws -> Void) rethrows -> Double {
+        Glibc.sync()
         let clock = ContinuousClock()
         let start = clock.now
         try body()
@@ -434,9 +470,52 @@ public enum BenchCommand {
         return out
     }
 
+    /// The quick mode's smaller engine and replay workload (nil: full size).
+    nonisolated(unsafe) static var eventsOverride: Int?
+
     /// Events in the end-to-end engine workload (`RETRACE_BENCH_ENGINE_EVENTS` overrides).
     static var engineEvents: Int {
-        ProcessInfo.processInfo.environment["RETRACE_BENCH_ENGINE_EVENTS"].flatMap(Int.init) ?? 10_000_000
+        ProcessInfo.processInfo.environment["RETRACE_BENCH_ENGINE_EVENTS"].flatMap(Int.init) ?? eventsOverride ?? 10_000_000
+    }
+
+    /// `--mode sustained` and `--mode stress` (BenchModes).
+    static func loadTest(_ mode: String, _ a: Arguments) throws -> Int32 {
+        func number(_ name: String, _ fallback: Double) throws -> Double {
+            guard let text = a.value(name) else { return fallback }
+            guard let v = Double(text.replacingOccurrences(of: "_", with: "")), v > 0 else { throw UsageError("--\(name) must be a positive number, got '\(text)'") }
+            return v
+        }
+        let scratch = NSTemporaryDirectory() + "retrace-bench-\(ProcessInfo.processInfo.processIdentifier)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let verbose = !a.has("json")
+        var figures: [Figure]
+        var report: String
+        var status: Int32 = 0
+        if mode == "sustained" {
+            let r = try BenchModes.sustained(minutes: try number("minutes", 10), events: Int(try number("events", 1_000_000)), scratch: scratch, verbose: verbose)
+            (figures, report) = (r.figures, r.report)
+            if r.leaking { status = 1 }
+        } else {
+            var limits = BenchModes.StressLimits()
+            limits.stepSeconds = try number("step-seconds", limits.stepSeconds)
+            limits.maxRSSMiB = try number("max-rss-mib", limits.maxRSSMiB)
+            limits.maxEvents = Int(try number("max-events", Double(limits.maxEvents)))
+            limits.startEvents = min(limits.startEvents, limits.maxEvents)
+            (figures, report) = try BenchModes.stress(limits, scratch: scratch, verbose: verbose)
+        }
+        if a.has("json") {
+            var o = JSONObject()
+            o.add("machine", raw: MachineInfo.json())
+            o.add("mode", mode)
+            o.add("report", report)
+            o.add("figures", raw: "[" + figures.map(figureJSON).joined(separator: ",") + "]")
+            Output.out(o.text)
+        } else {
+            Output.out(report)
+            for f in figures { Output.out("\(f.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(String(format: "%14.2f", f.value)) \(f.unit)") }
+        }
+        return status
     }
 
     /// The peer quote workload (`count` quotes) imported into a data run at `path`.

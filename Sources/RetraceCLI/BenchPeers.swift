@@ -87,6 +87,7 @@ enum PeerWorkloads {
             generateSeconds = Double(ReplayInput.monotonicNanos() - started) / 1e9
         }
         let out = scratch + "/run"
+        Glibc.sync()  // the data run's writeback is not the timed run's
         let started = ReplayInput.monotonicNanos()
         let manifest = try runWorkload(w.strategy, data: data, out: out, parameters: w.parameters)
         let seconds = Double(ReplayInput.monotonicNanos() - started) / 1e9
