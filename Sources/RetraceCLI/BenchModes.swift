@@ -76,6 +76,15 @@ enum BenchModes {
     /// Growth beyond this many MiB per minute after the warm-up is reported as a leak.
     static let leakMiBPerMinute = 2.0
 
+    /// The resident set's growth (MiB per minute) over samples (minutes, MiB) after the
+    /// warm-up (allocator pools, page cache, the first runs' growth: the first fifth of the
+    /// samples, at least the first two); `enough` is false with fewer than three left.
+    static func residentGrowth(_ samples: [(x: Double, y: Double)]) -> (slope: Double, leaking: Bool, enough: Bool) {
+        let warm = Array(samples.dropFirst(max(2, samples.count / 5)))
+        guard let growth = slope(warm) else { return (0, false, false) }
+        return (growth, growth > leakMiBPerMinute, true)
+    }
+
     struct SustainedResult {
         var figures: [Figure]
         var leaking: Bool
@@ -96,14 +105,10 @@ enum BenchModes {
             samples.append((t, residentMiB()))
             if verbose { Output.err(String(format: "  run %d at %.2f min: %.0f events/s, resident %.1f MiB", rates.count, t, r.rate, samples.last!.y)) }
         } while ReplayInput.monotonicNanos() < deadline
-        // The warm-up (allocator pools, page cache, the first runs' growth) is the first fifth
-        // of the samples, at least the first two.
-        let warm = Array(samples.dropFirst(max(2, samples.count / 5)))
-        let growth = slope(warm) ?? 0
+        let (growth, leaking, enough) = residentGrowth(samples)
         let third = max(1, rates.count / 3)
         let early = BenchCommand.median(Array(rates.prefix(third))), late = BenchCommand.median(Array(rates.suffix(third)))
-        let leaking = warm.count >= 3 && growth > leakMiBPerMinute
-        let verdict = warm.count < 3
+        let verdict = !enough
             ? "too few runs after the warm-up for a slope (give more --minutes)"
             : (leaking ? "GROWING: resident set rises \(String(format: "%.2f", growth)) MiB/min after the warm-up (limit \(leakMiBPerMinute))"
                        : "steady: \(String(format: "%+.2f", growth)) MiB/min after the warm-up (limit \(leakMiBPerMinute))")

@@ -106,7 +106,6 @@ public final class StoreWriter: @unchecked Sendable {
     // Writer-thread state.
     private var fingerprint = RunFingerprint()
     private var report: Report
-    private var thread: Thread?
 
     public init(projector: StoreProjector, settings: Settings = Settings()) {
         self.projector = projector
@@ -115,7 +114,9 @@ public final class StoreWriter: @unchecked Sendable {
         report = Report(store: StoreSummary(finalBatchRows: settings.initialBatchRows))
     }
 
-    /// Starts the writer thread.
+    /// Starts the writer thread. The thread object is not kept: it holds its closure, the
+    /// closure holds the writer, and a writer holding its thread would never be freed (each
+    /// run leaked its 32 MiB ring and its store; `retrace bench --mode sustained` found it).
     public func start() {
         let t = Thread { [self] in
             Placement.keepOff(settings.avoidCPU)
@@ -124,7 +125,6 @@ public final class StoreWriter: @unchecked Sendable {
         }
         t.name = "retrace-store"
         t.stackSize = 1 << 20
-        thread = t
         t.start()
     }
 
