@@ -25,7 +25,7 @@ test: deps
 
 bench: release
 	@mkdir -p Benchmarks/results
-	$(RELEASE_BIN) bench --json --compare Benchmarks/baseline.json | tee Benchmarks/results/$$(date -u +%Y%m%dT%H%M%SZ).json
+	$(RELEASE_BIN) bench --mode full --json --compare Benchmarks/baseline.json | tee Benchmarks/results/$$(date -u +%Y%m%dT%H%M%SZ).json
 
 # The Jupyter notebooks, executed headless against the demo run and the committed incident
 # (a venv in .venv-notebooks with pandas, matplotlib, nbclient; outputs in Runs/notebooks).
