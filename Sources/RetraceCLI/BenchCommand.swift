@@ -518,10 +518,17 @@ public enum BenchCommand {
         return status
     }
 
-    /// The peer quote workload (`count` quotes) imported into a data run at `path`.
-    static func peerDataRun(_ path: String, count: Int) throws -> String {
-        _ = try ImportDriver.writeDataRun(out: path, replace: true, inputs: ["peer-quotes"], dataset: "peer-quotes", instruments: [PeerQuoteWorkload.instrument]) { journal in
-            try PeerQuoteWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
+    /// The peer quote workload (`count` quotes), or with `depth` the peer L2 depth workload,
+    /// imported into a data run at `path`.
+    static func peerDataRun(_ path: String, count: Int, depth: Bool = false) throws -> String {
+        let name = depth ? "peer-depth" : "peer-quotes"
+        _ = try ImportDriver.writeDataRun(out: path, replace: true, inputs: [name], dataset: name,
+                                          instruments: [depth ? PeerDepthWorkload.instrument : PeerQuoteWorkload.instrument]) { journal in
+            if depth {
+                try PeerDepthWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
+            } else {
+                try PeerQuoteWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
+            }
             return UInt64(count + 1)
         }
         return path

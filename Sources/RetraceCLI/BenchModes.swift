@@ -46,11 +46,7 @@ enum BenchModes {
 
     /// A depth data run of `count` generated events at `path` (not timed).
     static func depthData(_ path: String, count: Int) throws -> String {
-        _ = try ImportDriver.writeDataRun(out: path, replace: true, inputs: ["peer-depth"], dataset: "stress", instruments: [PeerDepthWorkload.instrument]) { journal in
-            try PeerDepthWorkload.generate(count: count) { e throws(JournalError) in try journal.append(e) }
-            return UInt64(count + 1)
-        }
-        return path
+        try BenchCommand.peerDataRun(path, count: count, depth: true)
     }
 
     /// One timed market-maker backtest over `data`: (events/s, events, store lag in seconds).

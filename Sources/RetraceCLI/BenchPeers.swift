@@ -75,15 +75,7 @@ enum PeerWorkloads {
         if data.isEmpty {
             data = scratch + "/data"
             let started = ReplayInput.monotonicNanos()
-            let instrument = w.depth ? PeerDepthWorkload.instrument : PeerQuoteWorkload.instrument
-            _ = try ImportDriver.writeDataRun(out: data, replace: true, inputs: [w.depth ? "peer-depth" : "peer-quotes"], dataset: w.name, instruments: [instrument]) { journal in
-                if w.depth {
-                    try PeerDepthWorkload.generate(count: n) { e throws(JournalError) in try journal.append(e) }
-                } else {
-                    try PeerQuoteWorkload.generate(count: n) { e throws(JournalError) in try journal.append(e) }
-                }
-                return UInt64(n + 1)
-            }
+            _ = try BenchCommand.peerDataRun(data, count: n, depth: w.depth)
             generateSeconds = Double(ReplayInput.monotonicNanos() - started) / 1e9
         }
         let out = scratch + "/run"
