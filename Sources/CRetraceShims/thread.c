@@ -55,20 +55,18 @@ int retrace_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 #include <x86intrin.h>
 #endif
 
-uint64_t retrace_cycles(void) {
-#if defined(__x86_64__)
-    return __rdtsc();
-#else
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-#endif
-}
-
 static uint64_t mono_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+uint64_t retrace_cycles(void) {
+#if defined(__x86_64__)
+    return __rdtsc();
+#else
+    return mono_ns();
+#endif
 }
 
 static double ns_per_cycle = 0;

@@ -85,8 +85,6 @@ enum PeerWorkloads {
         let seconds = Double(ReplayInput.monotonicNanos() - started) / 1e9
         let events = manifest.events
         let drain = manifest.store?.drainSeconds ?? 0
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
         var o = JSONObject()
         o.add("engine", "retrace")
         o.add("workload", w.name)
@@ -100,7 +98,7 @@ enum PeerWorkloads {
         o.add("pnl", number: manifest.pnl)
         o.add("fingerprint", manifest.fingerprint)
         o.add("generate_seconds", generateSeconds)
-        o.add("peak_rss_mib", Double(usage.ru_maxrss) / 1024)
+        o.add("peak_rss_mib", BenchModes.peakMiB())
         o.add("includes", "input read from a CRC-checked journal; every input and output journaled; store projected")
         Output.out(o.text)
         return 0

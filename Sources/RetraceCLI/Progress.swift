@@ -70,16 +70,6 @@ struct ProgressInput<Base: InputSource>: InputSource {
 
     init(_ base: Base, _ progress: Progress?) { (self.base, self.progress) = (base, progress) }
 
-    mutating func next() throws(EngineError) -> InputEvent? {
-        guard let e = try base.next() else {
-            progress?.finish()
-            return nil
-        }
-        done &+= 1
-        progress?.update(done)
-        return e
-    }
-
     mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
         guard try base.next(into: &input) else {
             progress?.finish()

@@ -17,6 +17,9 @@ public struct Event: Equatable, Sendable {
         self.receiveTime = receiveTime
         self.body = body
     }
+
+    /// The initial value of a slot events are decoded into (never journaled or processed).
+    @inlinable public static var placeholder: Event { Event(eventTime: .zero, receiveTime: .zero, body: .sessionEnded(SessionEnded(inputEvents: 0))) }
 }
 
 /// Every kind of event Retrace records. Market and session events are inputs; order,

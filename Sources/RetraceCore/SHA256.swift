@@ -14,9 +14,6 @@ public struct SHA256: Sendable {
 
     public init() {}
 
-    /// Whether the SHA extensions compress the blocks (reported by benchmarks).
-    public static var hardwareAccelerated: Bool { retrace_sha256_hardware_available() != 0 }
-
     /// Adds bytes to the hash.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard var p = bytes.baseAddress, bytes.count > 0 else { return }

@@ -93,7 +93,7 @@ public final class BacktestEngine<S: Strategy> {
         }
         var sink = snapshotEvery > 0 ? snapshotSink : nil
         // One slot the source decodes each input into: the event is never copied on its way in.
-        var input = InputEvent(event: Event(eventTime: .zero, receiveTime: .zero, body: .sessionEnded(SessionEnded(inputEvents: 0))), encoded: nil)
+        var input = InputEvent.empty
         while try source.next(into: &input) {
             if !started, input.event.body.kind != .instrumentDefined {
                 try start(at: input.event.receiveTime)
@@ -223,12 +223,8 @@ public final class BacktestEngine<S: Strategy> {
 
     /// Carries out the strategy's commands until no new fills or commands appear.
     private func drain() throws(EngineError) {
-        guard !commands.isEmpty else {
-            if let failure = ledger.failure { throw failure }
-            return
-        }
-        let venue = self.venue
         while !commands.isEmpty {
+            let venue = self.venue
             var listener = ledger
             for command in commands {
                 switch command {

@@ -7,23 +7,23 @@ public struct InputEvent {
     public var event: Event
     public var encoded: UnsafeRawBufferPointer?
     public init(event: Event, encoded: UnsafeRawBufferPointer?) { (self.event, self.encoded) = (event, encoded) }
+    /// An empty slot for `InputSource.next(into:)`.
+    @inlinable public static var empty: InputEvent { InputEvent(event: .placeholder, encoded: nil) }
 }
 
 /// A stream of input events in journal order.
 public protocol InputSource {
-    /// The next event, or nil at the end.
-    mutating func next() throws(EngineError) -> InputEvent?
-    /// Reads the next event into `input`; false at the end. The engine's loop calls this:
-    /// a source that decodes in place spares every event a chain of 128-byte copies.
+    /// Reads the next event into `input`; false at the end. The engine's loop keeps one
+    /// slot and sources decode into it: no event is copied through return values.
     mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool
 }
 
 extension InputSource {
+    /// The next event, or nil at the end.
     @inlinable
-    public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
-        guard let e = try next() else { return false }
-        input = e
-        return true
+    public mutating func next() throws(EngineError) -> InputEvent? {
+        var input = InputEvent.empty
+        return try next(into: &input) ? input : nil
     }
 }
 
@@ -37,11 +37,6 @@ public struct JournalInput: InputSource {
     public init(runDirectory: String) throws(EngineError) {
         do { reader = try JournalReader(directory: runDirectory + "/journal") } catch { throw EngineError(.journal, error.message) }
         source = runDirectory
-    }
-
-    public mutating func next() throws(EngineError) -> InputEvent? {
-        var input = InputEvent(event: Event(eventTime: .zero, receiveTime: .zero, body: .sessionEnded(SessionEnded(inputEvents: 0))), encoded: nil)
-        return try next(into: &input) ? input : nil
     }
 
     @inline(__always)
@@ -66,10 +61,11 @@ public struct ArrayInput: InputSource {
     private let events: [Event]
     private var index = 0
     public init(_ events: [Event]) { self.events = events }
-    public mutating func next() throws(EngineError) -> InputEvent? {
-        guard index < events.count else { return nil }
-        defer { index += 1 }
-        return InputEvent(event: events[index], encoded: nil)
+    public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
+        guard index < events.count else { return false }
+        input = InputEvent(event: events[index], encoded: nil)
+        index += 1
+        return true
     }
 }
 
@@ -84,19 +80,6 @@ public struct WindowInput<Base: InputSource>: InputSource {
     public private(set) var skipped: UInt64 = 0
 
     public init(_ base: Base, from: ReplayBound?, until: ReplayBound?) { (self.base, self.from, self.until) = (base, from, until) }
-
-    public mutating func next() throws(EngineError) -> InputEvent? {
-        while let e = try base.next() {
-            if e.event.body.kind == .instrumentDefined { return e }
-            if let until, until.passed(by: e.event) { return nil }
-            if let from, !from.reached(by: e.event) {
-                skipped &+= 1
-                continue
-            }
-            return e
-        }
-        return nil
-    }
 
     public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
         while try base.next(into: &input) {

@@ -249,10 +249,9 @@ public final class JournalReader {
     /// - Throws: as `next()`, and `.corrupt` naming the segment and byte offset when a
     ///   record's CRC is valid but its payload does not decode.
     public func nextEvent() throws(JournalError) -> (record: JournalRecord, event: Event)? {
-        guard let record = try next() else { return nil }
-        do { return (record, try EventCodec.decode(record.payload, sequence: record.sequence)) } catch {
-            throw JournalError(.corrupt, "\(current.path) at byte \(record.offset): \(error.message)")
-        }
+        var event = Event.placeholder
+        guard let record = try nextEvent(into: &event) else { return nil }
+        return (record, event)
     }
 
     /// The next record, decoded into `event` (the hot path: the event is built where the

@@ -89,7 +89,7 @@ public final class SimulatedVenue {
         zeroAck = venues.map(\.ackLatency.isZero)
         zeroFeed = venues.map { $0.feedLatency?.isZero ?? false }
         recordedFeed = venues.map { $0.feedLatency == nil }
-        depthContexts = venues.map { DepthMarket.Context(settings: $0) { _, _ in .zero } }
+        depthContexts = venues.map { DepthMarket.Context(settings: $0, allIn: Self.noSizing) }
     }
 
     /// The first venue's fees (single-venue runs).
@@ -213,15 +213,11 @@ public final class SimulatedVenue {
     /// (only new orders do; market data never does, and then no closure is built).
     private func onDepth<L: VenueListener>(_ depth: DepthMarket, _ index: Int, venue v: Int, at time: Int64, sizing: Bool = false, _ listener: inout L,
                                            _ body: (DepthMarket, inout DepthMarket.Context) -> Void) {
-        if sizing {
-            var cx = context(v, index, &listener)
-            body(depth, &cx)
-            markets[index].touch = (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
-            route(cx.answers, venue: v, at: time, &listener)
-            return
-        }
-        // The venue's reusable context: no settings copy and no answers array per event.
+        // The venue's reusable context: no settings copy and no answers array per event. A
+        // call that may size an all-in order lends it the account's sizing for that call.
+        if sizing { depthContexts[v].allIn = allIn(index, &listener) }
         body(depth, &depthContexts[v])
+        if sizing { depthContexts[v].allIn = Self.noSizing }
         markets[index].touch = (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
         guard !depthContexts[v].answers.isEmpty else { return }
         var answers: [VenueAnswer] = []
@@ -231,13 +227,16 @@ public final class SimulatedVenue {
         swap(&answers, &depthContexts[v].answers)
     }
 
-    /// The context of one depth-market call. All-in sizing asks a copy of the listener (the
-    /// engine's ledger is a class, so the copy sees the account as it is at that moment).
-    private func context<L: VenueListener>(_ v: Int, _ index: Int, _ listener: inout L) -> DepthMarket.Context {
+    /// All-in sizing for instrument `index`: it asks a copy of the listener (the engine's
+    /// ledger is a class, so the copy sees the account as it is at that moment).
+    private func allIn<L: VenueListener>(_ index: Int, _ listener: inout L) -> (Price, Rate) -> Quantity {
         let snapshot = listener
         let instrument = instruments[index]!
-        return DepthMarket.Context(settings: venues[v]) { price, rate in snapshot.allInQuantity(instrument: instrument, price: price, feeRate: rate) }
+        return { price, rate in snapshot.allInQuantity(instrument: instrument, price: price, feeRate: rate) }
     }
+
+    /// Market data and orders of a fixed size never size anything.
+    static func noSizing(_: Price, _: Rate) -> Quantity { .zero }
 
     // MARK: - Answers
 

@@ -177,11 +177,6 @@ public struct ReplayInput: InputSource {
         instrumentVenue[i] = min(venueOf(instrument.symbol.description), recordedFeed.count - 1)
     }
 
-    public mutating func next() throws(EngineError) -> InputEvent? {
-        var input = InputEvent(event: Event(eventTime: .zero, receiveTime: .zero, body: .sessionEnded(SessionEnded(inputEvents: 0))), encoded: nil)
-        return try next(into: &input) ? input : nil
-    }
-
     public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
         while true {
             let next: JournalRecord?
