@@ -32,7 +32,8 @@ public enum BenchCommand {
       --mode sustained  the market maker over depth (W4's workload) back to back for --minutes
                      (default 10) in one process, --events each (default 1,000,000); samples the
                      resident set after every run and reports its growth per minute after the
-                     warm-up (a leak shows as a slope; over \(BenchModes.leakMiBPerMinute) MiB/min exits 1) and
+                     warm-up (a leak shows as a slope; over \(BenchModes.leakMiBPerMinute) MiB/min, measured over at
+                     least a minute, exits 1) and
                      the last third's rate against the first third's.
       --mode stress  the same workload at 1 M, 2 M, 4 M … events until a bound is hit: a step
                      over --step-seconds (default 60), a peak resident set over --max-rss-mib
@@ -80,29 +81,24 @@ public enum BenchCommand {
         let dataset = a.value("dataset") ?? (FileManager.default.fileExists(atPath: defaultDataset) ? defaultDataset : nil)
         if dataset == nil && !a.has("json") { Output.err("note: no dataset for journal.zstd.compression_ratio (pass --dataset QUOTES.csv[.gz])") }
         guard iterations > 0 else { throw UsageError("--iterations must be positive") }
-        let scratch = NSTemporaryDirectory() + "retrace-bench-\(ProcessInfo.processInfo.processIdentifier)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer {
-            do { try FileManager.default.removeItem(atPath: scratch) } catch { Output.err("warning: could not remove \(scratch): \(error.localizedDescription)") }
-        }
+        let scratch = try makeScratch()
+        defer { removeScratch(scratch) }
         var figures: [Figure] = []
+        // The fast groups take a median of 3 even in quick mode.
+        let light = quick ? max(3, iterations) : iterations
         for g in selected {
             if !a.has("json") { Output.err("bench \(g)…") }
             switch g {
-            case "codec": figures += try codec(quick ? max(3, iterations) : iterations)
-            case "journal": figures += try journal(quick ? max(3, iterations) : iterations, scratch, dataset: dataset)
-            case "book": figures += try book(quick ? max(3, iterations) : iterations, scratch)
+            case "codec": figures += try codec(light)
+            case "journal": figures += try journal(light, scratch, dataset: dataset)
+            case "book": figures += try book(light, scratch)
             case "replay": figures += try replay(max(1, min(iterations, 3)), scratch)
             case "sweep": figures += try sweep(max(1, min(iterations, 3)), scratch, ray: a.value("ray"))
             case "live": figures += try live(max(1, min(iterations, 3)), scratch)
             default: figures += try engine(max(1, min(iterations, 3)), scratch)
             }
         }
-        if a.has("json") {
-            Output.out("{\"machine\":\(MachineInfo.json()),\"mode\":\"\(mode)\",\"figures\":[\(figures.map(figureJSON).joined(separator: ","))]}")
-        } else {
-            for f in figures { Output.out("\(f.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(String(format: "%14.1f", f.value)) \(f.unit)") }
-        }
+        printFigures(figures, mode: mode, json: a.has("json"), decimals: 1)
         if let baseline {
             // The comparison goes to stderr when stdout holds the JSON.
             return BenchComparison(baseline: baseline, current: figures, toStderr: a.has("json")).print()
@@ -110,8 +106,31 @@ public enum BenchCommand {
         return 0
     }
 
-    static func figureJSON(_ f: Figure) -> String {
-        "{\"name\":\"\(f.name)\",\"value\":\(String(format: "%.3f", f.value)),\"unit\":\"\(f.unit)\"}"
+    /// Prints the figures as one JSON object (`{"machine", "mode", ["report",] "figures"}`)
+    /// or as a table after the report.
+    static func printFigures(_ figures: [Figure], mode: String, json: Bool, report: String? = nil, decimals: Int) {
+        if json {
+            var o = JSONObject()
+            o.add("machine", raw: MachineInfo.json())
+            o.add("mode", mode)
+            if let report { o.add("report", report) }
+            o.add("figures", raw: "[" + figures.map { "{\"name\":\"\($0.name)\",\"value\":\(String(format: "%.3f", $0.value)),\"unit\":\"\($0.unit)\"}" }.joined(separator: ",") + "]")
+            Output.out(o.text)
+        } else {
+            if let report { Output.out(report) }
+            for f in figures { Output.out("\(f.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(String(format: "%14.\(decimals)f", f.value)) \(f.unit)") }
+        }
+    }
+
+    /// A scratch directory for this process's benchmark files.
+    static func makeScratch() throws -> String {
+        let scratch = NSTemporaryDirectory() + "retrace-bench-\(ProcessInfo.processInfo.processIdentifier)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        return scratch
+    }
+
+    static func removeScratch(_ scratch: String) {
+        do { try FileManager.default.removeItem(atPath: scratch) } catch { Output.err("warning: could not remove \(scratch): \(error.localizedDescription)") }
     }
 
     static func median(_ xs: [Double]) -> Double {
@@ -485,9 +504,8 @@ public enum BenchCommand {
             guard let v = Double(text.replacingOccurrences(of: "_", with: "")), v > 0 else { throw UsageError("--\(name) must be a positive number, got '\(text)'") }
             return v
         }
-        let scratch = NSTemporaryDirectory() + "retrace-bench-\(ProcessInfo.processInfo.processIdentifier)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try makeScratch()
+        defer { removeScratch(scratch) }
         let verbose = !a.has("json")
         var figures: [Figure]
         var report: String
@@ -504,17 +522,7 @@ public enum BenchCommand {
             limits.startEvents = min(limits.startEvents, limits.maxEvents)
             (figures, report) = try BenchModes.stress(limits, scratch: scratch, verbose: verbose)
         }
-        if a.has("json") {
-            var o = JSONObject()
-            o.add("machine", raw: MachineInfo.json())
-            o.add("mode", mode)
-            o.add("report", report)
-            o.add("figures", raw: "[" + figures.map(figureJSON).joined(separator: ",") + "]")
-            Output.out(o.text)
-        } else {
-            Output.out(report)
-            for f in figures { Output.out("\(f.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(String(format: "%14.2f", f.value)) \(f.unit)") }
-        }
+        printFigures(figures, mode: mode, json: a.has("json"), report: report, decimals: 2)
         return status
     }
 

@@ -74,10 +74,12 @@ enum BenchModes {
 
     /// The resident set's growth (MiB per minute) over samples (minutes, MiB) after the
     /// warm-up (allocator pools, page cache, the first runs' growth: the first fifth of the
-    /// samples, at least the first two); `enough` is false with fewer than three left.
+    /// samples, at least the first two); `enough` is false with fewer than three left or
+    /// when they span under a minute (seconds of warm-up extrapolated per minute would read
+    /// as a leak).
     static func residentGrowth(_ samples: [(x: Double, y: Double)]) -> (slope: Double, leaking: Bool, enough: Bool) {
         let warm = Array(samples.dropFirst(max(2, samples.count / 5)))
-        guard let growth = slope(warm) else { return (0, false, false) }
+        guard let first = warm.first, let last = warm.last, last.x - first.x >= 1, let growth = slope(warm) else { return (0, false, false) }
         return (growth, growth > leakMiBPerMinute, true)
     }
 
@@ -105,7 +107,7 @@ enum BenchModes {
         let third = max(1, rates.count / 3)
         let early = BenchCommand.median(Array(rates.prefix(third))), late = BenchCommand.median(Array(rates.suffix(third)))
         let verdict = !enough
-            ? "too few runs after the warm-up for a slope (give more --minutes)"
+            ? "too few runs or under a minute after the warm-up for a slope (give more --minutes)"
             : (leaking ? "GROWING: resident set rises \(String(format: "%.2f", growth)) MiB/min after the warm-up (limit \(leakMiBPerMinute))"
                        : "steady: \(String(format: "%+.2f", growth)) MiB/min after the warm-up (limit \(leakMiBPerMinute))")
         let report = String(format: "sustained: %d runs of %d events in %.1f min; median %.0f events/s (first third %.0f, last third %.0f); resident %.1f → %.1f MiB, peak %.1f MiB; ",
