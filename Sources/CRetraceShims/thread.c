@@ -1,5 +1,6 @@
-// Thread placement. GNU-only glibc calls (pthread_setaffinity_np, sched_getcpu, CPU_SET)
-// are hidden from Swift's Glibc module, so they live here behind _GNU_SOURCE.
+// Thread placement and file writeback. GNU-only glibc calls (pthread_setaffinity_np,
+// sched_getcpu, CPU_SET, sync_file_range) are hidden from Swift's Glibc module, so they
+// live here behind _GNU_SOURCE.
 #define _GNU_SOURCE
 #include "retrace_shims.h"
 #include <errno.h>
@@ -7,6 +8,7 @@
 #include <sched.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <fcntl.h>
 
 int retrace_pin_current_thread(int cpu) {
     if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
@@ -87,4 +89,13 @@ double retrace_nanos_per_cycle(void) {
 #endif
     ns_per_cycle = v;
     return v;
+}
+
+int retrace_start_writeback(int fd, int64_t start, int64_t length) {
+    return sync_file_range(fd, start, length, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : errno;
+}
+
+int retrace_drop_written(int fd, int64_t start, int64_t length) {
+    if (sync_file_range(fd, start, length, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) return errno;
+    return posix_fadvise(fd, start, length, POSIX_FADV_DONTNEED);
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import CRetraceShims
 import RetraceCore
 
 /// How a journal writer stores and syncs.
@@ -27,14 +28,22 @@ public struct JournalOptions: Sendable {
     public var bufferBytes: Int
     /// Records between sparse index entries.
     public var indexInterval: Int
+    /// Streams the journal through the page cache (0: off). Every time this many bytes
+    /// have been written, their writeback is started, and the window before them is
+    /// waited for and dropped from the cache. A long run then neither grows the page cache
+    /// (on this VM the first touch of fresh memory made `pwrite` copy at ~0.4 GB/s instead
+    /// of ~2.5 GB/s) nor evicts other files, and dirty pages never pile up into a stall at
+    /// the kernel's threshold. The same idea as RocksDB's `bytes_per_sync`.
+    public var writebackBytes: Int
 
     /// - Parameter preallocate: defaults to on for `async` and `fsync`, off for `none`.
     public init(syncMode: SyncMode = .none, segmentBytes: Int = JournalFormat.defaultSegmentBytes, preallocate: Bool? = nil,
                 io: IOChoice = .posix, asyncIntervalMillis: Int = 10, asyncBytes: Int = 1 << 20, bufferBytes: Int = 1 << 20,
-                indexInterval: Int = SegmentIndex.defaultInterval) {
+                indexInterval: Int = SegmentIndex.defaultInterval, writebackBytes: Int = 8 << 20) {
         precondition(segmentBytes >= 4096, "segments must hold at least 4096 bytes")
         precondition(bufferBytes >= 4096, "journal buffer of \(bufferBytes) bytes is too small")
         precondition(indexInterval > 0 && asyncIntervalMillis > 0 && asyncBytes > 0)
+        precondition(writebackBytes >= 0 && writebackBytes % 4096 == 0, "writeback window must be a multiple of 4096 bytes")
         self.syncMode = syncMode
         self.segmentBytes = segmentBytes
         self.preallocateChoice = preallocate
@@ -43,6 +52,7 @@ public struct JournalOptions: Sendable {
         self.asyncBytes = asyncBytes
         self.bufferBytes = bufferBytes
         self.indexInterval = indexInterval
+        self.writebackBytes = writebackBytes
     }
 }
 
@@ -120,6 +130,9 @@ public final class JournalWriter: @unchecked Sendable {
     /// The path of `fileSegment` (built once per segment, not per write).
     private var filePath = ""
     private var fileOffset: Int
+    /// Offset in the current segment up to which writeback was started (a multiple of
+    /// `options.writebackBytes`).
+    private var writebackStart = 0
     private var filePreallocated: Bool
     private let preallocator: Preallocator?
 
@@ -182,6 +195,7 @@ public final class JournalWriter: @unchecked Sendable {
         self.fileSegment = segment
         filePath = Self.segmentPath(directory, segment)
         self.fileOffset = fileOffset
+        if options.writebackBytes > 0 { writebackStart = fileOffset / options.writebackBytes * options.writebackBytes }
         self.segmentFill = fileOffset
         self.filePreallocated = preallocated
         self.next = next
@@ -444,6 +458,7 @@ public final class JournalWriter: @unchecked Sendable {
             if s.offset > start {
                 try io.write(fd, buffer.base + start, s.offset - start, at: fileOffset, path: filePath)
                 fileOffset += s.offset - start
+                paceWriteback()
             }
             try rotate(to: s)
             start = s.offset
@@ -456,6 +471,20 @@ public final class JournalWriter: @unchecked Sendable {
             try io.write(fd, buffer.base + start, rest, at: fileOffset, path: path)
         }
         fileOffset += rest
+        paceWriteback()
+    }
+
+    /// Starts writeback of each whole window written since the last call and drops the
+    /// window before it once it is on disk (see `JournalOptions.writebackBytes`). Hints
+    /// only: a file system that refuses them changes nothing.
+    private func paceWriteback() {
+        let window = options.writebackBytes
+        guard window > 0 else { return }
+        while fileOffset - writebackStart >= window {
+            _ = retrace_start_writeback(fd, Int64(writebackStart), Int64(window))
+            if writebackStart >= window { _ = retrace_drop_written(fd, Int64(writebackStart - window), Int64(window)) }
+            writebackStart += window
+        }
     }
 
     private static func segmentPath(_ directory: String, _ n: Int) -> String { directory + "/" + JournalFormat.segmentName(n) }
@@ -481,6 +510,7 @@ public final class JournalWriter: @unchecked Sendable {
         if options.syncMode != .none { try JournalIO.syncDirectory(directory) }
         fileSegment = start.segment
         fileOffset = 0
+        writebackStart = 0
     }
 
     // MARK: Async mode

@@ -43,6 +43,13 @@ int retrace_online_cpus(void);
 /// the parent (it exited first), or another errno value.
 int retrace_die_with_parent(int parent);
 
+/// Starts writeback of bytes [start, start+length) of `fd` (sync_file_range WRITE) without
+/// waiting. Returns 0 or an errno value (ignored by callers: a hint only).
+int retrace_start_writeback(int fd, int64_t start, int64_t length);
+/// Waits until bytes [start, start+length) of `fd` are written back, then drops them from
+/// the page cache (POSIX_FADV_DONTNEED: clean pages only). Returns 0 or an errno value.
+int retrace_drop_written(int fd, int64_t start, int64_t length);
+
 /// A non-blocking eventfd (a doorbell one thread rings and another polls), or -1.
 int retrace_eventfd(void);
 
