@@ -15,8 +15,8 @@ struct CrossVenueTests {
         return (dir, run)
     }
 
-    func backtest(_ run: String, _ out: String, _ params: [String]) throws -> (fingerprint: String, orders: [[String: String]], fills: [[String: String]]) {
-        var args = ["backtest", "--data", run, "--strategy", "cross-venue-arbitrage", "--out", out, "--json", "--param", "venue.B.instruments=DEMO-B", "--param", "close_at_end=false"]
+    func backtest(_ run: String, _ out: String, _ params: [String], venueB: String = "DEMO-B") throws -> (fingerprint: String, orders: [[String: String]], fills: [[String: String]]) {
+        var args = ["backtest", "--data", run, "--strategy", "cross-venue-arbitrage", "--out", out, "--json", "--param", "venue.B.instruments=" + venueB, "--param", "close_at_end=false"]
         for p in params { args += ["--param", p] }
         let r = try retrace(args)
         #expect(r.status == 0, "\(r.stderr)")
@@ -60,6 +60,61 @@ struct CrossVenueTests {
         #expect(slow.orders.contains { $0["type"] == "market" }, "a missed leg is hedged with a market order")
         #expect(try backtest(run, dir + "/slow2", slowParams).fingerprint == slow.fingerprint)
         #expect(slow.fingerprint != fast.fingerprint)
+    }
+
+    /// Real quotes on two venues: the first 30,000 Binance USD-M BTCUSDT best-bid/offer
+    /// records of 2024-08-08 as recorded (venue SIM, `BTCUSDT`), and the same records heard
+    /// 25 ms later on venue B (`BTCUSDT-B`, a slower feed of the same market). The prices,
+    /// sizes and the irregular timing are the recording's; only B's delay is ours.
+    func binancePair(_ dir: String) throws -> String? {
+        let bbo = sharedDatasets + "/crypto/binance_usdm_btcusdt_20240808_bbo.csv.gz"
+        guard sharedFilePresent(bbo) else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -dc '\(bbo)' | head -30001"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        try p.run()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        // local_ts_ns,update_id,event_time_ms,transaction_time_ms,bid_price,bid_qty,ask_price,ask_qty
+        let rows = text.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.count == 30_000)
+        var a = "timestamp_ns,symbol,bid_price,bid_size,ask_price,ask_size\n", b = a
+        for r in rows {
+            let quote = "\(r[4]),\(r[5]),\(r[6]),\(r[7])\n"
+            a += "\(r[0]),BTCUSDT,\(quote)"
+            b += "\(Int64(r[0])! + 25_000_000),BTCUSDT-B,\(quote)"
+        }
+        try a.write(toFile: dir + "/a.csv", atomically: true, encoding: .utf8)
+        try b.write(toFile: dir + "/b.csv", atomically: true, encoding: .utf8)
+        let run = dir + "/data"
+        let r = try retrace(["import", "quotes-csv", dir + "/a.csv", dir + "/b.csv", "--out", run, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return run
+    }
+
+    @Test("cross-venue-arbitrage over real Binance quotes: it trades both venues, and the fingerprint is the same run after run, pinned or not, with a failing store")
+    func realData() throws {
+        let dir = scratch("two-venues-real")
+        defer { removeScratch(dir) }
+        guard let run = try binancePair(dir) else { return }
+        let params = ["size=0.01", "max_position=0.05", "taker_fee=0.0001", "venue.B.taker_fee=0.0001",
+                      "venue.B.entry_latency=5ms", "ack_latency=1ms"]
+        let first = try backtest(run, dir + "/a", params, venueB: "BTCUSDT-B")
+        #expect(Set(first.fills.map { $0["instrument"] ?? "" }) == ["BTCUSDT", "BTCUSDT-B"], "the lagged venue opens gaps the strategy takes")
+        func again(_ out: String, _ extra: [String]) throws -> String {
+            var args = ["backtest", "--data", run, "--strategy", "cross-venue-arbitrage", "--out", out, "--json", "--param", "venue.B.instruments=BTCUSDT-B",
+                        "--param", "close_at_end=false"] + extra
+            for p in params { args += ["--param", p] }
+            let r = try retrace(args)
+            #expect(r.status == 0, "\(r.stderr)")
+            return try summary(r)["fingerprint"] as? String ?? ""
+        }
+        #expect(try again(dir + "/b", []) == first.fingerprint)
+        #expect(try again(dir + "/c", ["--pin", "0", "--set", "engine.profile_every=0"]) == first.fingerprint)
+        #expect(try again(dir + "/d", ["--pin", "1", "--set", "store.fault_every=2", "--set", "store.ring_slots=64", "--set", "store.retry_base_ms=0.1",
+                                       "--set", "store.retry_max_ms=1"]) == first.fingerprint)
     }
 
     @Test("a run with one instrument, or a and b naming the same one, is refused with the reason")
