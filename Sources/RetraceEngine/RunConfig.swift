@@ -131,6 +131,12 @@ public struct RunConfig: Sendable {
         intKey("journal.async_ms", "async mode: sync at least this often", min: 1) { $0.journal.asyncIntervalMillis = $1 },
         intKey("journal.async_bytes", "async mode: sync after this many bytes", min: 1) { $0.journal.asyncBytes = $1 },
         intKey("journal.index_interval", "records between sparse index entries", min: 1) { $0.journal.indexInterval = $1 },
+        Key(name: "journal.writeback_bytes", expects: "0 or a multiple of 4096",
+            help: "stream the journal through the page cache: start writeback every this many bytes, drop the window before it once on disk (0: off)") { c, v in
+            guard let n = int(v), n >= 0, n % 4096 == 0 else { return false }
+            c.journal.writebackBytes = n
+            return true
+        },
         intKey("store.ring_slots", "slots (120 bytes each) of the ring from the core to the store writer", powerOfTwo: true) { $0.store.ringSlots = $1 },
         intKey("store.initial_batch_rows", "rows per store transaction at the start", min: 1) { $0.store.initialBatchRows = $1 },
         intKey("store.min_batch_rows", "smallest batch the adaptation may choose", min: 1) { $0.store.minBatchRows = $1 },

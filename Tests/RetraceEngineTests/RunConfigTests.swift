@@ -60,6 +60,9 @@ struct RunConfigTests {
         let loop = failure(try file("b", #"{"extends": "a"}"#))
         #expect(loop.contains("loops back"))
         #expect(failure(nil, ["engine.pin=x"]).contains("'engine.pin' must be a CPU number"))
+        #expect(failure(nil, ["journal.writeback_bytes=5000"]).contains("'journal.writeback_bytes' must be 0 or a multiple of 4096, got 5000"))
+        #expect(try RunConfig.load(nil, sets: ["journal.writeback_bytes=0"]).journal.writebackBytes == 0)
+        #expect(try RunConfig.load(nil, sets: ["journal.writeback_bytes=65536"]).journal.writebackBytes == 65536)
         #expect(failure(nil, ["nodots"]).contains("--set expects key.path=value"))
         #expect(failure(dir + "/missing.json").contains("cannot read"))
     }
