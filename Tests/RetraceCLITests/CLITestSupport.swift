@@ -41,6 +41,20 @@ func retrace(_ args: [String], in directory: String = packageRoot, environment: 
     return CommandResult(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
 
+/// The decompressed bytes of a `.gz` file (through the system's `gzip`, as the importer reads them).
+func gunzip(_ path: String) throws -> Data {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    p.arguments = ["-dc", path]
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    let bytes = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw CLITestError("gzip -dc \(path) exited \(p.terminationStatus)") }
+    return bytes
+}
+
 struct CLITestError: Error, CustomStringConvertible {
     let description: String
     init(_ d: String) { description = d }

@@ -20,14 +20,7 @@ struct LobsterCommandTests {
         #expect(log.first == "message,side,price,change" && log.count == reconciliations + 1)
         let b = try retrace(["book", dir + "/run", "--levels", "1", "--csv", dir + "/book.csv"])
         #expect(b.status == 0, "\(b.stderr)")
-        let original = Process()
-        original.executableURL = URL(fileURLWithPath: "/bin/gzip")
-        original.arguments = ["-dc", d + "/GOOG_2012-06-21_34200000_57600000_orderbook_1.csv.gz"]
-        let pipe = Pipe()
-        original.standardOutput = pipe
-        try original.run()
-        let expected = pipe.fileHandleForReading.readDataToEndOfFile()
-        original.waitUntilExit()
+        let expected = try gunzip(d + "/GOOG_2012-06-21_34200000_57600000_orderbook_1.csv.gz")
         #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/book.csv")) == expected)
         // A second import journals the same records in the same order (no hash-order leaks):
         // only the run id in the segment header differs.
