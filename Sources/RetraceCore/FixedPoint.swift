@@ -133,6 +133,64 @@ public enum FixedPoint {
     /// `wideTextCapacity(scale:)` bytes) and returns its length: no allocation (the store
     /// writer formats every money column this way).
     public static func writeWide(_ raw: Int128, scale: Int, trimTrailingZeros: Bool, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        // Fast path (every amount of money a run formats): the whole part fits 64 bits and
+        // the fraction is below 10^19, so one division splits them and the trailing zeros
+        // go before any digit is written.
+        if scale >= 0 && scale <= 19 {
+            let m = raw.magnitude
+            let unit = scale == 18 ? 1_000_000_000_000_000_000 : tenToThe(scale)
+            var whole: UInt64, fraction: UInt64
+            if m <= UInt128(UInt64.max) {
+                (whole, fraction) = UInt64(m).quotientAndRemainder(dividingBy: unit)
+            } else {
+                let (q, r) = m.quotientAndRemainder(dividingBy: UInt128(unit))
+                guard q <= UInt128(UInt64.max) else { return writeWideDigits(raw, scale: scale, trimTrailingZeros: trimTrailingZeros, into: out) }
+                (whole, fraction) = (UInt64(q), UInt64(r))
+            }
+            var n = 0
+            if raw < 0 { out[0] = UInt8(ascii: "-"); n = 1 }
+            n += writeDigits(whole, minimumDigits: 1, into: out + n)
+            var places = scale
+            if trimTrailingZeros {
+                if fraction == 0 { places = 0 }
+                while places >= 8 && fraction % 100_000_000 == 0 { fraction /= 100_000_000; places -= 8 }
+                while places > 0 && fraction % 10 == 0 { fraction /= 10; places -= 1 }
+            }
+            if places > 0 {
+                out[n] = UInt8(ascii: "."); n += 1
+                n += writeDigits(fraction, minimumDigits: places, into: out + n)
+            }
+            return n
+        }
+        return writeWideDigits(raw, scale: scale, trimTrailingZeros: trimTrailingZeros, into: out)
+    }
+
+    /// 10^`exponent` for 0 … 19 (the largest power of ten below 2^64). Computed, not a
+    /// table: a global table costs a lazy-initialization check on every call.
+    @inline(__always)
+    static func tenToThe(_ exponent: Int) -> UInt64 {
+        var p: UInt64 = 1
+        for _ in 0..<exponent { p &*= 10 }
+        return p
+    }
+
+    /// Writes `value` in decimal, left-padded with zeros to `minimumDigits`; returns the length.
+    @inline(__always)
+    static func writeDigits(_ value: UInt64, minimumDigits: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        var count = 1
+        var v = value / 10
+        while v != 0 { count += 1; v /= 10 }
+        count = max(count, minimumDigits)
+        v = value
+        for i in stride(from: count - 1, through: 0, by: -1) {
+            out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
+        }
+        return count
+    }
+
+    /// The general case: any 128-bit value at any scale, digit by digit.
+    static func writeWideDigits(_ raw: Int128, scale: Int, trimTrailingZeros: Bool, into out: UnsafeMutablePointer<UInt8>) -> Int {
         // Digits of the magnitude, least significant first, in chunks of 19 (one 128-bit
         // division per chunk, then 64-bit arithmetic).
         var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)  // 64 bytes

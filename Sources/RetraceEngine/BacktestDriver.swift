@@ -82,7 +82,9 @@ public enum BacktestDriver {
             store = s
             try saveCatalog(s, manifest, values)
             let journal: JournalWriter
-            do { journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, options: settings.journal) } catch {
+            var journalOptions = settings.journal
+            journalOptions.singleOwner = true  // only the core loop (this thread) appends
+            do { journal = try JournalWriter(directory: RunFolder.journalPath(folder.stagingPath), runID: runIDBytes, options: journalOptions) } catch {
                 throw EngineError(.journal, error.message)
             }
             var writerSettings = settings.store
@@ -92,7 +94,7 @@ public enum BacktestDriver {
             let recorder = OutputRecorder(journal: journal, writer: writer)
             recorder.tap = settings.outputTap
             settings.gate?.attach(recorder)
-            let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder)
+            let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder, seed: settings.seed)
             engine.mode = settings.mode
             engine.afterEvent = settings.afterEvent
             engine.allocationCounter = settings.allocationCounter
@@ -112,7 +114,7 @@ public enum BacktestDriver {
             do throws(EngineError) {
                 try placement.pin()
                 defer { placement.release() }
-                result = try engine.run(&source, seed: settings.seed)
+                result = try engine.run(&source)
                 do throws(JournalError) { try journal.finish() } catch { throw EngineError(.journal, error.message) }
             } catch {
                 _ = writer.finish()  // the writer thread ends before the failure is recorded

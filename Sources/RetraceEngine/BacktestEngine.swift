@@ -28,7 +28,10 @@ public struct RunResult: Sendable {
 public final class BacktestEngine<S: Strategy> {
     public internal(set) var strategy: S
     public let ledger: Ledger
-    public private(set) var venue: SimulatedVenue
+    /// A `let`, so the per-input calls borrow it instead of retaining it.
+    public let venue: SimulatedVenue
+    /// Seeds the venue's random draws (latency jitter, queue models); recorded in the session marker.
+    public let seed: UInt64
     public internal(set) var clock = SimulatedClock()
     private let account: AccountConfig
     private var commands: [StrategyCommand] = []
@@ -65,23 +68,22 @@ public final class BacktestEngine<S: Strategy> {
     /// The journal sequence of the latest input (0: not journaled: muted or dropped).
     private var lastInputSequence: UInt64 = 0
 
-    public init(strategy: S, account: AccountConfig, recorder: OutputRecorder) {
+    public init(strategy: S, account: AccountConfig, recorder: OutputRecorder, seed: UInt64 = 0) {
         self.strategy = strategy
         self.account = account
         riskActive = account.risk.isActive
         dedup = account.dedupWindow > 0 ? Deduplicator(window: account.dedupWindow) : nil
         ledger = Ledger(account: account, recorder: recorder)
         self.recorder = recorder
-        venue = SimulatedVenue(venues: account.venues, assignment: account.assignment)
+        self.seed = seed
+        venue = SimulatedVenue(venues: account.venues, assignment: account.assignment, seed: seed)
         ledger.venue = venue
         commands.reserveCapacity(16)
     }
 
     /// Runs every event of `source` and closes the session. Returns the summary.
-    public func run<Source: InputSource>(_ source: inout Source, seed: UInt64 = 0) throws(EngineError) -> RunResult {
+    public func run<Source: InputSource>(_ source: inout Source) throws(EngineError) -> RunResult {
         let recorder = ledger.recorder
-        venue = SimulatedVenue(venues: account.venues, assignment: account.assignment, seed: seed)
-        ledger.venue = venue
         try recorder.recordControl(.sessionStarted(SessionStarted(mode: mode, seed: seed)), at: .zero)
         var started = false
         var stopped = false

@@ -8,7 +8,13 @@ final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    /// False for a writer with a single owning thread and no background thread: `lock` and
+    /// `unlock` then do nothing (waiting and broadcasting are never reached: with one
+    /// thread nobody can find the writer mid-flush).
+    private let locking: Bool
+
+    init(locking: Bool = true) {
+        self.locking = locking
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -24,10 +30,13 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
-    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+    @inline(__always) func lock() { if locking { pthread_mutex_lock(mutex) } }
+    @inline(__always) func unlock() { if locking { pthread_mutex_unlock(mutex) } }
     /// Waits for a broadcast; the lock must be held.
-    func wait() { pthread_cond_wait(condition, mutex) }
+    func wait() {
+        precondition(locking, "a single-owner journal writer was used by two threads")
+        pthread_cond_wait(condition, mutex)
+    }
     /// Waits for a broadcast or `nanoseconds`; the lock must be held.
     func wait(nanoseconds: Int) {
         var now = timespec()

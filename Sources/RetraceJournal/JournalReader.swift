@@ -91,7 +91,9 @@ public final class JournalReader {
     /// The last sequence read.
     public private(set) var lastSequence: UInt64
 
-    private var current: SegmentData
+    private var current: SegmentData { didSet { bytes = current.bytes } }
+    /// `current.bytes`, held here so the per-record path touches no reference (no retain).
+    private var bytes: UnsafeRawBufferPointer
     private var slot = 0
     private var offset = JournalFormat.headerSize
     private var ended = false
@@ -105,7 +107,9 @@ public final class JournalReader {
         for (i, n) in segments.enumerated() where n != segments[0] + i {
             throw JournalError(.corrupt, "\(directory): segment \(JournalFormat.segmentName(segments[0] + i)) is missing (found \(JournalFormat.segmentName(n)) after it)")
         }
-        current = try SegmentData(directory: directory, number: segments[0])
+        let first = try SegmentData(directory: directory, number: segments[0])
+        current = first
+        bytes = first.bytes
         let header = try JournalFormat.parseHeader(current.bytes, path: current.path)
         runID = header.runID
         firstSequence = header.firstSequence
@@ -139,7 +143,14 @@ public final class JournalReader {
     ///   sequence numbers skip or repeat.
     public func next() throws(JournalError) -> JournalRecord? {
         while !ended {
-            let b = current.bytes
+            let b = bytes
+            // The common case first: an intact record continuing the chain.
+            if case .record(let sequence, let length, let size) = JournalFormat.frame(in: b, at: offset), sequence == lastSequence &+ 1 {
+                let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))
+                offset += size
+                lastSequence = sequence
+                return record
+            }
             switch try JournalReader.step(b, at: offset, after: lastSequence, last: onLastSegment, path: current.path) {
             case .record(let sequence, let length, let size):
                 let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))

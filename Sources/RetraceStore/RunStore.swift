@@ -90,6 +90,7 @@ public final class RunStore {
     private func statement(_ slot: inout SQLiteStatement?, _ sql: String) throws(StoreError) -> SQLiteStatement {
         if let s = slot { return s }
         let s = try database.prepare(sql)
+        s.rebindsEveryParameter = true  // each add binds every column
         slot = s
         return s
     }

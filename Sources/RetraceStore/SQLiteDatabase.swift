@@ -23,6 +23,7 @@ public final class SQLiteDatabase {
     /// Opens (creating if needed) the database at `path`.
     public init(path: String) throws(StoreError) {
         self.path = path
+        _ = SQLiteDatabase.configured
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let db else {
@@ -34,6 +35,10 @@ public final class SQLiteDatabase {
     }
 
     deinit { sqlite3_close(handle) }
+
+    /// Process-wide settings, applied once before the library initializes: allocation
+    /// statistics off (nothing reads them, and they put a global mutex on every allocation).
+    private static let configured: Bool = retrace_sqlite_disable_memstatus() == SQLITE_OK
 
     /// The SQLite library version text.
     public static var libraryVersion: String { String(cString: sqlite3_libversion()) }
@@ -76,11 +81,40 @@ public final class SQLiteStatement {
     private let sql: String
     private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
+    /// Set when every execution binds every parameter (the store's prepared inserts): the
+    /// bindings are then not cleared after a step (each is replaced before the next).
+    public var rebindsEveryParameter = false
+
+    /// One buffer per parameter for short texts (amounts of money, statuses): the text is
+    /// written into its parameter's buffer and bound without a copy (`SQLITE_STATIC`), so
+    /// binding allocates nothing. A buffer lives as long as the statement, and is rewritten
+    /// only when its parameter is bound again, which replaces SQLite's reference to it.
+    private let slots: UnsafeMutablePointer<UInt8>
+    private let slotCount: Int
+    static let slotBytes = 64
+
     init(_ statement: OpaquePointer, database: SQLiteDatabase, sql: String) {
         (self.statement, self.database, self.sql) = (statement, database, sql)
+        slotCount = Int(sqlite3_bind_parameter_count(statement))
+        slots = .allocate(capacity: max(1, slotCount) * Self.slotBytes)
     }
 
-    deinit { sqlite3_finalize(statement) }
+    deinit {
+        sqlite3_finalize(statement)
+        slots.deallocate()
+    }
+
+    /// Parameter `index`'s buffer when it has one and `bytes` fit it.
+    @inline(__always)
+    private func slot(_ index: Int, fitting bytes: Int) -> UnsafeMutablePointer<UInt8>? {
+        index >= 1 && index <= slotCount && bytes <= Self.slotBytes ? slots + (index - 1) * Self.slotBytes : nil
+    }
+
+    @inline(__always)
+    private func bindStatic(_ index: Int, _ text: UnsafeMutablePointer<UInt8>, _ count: Int) {
+        // SAFETY: `text` is this parameter's slot, valid until the statement is finalized.
+        _ = sqlite3_bind_text(statement, Int32(index), UnsafeRawPointer(text).assumingMemoryBound(to: CChar.self), Int32(count), nil)
+    }
 
     /// Binds parameter `index` (1-based).
     public func bind(_ index: Int, _ value: SQLiteValue) {
@@ -99,6 +133,11 @@ public final class SQLiteStatement {
     public func bind(_ index: Int, _ value: String) {
         var v = value
         v.withUTF8 { b in
+            if let slot = slot(index, fitting: b.count), let base = b.baseAddress {
+                slot.update(from: base, count: b.count)
+                bindStatic(index, slot, b.count)
+                return
+            }
             // SAFETY: SQLite copies the `count` bytes (transient) before this returns; an empty text binds a static "".
             let start = b.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(("" as StaticString).utf8Start)
             _ = sqlite3_bind_text(statement, Int32(index), start.assumingMemoryBound(to: CChar.self), Int32(b.count), SQLiteStatement.transient)
@@ -112,8 +151,13 @@ public final class SQLiteStatement {
         }
     }
 
-    /// Binds an amount of money as its exact decimal text (1-based), formatted on the stack.
+    /// Binds an amount of money as its exact decimal text (1-based), formatted in the
+    /// parameter's buffer (or on the stack, copied, for a parameter without one).
     public func bind(_ index: Int, _ value: Money) {
+        if let slot = slot(index, fitting: FixedPoint.wideTextCapacity(scale: Money.scale)) {
+            bindStatic(index, slot, FixedPoint.writeWide(value.raw, scale: Money.scale, trimTrailingZeros: true, into: slot))
+            return
+        }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: FixedPoint.wideTextCapacity(scale: Money.scale)) { buffer in
             let n = FixedPoint.writeWide(value.raw, scale: Money.scale, trimTrailingZeros: true, into: buffer.baseAddress!)
             _ = sqlite3_bind_text(statement, Int32(index), UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(n), SQLiteStatement.transient)
@@ -125,7 +169,7 @@ public final class SQLiteStatement {
         let rc = sqlite3_step(statement)
         if rc == SQLITE_ROW { return true }
         sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
+        if !rebindsEveryParameter { sqlite3_clear_bindings(statement) }
         if rc == SQLITE_DONE { return false }
         throw StoreError(.sql, "\(database.path): \(database.lastError) in: \(sql.prefix(120))")
     }

@@ -79,7 +79,12 @@ struct FixedPointTests {
     func wideText() {
         var rng = SplitMix64(seed: 11)
         var values: [Int128] = [0, 1, -1, 9, 10, -10, 100, Int128.max, Int128.min + 1, Int128(UInt64.max), -Int128(UInt64.max), Int128(UInt64.max) + 1,
-                                10_000_000_000_000_000_000, 10_000_000_000_000_000_000 - 1, 1_000_000_000_000_000_000, 123_000_000_000_000_000_000]
+                                10_000_000_000_000_000_000, 10_000_000_000_000_000_000 - 1, 1_000_000_000_000_000_000, 123_000_000_000_000_000_000,
+                                42_034_624_854_000_000_000_000, -42_034_624_854_000_000_000_000, 5_000_000_000_000, -700_000_000_000_000,
+                                Int128(UInt64.max) * 1_000_000_000_000_000_000 + 999_999_999_999_999_999, (Int128(UInt64.max) + 1) * 1_000_000_000_000_000_000,
+                                -(Int128(UInt64.max) + 1) * 1_000_000_000_000_000_000]
+        // Amounts of money as runs make them: whole units and cents, fees with trailing zeros.
+        for _ in 0..<200 { values.append(Int128(Int64(bitPattern: rng.next()) >> 20) * 10_000_000_000_000 * Int128(rng.next(modulo: 3) == 0 ? 100_000 : 1)) }
         for _ in 0..<400 {
             let hi = Int128(Int64(bitPattern: rng.next())) >> Int128(rng.next(modulo: 64))
             let lo = Int128(rng.next() >> rng.next(modulo: 64))

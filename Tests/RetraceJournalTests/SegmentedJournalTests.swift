@@ -162,12 +162,13 @@ struct SegmentedJournalTests {
         #expect(try readSequences(dir).1 == Array(1...15))
     }
 
-    @Test("streamed writeback (one-page windows, dropped from the cache behind the writer) loses nothing across rotation, preallocation and reopen")
+    @Test("streamed writeback (one-page windows, dropped from the cache behind the writer) loses nothing across rotation, preallocation, reopen and a lock-free single owner")
     func streamedWriteback() throws {
-        for (mode, preallocate) in [(SyncMode.none, false), (.async, true), (.fsync, true)] {
+        for (mode, preallocate, singleOwner) in [(SyncMode.none, false, false), (.none, false, true), (.async, true, false), (.fsync, true, false)] {
             let dir = temporaryDirectory("writeback")
             defer { try? FileManager.default.removeItem(atPath: dir) }
-            let options = JournalOptions(syncMode: mode, segmentBytes: 96 << 10, preallocate: preallocate, bufferBytes: 8192, writebackBytes: 4096)
+            var options = JournalOptions(syncMode: mode, segmentBytes: 96 << 10, preallocate: preallocate, bufferBytes: 8192, writebackBytes: 4096)
+            options.singleOwner = singleOwner
             let events = timedEvents(6000)
             do {
                 let w = try JournalWriter(directory: dir, runID: Self.runID, options: options)
@@ -186,6 +187,31 @@ struct SegmentedJournalTests {
             #expect(read.map(\.sequence) == Array(1...6000), "\(mode)")
             #expect(zip(read, events).allSatisfy { $0.body == $1.body && $0.receiveTime == $1.receiveTime }, "\(mode)")
         }
+    }
+
+    @Test("an intact record cut out of the middle is a sequence gap naming the byte offset and both sequences")
+    func missingRecordIsAGap() throws {
+        let dir = temporaryDirectory("gap")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let w = try JournalWriter(directory: dir, runID: Self.runID, options: JournalOptions(syncMode: .none))
+        for e in timedEvents(10) { try w.append(e) }
+        try w.finish()
+        let path = dir + "/" + JournalFormat.segmentName(0)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let size = JournalFormat.recordSize(payloadBytes: EventCodec.headerSize + EventCodec.bodySize(.tradeReceived))
+        let fifth = JournalFormat.headerSize + 4 * size
+        bytes.removeSubrange(fifth..<(fifth + size))
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let reader = try JournalReader(directory: dir)
+        var read: [UInt64] = []
+        do {
+            while let r = try reader.next() { read.append(r.sequence) }
+            Issue.record("a journal missing record 5 read to the end")
+        } catch {
+            #expect(error.code == .sequenceGap)
+            #expect(error.message.contains("record at byte \(fifth) has sequence 6, expected 5"), "\(error.message)")
+        }
+        #expect(read == [1, 2, 3, 4])
     }
 
     @Test("torn writes at every byte of the last record: the valid prefix reads, recovery truncates and appends continue")
