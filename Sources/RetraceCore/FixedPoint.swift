@@ -143,9 +143,11 @@ public enum FixedPoint {
             if m <= UInt128(UInt64.max) {
                 (whole, fraction) = UInt64(m).quotientAndRemainder(dividingBy: unit)
             } else {
-                let (q, r) = m.quotientAndRemainder(dividingBy: UInt128(unit))
-                guard q <= UInt128(UInt64.max) else { return writeWideDigits(raw, scale: scale, trimTrailingZeros: trimTrailingZeros, into: out) }
-                (whole, fraction) = (UInt64(q), UInt64(r))
+                // The quotient fits 64 bits exactly when the high word is below the divisor:
+                // then one 128-by-64-bit hardware division does it (no 128-bit library call).
+                let high = UInt64(truncatingIfNeeded: m >> 64)
+                guard high < unit else { return writeWideDigits(raw, scale: scale, trimTrailingZeros: trimTrailingZeros, into: out) }
+                (whole, fraction) = unit.dividingFullWidth((high: high, low: UInt64(truncatingIfNeeded: m)))
             }
             var n = 0
             if raw < 0 { out[0] = UInt8(ascii: "-"); n = 1 }
