@@ -189,13 +189,19 @@ struct SegmentedJournalTests {
         }
     }
 
+    /// A finished one-segment journal of `events` trades in a new temporary folder.
+    static func smallJournal(_ name: String, events: Int) throws -> String {
+        let dir = temporaryDirectory(name)
+        let w = try JournalWriter(directory: dir, runID: runID, options: JournalOptions(syncMode: .none))
+        for e in timedEvents(events) { try w.append(e) }
+        try w.finish()
+        return dir
+    }
+
     @Test("an intact record cut out of the middle is a sequence gap naming the byte offset and both sequences")
     func missingRecordIsAGap() throws {
-        let dir = temporaryDirectory("gap")
+        let dir = try Self.smallJournal("gap", events: 10)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let w = try JournalWriter(directory: dir, runID: Self.runID, options: JournalOptions(syncMode: .none))
-        for e in timedEvents(10) { try w.append(e) }
-        try w.finish()
         let path = dir + "/" + JournalFormat.segmentName(0)
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let size = JournalFormat.recordSize(payloadBytes: EventCodec.headerSize + EventCodec.bodySize(.tradeReceived))
@@ -355,11 +361,8 @@ struct SegmentedJournalTests {
 
     @Test("random bytes in a segment never crash or hang the reader (seeded fuzz)")
     func fuzzReader() throws {
-        let dir = temporaryDirectory("fuzz")
+        let dir = try Self.smallJournal("fuzz", events: 40)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let w = try JournalWriter(directory: dir, runID: Self.runID, options: JournalOptions(syncMode: .none))
-        for e in timedEvents(40) { try w.append(e) }
-        try w.finish()
         let path = dir + "/00000000.wal"
         let original = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         var rng = SplitMix64(seed: 77)
