@@ -3,8 +3,13 @@
 /// A value with scale `s` is stored as `raw = value × 10^s`. Parsing never rounds: text
 /// with more significant fractional digits than the scale is refused.
 public enum FixedPoint {
-    /// Powers of ten that fit in Int64 (index = exponent, 0...18).
-    public static let powersOfTen: [Int64] = (0...18).map { e in (0..<e).reduce(Int64(1)) { p, _ in p * 10 } }
+    /// Powers of ten that fit in Int64 (index = exponent, 0...18). Written out as literals,
+    /// so the table is static data and reading it needs no lazy-initialization check.
+    public static let powersOfTen: [Int64] = [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000, 100_000_000_000,
+        1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000, 10_000_000_000_000_000,
+        100_000_000_000_000_000, 1_000_000_000_000_000_000,
+    ]
 
     /// Number of fractional digits in decimal text, ignoring trailing zeros
     /// (`"1.50"` → 1, `"7"` → 0). Returns nil when the text is not a plain decimal.
@@ -134,17 +139,18 @@ public enum FixedPoint {
     /// writer formats every money column this way).
     public static func writeWide(_ raw: Int128, scale: Int, trimTrailingZeros: Bool, into out: UnsafeMutablePointer<UInt8>) -> Int {
         // Fast path (every amount of money a run formats): the whole part fits 64 bits and
-        // the fraction is below 10^19, so one division splits them and the trailing zeros
+        // the fraction is below 10^18, so one division splits them and the trailing zeros
         // go before any digit is written.
-        if scale >= 0 && scale <= 19 {
+        if scale >= 0 && scale <= 18 {
             let m = raw.magnitude
-            let unit = scale == 18 ? 1_000_000_000_000_000_000 : tenToThe(scale)
+            let unit = UInt64(powersOfTen[scale])
             var whole: UInt64, fraction: UInt64
             if m <= UInt128(UInt64.max) {
                 (whole, fraction) = UInt64(m).quotientAndRemainder(dividingBy: unit)
             } else {
                 // The quotient fits 64 bits exactly when the high word is below the divisor:
-                // then one 128-by-64-bit hardware division does it (no 128-bit library call).
+                // then it is one 128-by-64-bit division (the runtime's `__udivti3` does a
+                // single `div` for it), with no digit loop over 128 bits.
                 let high = UInt64(truncatingIfNeeded: m >> 64)
                 guard high < unit else { return writeWideDigits(raw, scale: scale, trimTrailingZeros: trimTrailingZeros, into: out) }
                 (whole, fraction) = unit.dividingFullWidth((high: high, low: UInt64(truncatingIfNeeded: m)))
@@ -165,15 +171,6 @@ public enum FixedPoint {
             return n
         }
         return writeWideDigits(raw, scale: scale, trimTrailingZeros: trimTrailingZeros, into: out)
-    }
-
-    /// 10^`exponent` for 0 … 19 (the largest power of ten below 2^64). Computed, not a
-    /// table: a global table costs a lazy-initialization check on every call.
-    @inline(__always)
-    static func tenToThe(_ exponent: Int) -> UInt64 {
-        var p: UInt64 = 1
-        for _ in 0..<exponent { p &*= 10 }
-        return p
     }
 
     /// Writes `value` in decimal, left-padded with zeros to `minimumDigits`; returns the length.

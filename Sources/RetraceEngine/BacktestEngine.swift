@@ -132,7 +132,6 @@ public final class BacktestEngine<S: Strategy> {
     /// journal and store need them) and the inputs after the snapshot follow.
     private func resume(from state: [UInt8]) throws(EngineError) {
         do { try restoreState(state) } catch { throw EngineError(.badInput, "snapshot: \(error.message)") }
-        ledger.venue = venue
         let recorder = ledger.recorder
         for d in definitions {
             let e = try recorder.recordInput(d)

@@ -143,20 +143,15 @@ public final class JournalReader {
     ///   sequence numbers skip or repeat.
     public func next() throws(JournalError) -> JournalRecord? {
         while !ended {
-            let b = bytes
-            // The common case first: an intact record continuing the chain.
-            if case .record(let sequence, let length, let size) = JournalFormat.frame(in: b, at: offset), sequence == lastSequence &+ 1 {
-                let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))
-                offset += size
-                lastSequence = sequence
-                return record
+            // The common case first: an intact record continuing the chain. Anything else
+            // (a segment's end, damage, a gap) goes through `step`, which names it.
+            let frame = JournalFormat.frame(in: bytes, at: offset)
+            if case .record(let sequence, let length, let size) = frame, sequence == lastSequence &+ 1 {
+                return take(sequence: sequence, payloadBytes: length, size: size)
             }
-            switch try JournalReader.step(b, at: offset, after: lastSequence, last: onLastSegment, path: current.path) {
+            switch try JournalReader.step(frame, bytes, at: offset, after: lastSequence, last: onLastSegment, path: current.path) {
             case .record(let sequence, let length, let size):
-                let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))
-                offset += size
-                lastSequence = sequence
-                return record
+                return take(sequence: sequence, payloadBytes: length, size: size)
             case .end:
                 guard !onLastSegment else {
                     ended = true
@@ -168,6 +163,16 @@ public final class JournalReader {
             }
         }
         return nil
+    }
+
+    /// The intact record at `offset`: moves past it.
+    @inline(__always)
+    private func take(sequence: UInt64, payloadBytes: Int, size: Int) -> JournalRecord {
+        let start = offset + JournalFormat.frameSize
+        let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + payloadBytes)]))
+        offset += size
+        lastSequence = sequence
+        return record
     }
 
     /// What reading finds at `offset` of a segment's bytes.
@@ -183,7 +188,13 @@ public final class JournalReader {
     /// `previous`, the clean end of the segment, a torn tail (`last` segment only), or it
     /// throws naming `path`, the byte offset and the sequence.
     static func step(_ b: UnsafeRawBufferPointer, at offset: Int, after previous: UInt64, last: Bool, path: String) throws(JournalError) -> Step {
-        switch JournalFormat.frame(in: b, at: offset) {
+        try step(JournalFormat.frame(in: b, at: offset), b, at: offset, after: previous, last: last, path: path)
+    }
+
+    /// `step` for a frame already classified (the reader's hot path reads each frame once).
+    static func step(_ frame: JournalFormat.Frame, _ b: UnsafeRawBufferPointer, at offset: Int, after previous: UInt64, last: Bool,
+                     path: String) throws(JournalError) -> Step {
+        switch frame {
         case .record(let sequence, let length, let size):
             guard sequence == previous &+ 1 else {
                 throw JournalError(.sequenceGap, "\(path): record at byte \(offset) has sequence \(sequence), expected \(previous &+ 1)")

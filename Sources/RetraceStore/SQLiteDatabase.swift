@@ -152,16 +152,11 @@ public final class SQLiteStatement {
     }
 
     /// Binds an amount of money as its exact decimal text (1-based), formatted in the
-    /// parameter's buffer (or on the stack, copied, for a parameter without one).
+    /// parameter's buffer (every money text fits one: `slotBytes` ≥ its capacity). An index
+    /// the statement does not have binds nothing, as SQLite would refuse it.
     public func bind(_ index: Int, _ value: Money) {
-        if let slot = slot(index, fitting: FixedPoint.wideTextCapacity(scale: Money.scale)) {
-            bindStatic(index, slot, FixedPoint.writeWide(value.raw, scale: Money.scale, trimTrailingZeros: true, into: slot))
-            return
-        }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: FixedPoint.wideTextCapacity(scale: Money.scale)) { buffer in
-            let n = FixedPoint.writeWide(value.raw, scale: Money.scale, trimTrailingZeros: true, into: buffer.baseAddress!)
-            _ = sqlite3_bind_text(statement, Int32(index), UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self), Int32(n), SQLiteStatement.transient)
-        }
+        guard let slot = slot(index, fitting: FixedPoint.wideTextCapacity(scale: Money.scale)) else { return }
+        bindStatic(index, slot, FixedPoint.writeWide(value.raw, scale: Money.scale, trimTrailingZeros: true, into: slot))
     }
 
     /// Advances; true when a row is available. Resets the statement when done.
