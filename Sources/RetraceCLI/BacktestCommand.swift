@@ -200,6 +200,7 @@ enum Summary {
                 o.add("killed", raw: l.killed ? "true" : "false")
                 if let v = l.clockOffsetMillis { o.add("clock_offset_millis", v) }
                 if let v = l.clockDriftPPM { o.add("clock_drift_ppm", v) }
+                if let v = l.clockOffsetBoundMillis { o.add("clock_offset_bound_millis", v) }
                 o.add("journal_commits", l.commits)
                 if let v = l.commitP50Micros { o.add("commit_p50_micros", v) }
                 if let v = l.commitP99Micros { o.add("commit_p99_micros", v) }
@@ -244,7 +245,7 @@ enum Summary {
         s += "\n  journal      \(l.commits) fsync group commits, p50 \(f(l.commitP50Micros)) µs, p99 \(f(l.commitP99Micros)) µs"
         s += "\n  tick→order   p50 \(f(l.tickToOrderP50Micros)) µs, p99 \(f(l.tickToOrderP99Micros)) µs (receive → order on the socket)"
         if let o = l.clockOffsetMillis {
-            s += "\n  venue clock  offset \(String(format: "%.3f", o)) ms, drift \(String(format: "%.2f", l.clockDriftPPM ?? 0)) ppm over \(l.timeSyncSamples) heartbeats"
+            s += "\n  venue clock  offset \(String(format: "%.3f", o))\(l.clockOffsetBoundMillis.map { " ± " + String(format: "%.3f", $0) } ?? "") ms, drift \(String(format: "%.2f", l.clockDriftPPM ?? 0)) ppm over \(l.timeSyncSamples) heartbeats"
         }
         return s
     }

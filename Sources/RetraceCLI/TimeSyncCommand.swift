@@ -50,12 +50,13 @@ enum TimeSyncCommand {
                 o.add("offset_ms", e.offsetNanos / 1e6)
                 o.add("drift_ppm", e.driftPPB / 1e3)
                 if !e.oneWay { o.add("min_round_trip_ms", Double(e.minDelayNanos) / 1e6) }
+                if let b = e.offsetBoundNanos { o.add("offset_bound_ms", b / 1e6) }
                 o.add("residual_ms", e.residualNanos / 1e6)
                 o.add("one_way", raw: e.oneWay ? "true" : "false")
                 list.append(o.text)
             } else {
                 let behind = e.offsetNanos > 0 ? "local clock behind the venue" : "local clock ahead of the venue"
-                Output.out("\(name): offset \(String(format: "%+.3f", e.offsetNanos / 1e6)) ms (\(behind)), drift \(String(format: "%+.2f", e.driftPPB / 1e3)) ppm, "
+                Output.out("\(name): offset \(String(format: "%+.3f", e.offsetNanos / 1e6))\(e.offsetBoundNanos.map { " ± " + String(format: "%.3f", $0 / 1e6) } ?? "") ms (\(behind)), drift \(String(format: "%+.2f", e.driftPPB / 1e3)) ppm, "
                     + "\(e.samples) samples in \(e.windows) windows, residual \(String(format: "%.3f", e.residualNanos / 1e6)) ms"
                     + (e.oneWay ? " (one-way: includes the fastest message's travel time)" : ", shortest round trip \(String(format: "%.3f", Double(e.minDelayNanos) / 1e6)) ms"))
             }

@@ -137,6 +137,8 @@ public struct LiveRecord: Codable, Equatable, Sendable {
     /// Venue clock − local clock from the heartbeats (milliseconds) and its drift (ppm).
     public var clockOffsetMillis: Double?
     public var clockDriftPPM: Double?
+    /// The most the offset estimate can be wrong by, from the heartbeats' round trips (ms).
+    public var clockOffsetBoundMillis: Double?
     public var timeSyncSamples = 0
     /// `fdatasync` group commits: how many and their latency, microseconds.
     public var commits: UInt64 = 0
@@ -149,7 +151,7 @@ public struct LiveRecord: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case venue, session, settings, resumes, reconnects, gaps, statusQueries = "status_queries", killed, breakerTrips = "breaker_trips"
         case localRejects = "local_rejects", venueRejects = "venue_rejects"
-        case clockOffsetMillis = "clock_offset_millis", clockDriftPPM = "clock_drift_ppm", timeSyncSamples = "time_sync_samples"
+        case clockOffsetMillis = "clock_offset_millis", clockDriftPPM = "clock_drift_ppm", clockOffsetBoundMillis = "clock_offset_bound_millis", timeSyncSamples = "time_sync_samples"
         case commits, commitP50Micros = "commit_p50_micros", commitP99Micros = "commit_p99_micros"
         case tickToOrderP50Micros = "tick_to_order_p50_micros", tickToOrderP99Micros = "tick_to_order_p99_micros"
     }

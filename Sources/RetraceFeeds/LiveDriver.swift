@@ -259,6 +259,7 @@ public enum LiveDriver {
             if let e = engine.timeSync.estimate {
                 live.clockOffsetMillis = e.offsetNanos / 1e6
                 live.clockDriftPPM = e.driftPPB / 1000
+                live.clockOffsetBoundMillis = e.offsetBoundNanos.map { $0 / 1e6 }
                 live.timeSyncSamples = e.samples
             }
             live.commits += commitCount

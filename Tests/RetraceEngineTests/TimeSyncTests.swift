@@ -60,4 +60,59 @@ struct TimeSyncTests {
         #expect(a.estimate == b.estimate && a.estimate != nil)
         #expect(a.estimate!.offsetNanos.bitPattern == b.estimate!.offsetNanos.bitPattern)
     }
+
+    @Test("two-way samples: the reported bound holds however the round trip splits between the legs, and one-way has none")
+    func offsetBound() throws {
+        for seed in UInt64(1)...40 {
+            var rng = SplitMix64(seed: seed)
+            var sync = TimeSync(windowNanos: 1_000_000_000)
+            let offset: Int64 = 250_000_000, ppm = 5.0
+            // Few windows, round trips up to 5 ms, and a split that is all on one leg for
+            // some seeds (the worst case) and random for others.
+            let lopsided = seed % 3
+            let fixedRTT = 50_000 + Int64(rng.next(modulo: 5_000_000))
+            var t: Int64 = 2_000_000_000
+            for _ in 0..<(20 + Int(rng.next(modulo: 200))) {
+                t += 10_000_000 + Int64(rng.next(modulo: 40_000_000))
+                // Lopsided: one round trip throughout, so every window's best sample is off by
+                // the same half round trip. Otherwise each round trip is drawn.
+                let rtt = lopsided == 2 ? 50_000 + Int64(rng.next(modulo: 5_000_000)) : fixedRTT
+                let out = lopsided == 0 ? 0 : lopsided == 1 ? rtt : Int64(rng.next(modulo: UInt64(rtt) + 1))
+                let stamp = t + out
+                sync.add(TimeSync.Sample(localSend: t, venueTime: stamp + offset + Int64(ppm * 1e3 * Double(stamp) / 1e9), localReceive: t + rtt))
+            }
+            let e = try #require(sync.estimate)
+            let bound = try #require(e.offsetBoundNanos)
+            let truth = Double(offset) + ppm * 1e3 * Double(e.referenceTime) / 1e9
+            let error = abs(e.offsetNanos - truth)
+            // Outside the bound: the drift over a round trip (5 ppm of at most 5.05 ms), and
+            // the simulated venue clock's rounding to whole nanoseconds.
+            #expect(error <= bound + 27, "seed \(seed): off by \(error) ns, bound \(bound) ns over \(e.windows) windows")
+            #expect(bound <= 5_050_000 * 2, "seed \(seed): bound \(bound) ns")
+            // All on one leg with one round trip: the estimate is off by exactly half of it,
+            // and the bound must not be far above that (it is not vacuous).
+            if lopsided != 2 { #expect(error >= bound / 2, "seed \(seed): off by \(error) ns, bound \(bound) ns") }
+        }
+        var oneWay = TimeSync()
+        for s in samples(offset: 0, ppm: 0, base: 1_000, twoWay: false, count: 100, seed: 5) { oneWay.add(s) }
+        #expect(try #require(oneWay.estimate).offsetBoundNanos == nil)
+    }
+
+    @Test("mixed one-way and two-way samples (a venue's own heartbeats and its ping answers): the two-way ones decide, on either side of our clock")
+    func mixed() throws {
+        for offset: Int64 in [250_000_000, -250_000_000] {
+            var sync = TimeSync(windowNanos: 1_000_000_000)
+            let twoWay = samples(offset: offset, ppm: 0, base: 100_000, twoWay: true, count: 3_000, seed: 11)
+            let oneWay = samples(offset: offset, ppm: 0, base: 2_000_000, twoWay: false, count: 3_000, seed: 12)
+            var (i, j) = (0, 0)
+            while i < twoWay.count || j < oneWay.count {  // in receive order
+                if j == oneWay.count || (i < twoWay.count && twoWay[i].localReceive <= oneWay[j].localReceive) { sync.add(twoWay[i]); i += 1 } else { sync.add(oneWay[j]); j += 1 }
+            }
+            let e = try #require(sync.estimate)
+            #expect(!e.oneWay && e.offsetBoundNanos != nil)
+            // One-way samples would pull the estimate 2 ms short of the truth.
+            #expect(abs(e.offsetNanos - Double(offset)) < 20_000, "offset \(e.offsetNanos) vs \(offset)")
+            #expect(abs(e.offsetNanos - Double(offset)) <= e.offsetBoundNanos! + 1)
+        }
+    }
 }

@@ -53,6 +53,15 @@ public struct TimeSync: Sendable {
         /// The smallest delay seen (round trip or one-way), nanoseconds.
         public var minDelayNanos: Int64
         public var oneWay: Bool
+        /// Two-way samples only: the most `offsetNanos` can be off the true offset, if the
+        /// venue's clock is linear in local time. Each window's best sample is off by at
+        /// most half its round trip (the venue stamped somewhere inside it); the fit at
+        /// `referenceTime` is a weighted sum of those samples, so its error is at most
+        /// Σ |weight| × round trip / 2. Not counted: the clocks' drift over a round trip (the
+        /// fit places a sample at its receive time, up to a round trip after the venue
+        /// stamped it), a few parts per million of it.
+        /// Nil for one-way samples, whose error has no upper bound.
+        public var offsetBoundNanos: Double?
 
         /// Offset at local time `t`.
         public func offset(at t: Int64) -> Double { offsetNanos + driftPPB * Double(t - referenceTime) / 1e9 }
@@ -81,13 +90,27 @@ public struct TimeSync: Sendable {
             if !best.isEmpty { current = estimate }
             currentWindow = w
             best.append(s)
-        } else if s.delay < best[best.count - 1].delay {
+        } else if better(s, than: best[best.count - 1]) {
             best[best.count - 1] = s
         }
     }
 
+    /// Whether `s` should replace `kept` as its window's best sample. A two-way sample beats
+    /// a one-way one whatever their delays: a one-way delay contains the offset being
+    /// measured, so the two cannot be compared (a venue ahead of us makes every one-way
+    /// delay negative).
+    func better(_ s: Sample, than kept: Sample) -> Bool {
+        switch (s.localSend != nil, kept.localSend != nil) {
+        case (true, false): true
+        case (false, true): false
+        default: s.delay < kept.delay
+        }
+    }
+
     /// The estimate over every window including the open one, or nil before the first sample.
+    /// When any window has a two-way sample, only those windows are fitted.
     public var estimate: Estimate? {
+        let best = self.best.contains { $0.localSend != nil } ? self.best.filter { $0.localSend != nil } : self.best
         guard let first = best.first else { return nil }
         let t0 = first.localReceive
         let n = Double(best.count)
@@ -107,8 +130,19 @@ public struct TimeSync: Sendable {
             let r = Double(s.offset - first.offset) - (intercept + slope * Double(s.localReceive - t0) / 1e9)
             ss += r * r
         }
+        // The fitted offset at t0 (x = 0) is Σ wᵢ yᵢ with wᵢ = 1/n + (0 − mx)(xᵢ − mx)/sxx.
+        var bound: Double?
+        if best.allSatisfy({ $0.localSend != nil }) {
+            var b = 0.0
+            for s in best {
+                let w = 1 / n + (sxx > 0 ? -mx * (Double(s.localReceive - t0) / 1e9 - mx) / sxx : 0)
+                b += Swift.abs(w) * Double(s.delay) / 2
+            }
+            bound = b + 1  // the integer midpoint's rounding
+        }
         return Estimate(offsetNanos: Double(first.offset) + intercept, driftPPB: slope, referenceTime: t0, windows: best.count, samples: samples,
-                        residualNanos: (ss / n).squareRoot(), minDelayNanos: best.map(\.delay).min() ?? 0, oneWay: first.localSend == nil)
+                        residualNanos: (ss / n).squareRoot(), minDelayNanos: best.map(\.delay).min() ?? 0, oneWay: first.localSend == nil,
+                        offsetBoundNanos: bound)
     }
 
     /// A venue timestamp in local time, by the closed windows' fit (the open window's while
