@@ -7,22 +7,13 @@ extension EventCodec {
             let low = r.u64(), high = r.u64()
             guard ps <= 12, qs <= 12, count >= 1, count <= 16 else { throw CoreError(.invalidField, "event #\(seq): invalid instrument definition") }
             return .instrumentDefined(InstrumentDefined(instrument: Instrument(id: id, symbol: Symbol(low: low, high: high, count: count), priceScale: ps, quantityScale: qs)))
-        case .tradeReceived:
-            let id = InstrumentID(r.u32()); let a: AggressorSide = try enumValue(r.u8(), seq, "aggressor"); r.skip(3)
-            return .tradeReceived(TradeReceived(instrument: id, price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64()), aggressor: a, tradeID: r.u64()))
-        case .quoteReceived:
-            let id = InstrumentID(r.u32()); r.skip(4)
-            return .quoteReceived(QuoteReceived(instrument: id, bidPrice: Price(raw: r.i64()), bidQuantity: Quantity(raw: r.i64()), askPrice: Price(raw: r.i64()), askQuantity: Quantity(raw: r.i64())))
+        case .tradeReceived: return .tradeReceived(try trade(&r, seq))
+        case .quoteReceived: return .quoteReceived(quote(&r))
         case .barReceived:
             let id = InstrumentID(r.u32()); r.skip(4)
             return .barReceived(BarReceived(instrument: id, open: Price(raw: r.i64()), high: Price(raw: r.i64()), low: Price(raw: r.i64()), close: Price(raw: r.i64()), volume: Quantity(raw: r.i64())))
-        case .l2LevelUpdated:
-            let id = InstrumentID(r.u32()); let side: Side = try enumValue(r.u8(), seq, "side"); r.skip(3)
-            return .l2LevelUpdated(L2LevelUpdated(instrument: id, side: side, price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64())))
-        case .orderBookMessage:
-            let id = InstrumentID(r.u32()); let action: BookAction = try enumValue(r.u8(), seq, "book action")
-            let side: Side = try enumValue(r.u8(), seq, "side"); r.skip(2)
-            return .orderBookMessage(OrderBookMessage(instrument: id, action: action, side: side, orderID: r.u64(), price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64())))
+        case .l2LevelUpdated: return .l2LevelUpdated(try level(&r, seq))
+        case .orderBookMessage: return .orderBookMessage(try bookMessage(&r, seq))
         case .venueReport:
             let venueSequence = r.u64(); let k = r.u8(); r.skip(7)
             guard (21...25).contains(k), let innerKind = EventKind(rawValue: k) else { throw CoreError(.invalidField, "event #\(seq): invalid venue report kind \(k)") }
@@ -71,5 +62,31 @@ extension EventCodec {
         case .sessionEnded:
             return .sessionEnded(SessionEnded(inputEvents: r.u64()))
         }
+    }
+
+    // The market data bodies, shared by `decodeBody` and the in-place hot path.
+    @inlinable @inline(__always)
+    static func trade(_ r: inout _UnsafeByteReader, _ seq: UInt64) throws(CoreError) -> TradeReceived {
+        let id = InstrumentID(r.u32()); let a: AggressorSide = try enumValue(r.u8(), seq, "aggressor"); r.skip(3)
+        return TradeReceived(instrument: id, price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64()), aggressor: a, tradeID: r.u64())
+    }
+
+    @inlinable @inline(__always)
+    static func quote(_ r: inout _UnsafeByteReader) -> QuoteReceived {
+        let id = InstrumentID(r.u32()); r.skip(4)
+        return QuoteReceived(instrument: id, bidPrice: Price(raw: r.i64()), bidQuantity: Quantity(raw: r.i64()), askPrice: Price(raw: r.i64()), askQuantity: Quantity(raw: r.i64()))
+    }
+
+    @inlinable @inline(__always)
+    static func level(_ r: inout _UnsafeByteReader, _ seq: UInt64) throws(CoreError) -> L2LevelUpdated {
+        let id = InstrumentID(r.u32()); let side: Side = try enumValue(r.u8(), seq, "side"); r.skip(3)
+        return L2LevelUpdated(instrument: id, side: side, price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64()))
+    }
+
+    @inlinable @inline(__always)
+    static func bookMessage(_ r: inout _UnsafeByteReader, _ seq: UInt64) throws(CoreError) -> OrderBookMessage {
+        let id = InstrumentID(r.u32()); let action: BookAction = try enumValue(r.u8(), seq, "book action")
+        let side: Side = try enumValue(r.u8(), seq, "side"); r.skip(2)
+        return OrderBookMessage(instrument: id, action: action, side: side, orderID: r.u64(), price: Price(raw: r.i64()), quantity: Quantity(raw: r.i64()))
     }
 }

@@ -125,6 +125,17 @@ public enum EventCodec {
     ///   version, of an unknown kind, or carry an out-of-range enum value.
     @inlinable
     public static func decode(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) throws(CoreError) -> Event {
+        var event = Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: 0)))
+        try decode(bytes, sequence: sequence, into: &event)
+        return event
+    }
+
+    /// Decodes one event into `event` where the caller keeps it (the replay hot path). The
+    /// market data kinds are built in place: returning an event, or a body, goes through
+    /// temporaries the size of the largest kind, which cost more than the decoding itself.
+    /// - Throws: as `decode(_:sequence:)`; `event` is then left in an unspecified state.
+    @inlinable
+    public static func decode(_ bytes: UnsafeRawBufferPointer, sequence: UInt64, into event: inout Event) throws(CoreError) {
         guard bytes.count >= headerSize, let base = bytes.baseAddress else {
             throw CoreError(.truncatedEvent, "event #\(sequence): \(bytes.count) bytes, shorter than the \(headerSize)-byte header")
         }
@@ -137,10 +148,16 @@ public enum EventCodec {
             throw CoreError(.truncatedEvent, "event #\(sequence): \(kind.name) is \(headerSize + bodySize(kind)) bytes, found \(bytes.count)")
         }
         r.skip(6)
-        let eventTime = Timestamp(nanos: r.i64())
-        let receiveTime = Timestamp(nanos: r.i64())
-        let body = try decodeBody(kind, &r, sequence)
-        return Event(sequence: sequence, eventTime: eventTime, receiveTime: receiveTime, body: body)
+        event.sequence = sequence
+        event.eventTime = Timestamp(nanos: r.i64())
+        event.receiveTime = Timestamp(nanos: r.i64())
+        switch kind {
+        case .l2LevelUpdated: event.body = .l2LevelUpdated(try level(&r, sequence))
+        case .quoteReceived: event.body = .quoteReceived(quote(&r))
+        case .tradeReceived: event.body = .tradeReceived(try trade(&r, sequence))
+        case .orderBookMessage: event.body = .orderBookMessage(try bookMessage(&r, sequence))
+        default: event.body = try decodeBody(kind, &r, sequence)
+        }
     }
 
     @inlinable

@@ -281,7 +281,7 @@ public final class JournalReader {
     @inline(__always)
     public func nextEvent(into event: inout Event) throws(JournalError) -> JournalRecord? {
         guard let record = try next() else { return nil }
-        do { event = try EventCodec.decode(record.payload, sequence: record.sequence) } catch {
+        do { try EventCodec.decode(record.payload, sequence: record.sequence, into: &event) } catch {
             throw JournalError(.corrupt, "\(current.path) at byte \(record.offset): \(error.message)")
         }
         return record

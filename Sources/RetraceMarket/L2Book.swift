@@ -36,6 +36,7 @@ public struct L2Book: Sendable {
     @inlinable public var bestAsk: Level? { best(.sell) }
 
     /// The best level of a side.
+    @inline(__always)
     public func best(_ side: Side) -> Level? {
         if let quoted { return side == .buy ? quoted.bid : quoted.ask }
         if side == .buy {
@@ -84,6 +85,7 @@ public struct L2Book: Sendable {
     }
 
     /// Quantity resting at `price` on `side` (zero when there is no level).
+    @inline(__always)
     public func depth(side: Side, price: Price) -> Quantity {
         if let quoted {
             let l = side == .buy ? quoted.bid : quoted.ask
@@ -152,6 +154,7 @@ struct PriceLadder: Sendable {
     @inline(__always) func better(_ a: Int64, _ b: Int64) -> Bool { isBid ? a > b : a < b }
 
     /// The best tick overall.
+    @inline(__always)
     var bestTick: Int64? {
         let w: Int64? = windowBest == .min ? nil : windowBest
         guard !overflow.isEmpty else { return w }
@@ -160,6 +163,7 @@ struct PriceLadder: Sendable {
         return better(far, w) ? far : w
     }
 
+    @inline(__always)
     func quantity(_ tick: Int64) -> Int64 {
         let i = tick &- base
         if i >= 0 && i < Int64(quantities.count) { return quantities[Int(i)] }
