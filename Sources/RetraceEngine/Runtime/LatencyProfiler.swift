@@ -8,11 +8,13 @@ import RetraceCore
 ///
 /// Time here is measured, never used: nothing the engine decides depends on it, so the
 /// fingerprint is the same with profiling on or off. Stage checkpoints are taken on every
-/// `every`-th event; the receipt time is read on
-/// every event so that each order's tick-to-order is exact. `every` = 0 turns it all off.
+/// `every`-th event; the receipt time is read on every event so that each order's
+/// tick-to-order is exact (on sampled events only, when no order can follow an input).
+/// `every` = 0 turns it all off.
 public struct LatencyProfiler {
     public static let stages = ["receive", "book", "strategy", "risk", "send"]
     public let every: Int
+    let timesOrders: Bool
     public private(set) var stage: [LatencyHistogram]
     public private(set) var tickToOrder = LatencyHistogram()
     /// Tick-to-order by venue index (the venue's position in the run's venue list).
@@ -24,8 +26,11 @@ public struct LatencyProfiler {
     /// Whether this event's stages are being sampled.
     var sampling = false
 
-    public init(every: Int) {
+    /// `timesOrders` false: no order can follow an input (a strategy that never places one),
+    /// so only the sampled events read the clock.
+    public init(every: Int, timesOrders: Bool = true) {
         self.every = every
+        self.timesOrders = timesOrders
         countdown = every
         nanosPerTick = every > 0 ? retrace_nanos_per_cycle() : 1
         baseTick = retrace_cycles()
@@ -49,11 +54,12 @@ public struct LatencyProfiler {
     @inline(__always)
     mutating func begin() {
         guard every > 0 else { return }
-        eventStart = now()
-        last = eventStart
         countdown -= 1
         sampling = countdown == 0
         if sampling { countdown = every }
+        guard sampling || timesOrders else { return }
+        eventStart = now()
+        last = eventStart
     }
 
     /// A sampled event passed a checkpoint: the time since the previous one goes to `index`.
