@@ -125,7 +125,7 @@ public enum EventCodec {
     ///   version, of an unknown kind, or carry an out-of-range enum value.
     @inlinable
     public static func decode(_ bytes: UnsafeRawBufferPointer, sequence: UInt64) throws(CoreError) -> Event {
-        var event = Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: 0)))
+        var event = Event.placeholder
         try decode(bytes, sequence: sequence, into: &event)
         return event
     }

@@ -58,7 +58,7 @@ public struct SHA256: Sendable {
         precondition(blockCount == 0, "SHA-256 padding did not end on a block")
         var out: [UInt8] = []
         out.reserveCapacity(32)
-        for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
+        for word in words {
             for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: word >> UInt32(shift))) }
         }
         return out
@@ -87,7 +87,7 @@ public struct SHA256: Sendable {
 
     /// Compresses through the portable C path only (tests compare it with the hardware one).
     public static func portableState(of data: UnsafeRawBufferPointer) -> [UInt32] {
-        var state: [UInt32] = [0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19]
+        var state = SHA256().words
         retrace_sha256_blocks_portable(&state, data.baseAddress, data.count / 64)
         return state
     }
@@ -96,6 +96,9 @@ public struct SHA256: Sendable {
     public static func state(of data: UnsafeRawBufferPointer) -> [UInt32] {
         var s = SHA256()
         s.compress(data.baseAddress!, blocks: data.count / 64)
-        return [s.h.0, s.h.1, s.h.2, s.h.3, s.h.4, s.h.5, s.h.6, s.h.7]
+        return s.words
     }
+
+    /// The chaining state as an array (a, b, … h).
+    var words: [UInt32] { [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] }
 }

@@ -205,29 +205,21 @@ extension Optional: StateCodable where Wrapped: StateCodable {
     public init(state r: inout StateReader) throws(CoreError) { self = try r.optional(Wrapped.self) }
 }
 
-extension Int64: StateCodable {
+/// Fixed-width integers save as their little-endian bytes.
+extension StateCodable where Self: FixedWidthInteger {
     public func saveState(_ w: inout StateWriter) { w.word(self) }
     public init(state r: inout StateReader) throws(CoreError) { self = try r.word() }
 }
 
-extension UInt64: StateCodable {
-    public func saveState(_ w: inout StateWriter) { w.word(self) }
-    public init(state r: inout StateReader) throws(CoreError) { self = try r.word() }
-}
+extension Int64: StateCodable {}
+extension UInt64: StateCodable {}
+extension Int32: StateCodable {}
+extension Int128: StateCodable {}
 
-extension Int32: StateCodable {
-    public func saveState(_ w: inout StateWriter) { w.word(self) }
-    public init(state r: inout StateReader) throws(CoreError) { self = try r.word() }
-}
-
+/// `Int` saves as 64 bits whatever the platform's word size.
 extension Int: StateCodable {
     public func saveState(_ w: inout StateWriter) { w.word(Int64(self)) }
     public init(state r: inout StateReader) throws(CoreError) { self = Int(try r.word(Int64.self)) }
-}
-
-extension Int128: StateCodable {
-    public func saveState(_ w: inout StateWriter) { w.word(self) }
-    public init(state r: inout StateReader) throws(CoreError) { self = try r.word() }
 }
 
 extension Bool: StateCodable {

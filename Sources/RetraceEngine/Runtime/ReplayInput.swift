@@ -185,27 +185,26 @@ public struct ReplayInput: InputSource {
                 if let torn = reader.tornTail { throw EngineError(.journal, "\(source): recorded journal ends in a \(torn)") }
                 return false
             }
-            let event = input.event
-            let kind = event.body.kind
+            let kind = input.event.body.kind
             if kind.isOutput {
-                observeOutput(event)
+                observeOutput(input.event)
                 continue
             }
             if kind == .sessionStarted || kind == .sessionEnded || (marketOnly && kind.isLiveSession) { continue }
-            if case .instrumentDefined(let d) = event.body {
+            if case .instrumentDefined(let d) = input.event.body {
                 mapVenue(d.instrument)
             } else {
-                if let until, until.passed(by: event) { return false }
-                if let instrument = event.body.marketInstrument, event.eventTime.nanos != 0 {
+                if let until, until.passed(by: input.event) { return false }
+                if let instrument = input.event.body.marketInstrument, input.event.eventTime.nanos != 0 {
                     let v = Int(instrument.raw) < instrumentVenue.count ? instrumentVenue[Int(instrument.raw)] : 0
-                    recordedFeed[v].record(max(0, event.receiveTime.nanos - event.eventTime.nanos))
+                    recordedFeed[v].record(max(0, input.event.receiveTime.nanos - input.event.eventTime.nanos))
                 }
-                if !inWindow, let from, from.reached(by: event) {
+                if !inWindow, let from, from.reached(by: input.event) {
                     inWindow = true
                     gate?.muted = false
                     seekSeconds = Double(Self.monotonicNanos() - seekStart) / 1e9
                 }
-                if inWindow, case .paced(let factor) = speed { pace(event.receiveTime.nanos, factor) }
+                if inWindow, case .paced(let factor) = speed { pace(input.event.receiveTime.nanos, factor) }
             }
             if !inWindow { fastForwarded &+= 1 }
             input.encoded = record.payload

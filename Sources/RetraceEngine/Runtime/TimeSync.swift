@@ -110,7 +110,8 @@ public struct TimeSync: Sendable {
     /// The estimate over every window including the open one, or nil before the first sample.
     /// When any window has a two-way sample, only those windows are fitted.
     public var estimate: Estimate? {
-        let best = self.best.contains { $0.localSend != nil } ? self.best.filter { $0.localSend != nil } : self.best
+        let twoWay = self.best.contains { $0.localSend != nil }
+        let best = twoWay ? self.best.filter { $0.localSend != nil } : self.best
         guard let first = best.first else { return nil }
         let t0 = first.localReceive
         let n = Double(best.count)
@@ -132,7 +133,7 @@ public struct TimeSync: Sendable {
         }
         // The fitted offset at t0 (x = 0) is Σ wᵢ yᵢ with wᵢ = 1/n + (0 − mx)(xᵢ − mx)/sxx.
         var bound: Double?
-        if best.allSatisfy({ $0.localSend != nil }) {
+        if twoWay {
             var b = 0.0
             for s in best {
                 let w = 1 / n + (sxx > 0 ? -mx * (Double(s.localReceive - t0) / 1e9 - mx) / sxx : 0)
@@ -141,7 +142,7 @@ public struct TimeSync: Sendable {
             bound = b + 1  // the integer midpoint's rounding
         }
         return Estimate(offsetNanos: Double(first.offset) + intercept, driftPPB: slope, referenceTime: t0, windows: best.count, samples: samples,
-                        residualNanos: (ss / n).squareRoot(), minDelayNanos: best.map(\.delay).min() ?? 0, oneWay: first.localSend == nil,
+                        residualNanos: (ss / n).squareRoot(), minDelayNanos: best.map(\.delay).min() ?? 0, oneWay: !twoWay,
                         offsetBoundNanos: bound)
     }
 
