@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import RetraceEngine
+import RetraceJournal
 
 /// A progress bar on stderr with rate and ETA, for long commands. It exists only when
 /// stderr is a terminal and `--quiet` was not given, so piped output and logs stay clean.
@@ -69,6 +70,8 @@ struct ProgressInput<Base: InputSource>: InputSource {
     private var done: UInt64 = 0
 
     init(_ base: Base, _ progress: Progress?) { (self.base, self.progress) = (base, progress) }
+
+    var inputJournal: JournalReader? { base.inputJournal }
 
     mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
         guard try base.next(into: &input) else {

@@ -92,6 +92,11 @@ public enum BacktestDriver {
             writerSettings.avoidCPU = settings.pin
             let writer = StoreWriter(projector: StoreProjector(store: s), settings: writerSettings)
             let recorder = OutputRecorder(journal: journal, writer: writer)
+            if journalOptions.inputsByReference, let input = source.inputJournal {
+                let path = RunFolder.absolutePath(input.directory)
+                do { recorder.referenceSource = try journal.declareSource(path: path, runID: input.runID) } catch { throw EngineError(.journal, error.message) }
+                manifest.inputsReferenced = path
+            }
             recorder.tap = settings.outputTap
             settings.gate?.attach(recorder)
             let engine = BacktestEngine(strategy: strategy, account: account, recorder: recorder, seed: settings.seed)

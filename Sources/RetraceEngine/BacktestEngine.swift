@@ -170,7 +170,7 @@ public final class BacktestEngine<S: Strategy> {
         defer { input.event.sequence = sourceSequence }
         if case .instrumentDefined = input.event.body { definitions.append(input.event) }
         if let bytes = input.encoded {
-            do { input.event.sequence = try recorder.recordInput(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+            do { input.event.sequence = try recorder.recordInput(encoded: bytes, sourceSequence: input.sourceSequence) } catch { throw EngineError(.journal, error.message) }
         } else {
             input.event.sequence = try recorder.recordInput(input.event).sequence
         }

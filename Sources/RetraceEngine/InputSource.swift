@@ -6,6 +6,9 @@ import RetraceJournal
 public struct InputEvent {
     public var event: Event
     public var encoded: UnsafeRawBufferPointer?
+    /// The event's sequence in the source's `inputJournal` (0: none), when `encoded` is that
+    /// record's payload: the run may then journal the input by reference.
+    public var sourceSequence: UInt64 = 0
     public init(event: Event, encoded: UnsafeRawBufferPointer?) { (self.event, self.encoded) = (event, encoded) }
     /// An empty slot for `InputSource.next(into:)`.
     @inlinable public static var empty: InputEvent { InputEvent(event: .placeholder, encoded: nil) }
@@ -16,9 +19,14 @@ public protocol InputSource {
     /// Reads the next event into `input`; false at the end. The engine's loop keeps one
     /// slot and sources decode into it: no event is copied through return values.
     mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool
+    /// The journal the inputs' `sourceSequence` numbers point into (nil: none, the inputs
+    /// are journaled as copies).
+    var inputJournal: JournalReader? { get }
 }
 
 extension InputSource {
+    public var inputJournal: JournalReader? { nil }
+
     /// The next event, or nil at the end.
     @inlinable
     public mutating func next() throws(EngineError) -> InputEvent? {
@@ -51,9 +59,12 @@ public struct JournalInput: InputSource {
             let kind = input.event.body.kind
             if kind.isOutput || kind.isLiveSession || kind == .sessionStarted || kind == .sessionEnded { continue }
             input.encoded = record.payload
+            input.sourceSequence = record.sequence
             return true
         }
     }
+
+    public var inputJournal: JournalReader? { reader }
 }
 
 /// Input events held in memory (tests, datasets imported on the fly).
@@ -80,6 +91,8 @@ public struct WindowInput<Base: InputSource>: InputSource {
     public private(set) var skipped: UInt64 = 0
 
     public init(_ base: Base, from: ReplayBound?, until: ReplayBound?) { (self.base, self.from, self.until) = (base, from, until) }
+
+    public var inputJournal: JournalReader? { base.inputJournal }
 
     public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
         while try base.next(into: &input) {

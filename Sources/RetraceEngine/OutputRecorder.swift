@@ -20,6 +20,9 @@ public final class OutputRecorder {
     /// While a live run resumes: the outputs its journal already holds. Outputs derived
     /// again from the journaled inputs are checked against them and not journaled twice.
     public var resume: ResumeOutputs?
+    /// The declared source (`JournalWriter.declareSource`) inputs with a source sequence are
+    /// journaled by reference to (nil: inputs are copied).
+    public var referenceSource: UInt16?
 
     private let scratch = UnsafeMutableRawPointer.allocate(byteCount: EventCodec.maxEncodedSize, alignment: 8)
 
@@ -32,11 +35,17 @@ public final class OutputRecorder {
 
     /// Journals an input event given as encoded bytes; returns its sequence. In `fsync`
     /// mode the event is durable when this returns (the core acts on it only afterwards).
+    /// `sourceSequence` (not 0): the payload is that record of the source declared as
+    /// `referenceSource`, and is journaled by reference when one is set.
     @inlinable @discardableResult
-    public func recordInput(encoded payload: UnsafeRawBufferPointer) throws(JournalError) -> UInt64 {
+    public func recordInput(encoded payload: UnsafeRawBufferPointer, sourceSequence: UInt64 = 0) throws(JournalError) -> UInt64 {
         if muted && payload[1] != EventKind.instrumentDefined.rawValue { return 0 }
         inputEventCount()
-        let sequence = try journal.append(encoded: payload)
+        let sequence = if let referenceSource, sourceSequence != 0 {
+            try journal.appendReference(source: referenceSource, sourceSequence: sourceSequence, time: JournalFormat.payloadTime(payload))
+        } else {
+            try journal.append(encoded: payload)
+        }
         if journal.syncMode == .fsync { try journal.commit() }
         return sequence
     }

@@ -127,6 +127,12 @@ public struct RunConfig: Sendable {
             c.journal.io = io
             return true
         },
+        Key(name: "journal.inputs", expects: "reference or copy",
+            help: "inputs read from another journal (a data run, a replayed run): kept by reference to it, or copied into the run's journal (self-contained)") { c, v in
+            guard let s = text(v), s == "reference" || s == "copy" else { return false }
+            c.journal.inputsByReference = s == "reference"
+            return true
+        },
         intKey("journal.segment_bytes", "journal segment size before rotation", min: 4096) { $0.journal.segmentBytes = $1 },
         intKey("journal.async_ms", "async mode: sync at least this often", min: 1) { $0.journal.asyncIntervalMillis = $1 },
         intKey("journal.async_bytes", "async mode: sync after this many bytes", min: 1) { $0.journal.asyncBytes = $1 },

@@ -15,6 +15,16 @@ public struct RunFolder: Sendable {
     /// A run path as the folder is named (no trailing slash).
     public static func normalized(_ path: String) -> String { path.hasSuffix("/") ? String(path.dropLast()) : path }
 
+    /// `path` made absolute and canonical (symbolic links resolved), as another run's
+    /// journal records it; `path` itself when it cannot be resolved.
+    public static func absolutePath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else {
+            return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Paths inside a run folder.
     public static func journalPath(_ run: String) -> String { run + "/journal" }
     public static func storePath(_ run: String) -> String { run + "/store.sqlite" }

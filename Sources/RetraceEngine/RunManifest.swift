@@ -17,6 +17,9 @@ public struct RunManifest: Codable, Equatable, Sendable {
     /// The data run or files the run read.
     public var dataset: String = ""
     public var inputs: [String] = []
+    /// The journal the run's inputs are kept in by reference (absent: the run's journal
+    /// holds copies of its inputs). The run reads back only while that journal exists.
+    public var inputsReferenced: String?
     public var seed: UInt64 = 0
     public var syncMode: String = "none"
     public var codeVersion: String
@@ -53,7 +56,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
         case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
-        case hotPath = "hot_path", placement, latency, replay, window, live
+        case hotPath = "hot_path", placement, latency, replay, window, live, inputsReferenced = "inputs_referenced"
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {

@@ -49,10 +49,11 @@ public enum JournalFormat {
     }
 
     /// The time a payload carries for indexing: an encoded event's receive time (bytes
-    /// 16..<24 after a version byte of 1), or `Int64.min` for payloads that are not events.
+    /// 16..<24 after a version byte of 1), a reference's first input's (the same bytes), or
+    /// `Int64.min` for payloads that are neither.
     @inlinable
     public static func payloadTime(_ payload: UnsafeRawBufferPointer) -> Int64 {
-        guard payload.count >= 24, payload[0] == 1 else { return Int64.min }
+        guard payload.count >= 24, payload[0] == 1 || InputReference.kind(payload) == .reference else { return Int64.min }
         return Int64(littleEndian: payload.loadUnaligned(fromByteOffset: 16, as: Int64.self))
     }
 

@@ -90,6 +90,12 @@ public final class JournalReader {
     public private(set) var tornTail: TornTail?
     /// The last sequence read.
     public private(set) var lastSequence: UInt64
+    /// Whether references to another journal's records are resolved (see `InputReference`).
+    public let resolving: Bool
+    /// The source journals this journal's references point into (declared at its start).
+    public private(set) var sources: [InputReference.Source] = []
+    /// Records handed out from a source journal so far.
+    public private(set) var referencedRecords: UInt64 = 0
 
     private var current: SegmentData { didSet { bytes = current.bytes } }
     /// `current.bytes`, held here so the per-record path touches no reference (no retain).
@@ -97,12 +103,36 @@ public final class JournalReader {
     private var slot = 0
     private var offset = JournalFormat.headerSize
     private var ended = false
+    /// The last sequence the frames read so far cover (the chain each frame must continue).
+    private var chain: UInt64
+    /// Set while `next()` has something other than this journal's next frame to hand out:
+    /// a record put back by a seek, or the rest of a reference.
+    private var special = false
+    private var peeked: JournalRecord?
+    private var span: OpenSpan?
+    private var sourceReaders: [JournalReader?] = []
+
+    /// A reference being resolved.
+    struct OpenSpan {
+        let reader: JournalReader
+        /// Where the reference frame is in this journal (for messages).
+        let path: String
+        let offset: Int
+        /// This journal's next sequence to hand out, and the last one the reference covers.
+        var next: UInt64
+        let last: UInt64
+        /// The source sequence of `next`.
+        var sourceNext: UInt64
+    }
 
     /// Opens the journal in `directory` at its first record.
+    /// - Parameter resolving: false reads references as they are stored (recovery and
+    ///   tailing need the frames, not the records they point to).
     /// - Throws: `.notFound` when there is no journal, `.badHeader` for a bad header,
     ///   `.corrupt` when a segment number is missing.
-    public init(directory: String) throws(JournalError) {
+    public init(directory: String, resolving: Bool = true) throws(JournalError) {
         self.directory = directory
+        self.resolving = resolving
         segments = try JournalFormat.segmentIndexes(in: directory)
         for (i, n) in segments.enumerated() where n != segments[0] + i {
             throw JournalError(.corrupt, "\(directory): segment \(JournalFormat.segmentName(segments[0] + i)) is missing (found \(JournalFormat.segmentName(n)) after it)")
@@ -114,6 +144,21 @@ public final class JournalReader {
         runID = header.runID
         firstSequence = header.firstSequence
         lastSequence = header.firstSequence &- 1
+        chain = lastSequence
+        if segments[0] == 0 { sources = Self.declaredSources(bytes) }
+    }
+
+    /// The source declarations at the start of a journal's first segment.
+    static func declaredSources(_ b: UnsafeRawBufferPointer) -> [InputReference.Source] {
+        var found: [InputReference.Source] = []
+        var at = JournalFormat.headerSize
+        while case .record(_, let length, let size) = JournalFormat.frame(in: b, at: at) {
+            let payload = UnsafeRawBufferPointer(rebasing: b[(at + JournalFormat.frameSize)..<(at + JournalFormat.frameSize + length)])
+            guard let source = InputReference.parseSource(payload) else { break }
+            found.append(source)
+            at += size
+        }
+        return found
     }
 
     /// The segment being read.
@@ -142,16 +187,41 @@ public final class JournalReader {
     /// - Throws: `.corrupt` for a damaged record before the tail, `.sequenceGap` when
     ///   sequence numbers skip or repeat.
     public func next() throws(JournalError) -> JournalRecord? {
+        if special { return try nextSpecial() }
         while !ended {
             // The common case first: an intact record continuing the chain. Anything else
-            // (a segment's end, damage, a gap) goes through `step`, which names it.
+            // (a segment's end, damage, a gap, a reference) goes through `step`, which names it.
             let frame = JournalFormat.frame(in: bytes, at: offset)
-            if case .record(let sequence, let length, let size) = frame, sequence == lastSequence &+ 1 {
+            if case .record(let sequence, let length, let size) = frame, sequence == chain &+ 1,
+               length == 0 || bytes[offset &+ JournalFormat.frameSize] != InputReference.tag {
                 return take(sequence: sequence, payloadBytes: length, size: size)
             }
-            switch try JournalReader.step(frame, bytes, at: offset, after: lastSequence, last: onLastSegment, path: current.path) {
+            switch try JournalReader.step(frame, bytes, at: offset, after: chain, last: onLastSegment, path: current.path) {
             case .record(let sequence, let length, let size):
-                return take(sequence: sequence, payloadBytes: length, size: size)
+                let start = offset + JournalFormat.frameSize
+                let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
+                switch InputReference.kind(payload) {
+                case .record:
+                    return take(sequence: sequence, payloadBytes: length, size: size)
+                case .source:
+                    guard InputReference.parseSource(payload) != nil else {
+                        throw JournalError(.corrupt, "\(current.path): malformed source declaration at byte \(offset) (sequence \(sequence))")
+                    }
+                    offset += size  // covers no sequence: the chain goes on after it
+                case .reference:
+                    guard let reference = InputReference.parseReference(payload) else {
+                        throw JournalError(.corrupt, "\(current.path): malformed input reference at byte \(offset) (sequence \(sequence))")
+                    }
+                    let record = JournalRecord(sequence: sequence, offset: offset, payload: payload)
+                    offset += size
+                    chain = sequence &+ UInt64(reference.count) &- 1
+                    guard resolving else {
+                        lastSequence = chain
+                        return record
+                    }
+                    try startSpan(reference, at: record)
+                    return try nextSpecial()
+                }
             case .end:
                 guard !onLastSegment else {
                     ended = true
@@ -172,7 +242,78 @@ public final class JournalReader {
         let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + payloadBytes)]))
         offset += size
         lastSequence = sequence
+        chain = sequence
         return record
+    }
+
+    /// A record put back by a seek, or the next one of the reference being resolved.
+    private func nextSpecial() throws(JournalError) -> JournalRecord? {
+        if let record = peeked {
+            peeked = nil
+            special = span != nil
+            lastSequence = record.sequence
+            return record
+        }
+        guard var open = span else {
+            special = false
+            return try next()
+        }
+        let found: JournalRecord?
+        do { found = try open.reader.next() } catch {
+            throw JournalError(error.code, "\(open.path): the inputs referenced at byte \(open.offset) (sequence \(open.next)) cannot be read: \(error.message)")
+        }
+        guard let source = found, source.sequence == open.sourceNext else {
+            throw JournalError(.corrupt, "\(open.path): the reference at byte \(open.offset) needs record \(open.sourceNext) of \(open.reader.directory), "
+                + "which ends at sequence \(open.reader.lastSequence)\(open.reader.tornTail.map { " (\($0))" } ?? "")")
+        }
+        let record = JournalRecord(sequence: open.next, offset: open.offset, payload: source.payload)
+        lastSequence = open.next
+        referencedRecords &+= 1
+        if open.next == open.last {
+            span = nil
+            special = false
+        } else {
+            open.next &+= 1
+            open.sourceNext &+= 1
+            span = open
+        }
+        return record
+    }
+
+    /// Starts resolving a reference: the source journal is opened once (its run id must be
+    /// the declared one) and positioned at the first referenced record.
+    private func startSpan(_ reference: InputReference.Span, at frame: JournalRecord) throws(JournalError) {
+        let i = Int(reference.source)
+        guard i < sources.count else {
+            throw JournalError(.corrupt, "\(current.path): the reference at byte \(frame.offset) names source \(i), but the journal declares \(sources.count)")
+        }
+        while sourceReaders.count <= i { sourceReaders.append(nil) }
+        let declared = sources[i]
+        let reader: JournalReader
+        if let open = sourceReaders[i] { reader = open } else {
+            do { reader = try JournalReader(directory: declared.path) } catch {
+                throw JournalError(.notFound, "\(directory): inputs \(frame.sequence)… are kept by reference in \(declared.path), which cannot be opened "
+                    + "(\(error.message)); the run needs the data it was made from (or record it with journal.inputs = copy)")
+            }
+            guard reader.runID == declared.runID else {
+                throw JournalError(.corrupt, "\(directory): inputs are kept by reference in \(declared.path), but the journal there is another run's "
+                    + "(run id \(Self.hex(reader.runID)), expected \(Self.hex(declared.runID)))")
+            }
+            sourceReaders[i] = reader
+        }
+        if reader.lastSequence &+ 1 != reference.first {
+            do { try reader.seek(toSequence: reference.first) } catch {
+                throw JournalError(error.code, "\(current.path): the reference at byte \(frame.offset) cannot reach record \(reference.first) of \(declared.path): \(error.message)")
+            }
+        }
+        span = OpenSpan(reader: reader, path: current.path, offset: frame.offset, next: frame.sequence, last: frame.sequence &+ UInt64(reference.count) &- 1,
+                        sourceNext: reference.first)
+        special = true
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 
     /// What reading finds at `offset` of a segment's bytes.
@@ -222,10 +363,17 @@ public final class JournalReader {
             switch try step(b, at: offset, after: previous, last: true, path: path) {
             case .record(let sequence, let length, let size):
                 let payload = UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)])
-                if !SyntheticRecord.matches(payload) {
+                switch InputReference.kind(payload) {
+                case .reference:
+                    guard InputReference.parseReference(payload) != nil else { throw JournalError(.corrupt, "\(path): malformed input reference at byte \(offset)") }
+                case .source:
+                    guard InputReference.parseSource(payload) != nil else { throw JournalError(.corrupt, "\(path): malformed source declaration at byte \(offset)") }
+                case .record where !SyntheticRecord.matches(payload):
                     do { _ = try EventCodec.decode(payload, sequence: sequence) } catch { throw JournalError(.corrupt, "\(path) at byte \(offset): \(error.message)") }
+                case .record:
+                    break
                 }
-                (offset, previous, records) = (offset + size, sequence, records + 1)
+                (offset, previous, records) = (offset + size, sequence &+ InputReference.span(payload) &- 1, records + 1)
             case .end: return (records, nil)
             case .torn(let reason): return (records, reason)
             }
@@ -244,15 +392,15 @@ public final class JournalReader {
         }
         let header = try JournalFormat.parseHeader(data.bytes, path: data.path)
         guard header.runID == runID else { throw JournalError(.corrupt, "\(data.path): segment header names another run") }
-        guard header.firstSequence == lastSequence &+ 1 else {
-            throw JournalError(.sequenceGap, "\(data.path): segment starts at sequence \(header.firstSequence), expected \(lastSequence &+ 1)")
+        guard header.firstSequence == chain &+ 1 else {
+            throw JournalError(.sequenceGap, "\(data.path): segment starts at sequence \(header.firstSequence), expected \(chain &+ 1)")
         }
         current = data
         offset = JournalFormat.headerSize
     }
 
     private func stop(_ reason: String) -> JournalRecord? {
-        tornTail = TornTail(segment: current.path, offset: offset, bytes: current.bytes.count - offset, lastSequence: lastSequence, reason: reason)
+        tornTail = TornTail(segment: current.path, offset: offset, bytes: current.bytes.count - offset, lastSequence: chain, reason: reason)
         ended = true
         return nil
     }
@@ -282,7 +430,7 @@ public final class JournalReader {
     public func nextEvent(into event: inout Event) throws(JournalError) -> JournalRecord? {
         guard let record = try next() else { return nil }
         do { try EventCodec.decode(record.payload, sequence: record.sequence, into: &event) } catch {
-            throw JournalError(.corrupt, "\(current.path) at byte \(record.offset): \(error.message)")
+            throw JournalError(.corrupt, "\(current.path) at byte \(record.offset) (sequence \(record.sequence)): \(error.message)")
         }
         return record
     }
@@ -300,7 +448,7 @@ public final class JournalReader {
 
     /// The index of the current segment built from its records (for the writer's recovery).
     func currentSegmentIndex(interval: Int) -> SegmentIndex {
-        let first = (try? JournalFormat.parseHeader(current.bytes, path: current.path))?.firstSequence ?? lastSequence &+ 1
+        let first = (try? JournalFormat.parseHeader(current.bytes, path: current.path))?.firstSequence ?? chain &+ 1
         return SegmentIndex.build(segment: current.number, bytes: current.bytes, firstSequence: first, interval: interval)
     }
 
@@ -359,16 +507,30 @@ public final class JournalReader {
             offset = entry.offset
             lastSequence = entry.sequence &- 1
         }
+        chain = lastSequence
+        (special, peeked, span) = (false, nil, nil)
     }
 
     /// Reads forward until `found` accepts a record, leaving the reader just before it.
     private func skip(until found: (JournalRecord) -> Bool) throws(JournalError) {
+        if resolving {
+            // The record may come from a source journal: it is put back, not re-read.
+            while let record = try next() {
+                if found(record) {
+                    peeked = record
+                    special = true
+                    lastSequence = record.sequence &- 1
+                    return
+                }
+            }
+            return
+        }
         while true {
-            let (savedSlot, savedOffset, savedLast) = (slot, offset, lastSequence)
+            let (savedSlot, savedOffset, savedLast, savedChain) = (slot, offset, lastSequence, chain)
             let savedSegment = current
             guard let record = try next() else { return }
             if found(record) {
-                (slot, offset, lastSequence, current) = (savedSlot, savedOffset, savedLast, savedSegment)
+                (slot, offset, lastSequence, chain, current) = (savedSlot, savedOffset, savedLast, savedChain, savedSegment)
                 return
             }
         }

@@ -96,9 +96,13 @@ public final class JournalTailer {
             scan: while true {
                 switch JournalFormat.frame(in: bytes, at: at) {
                 case .record(let sequence, let length, let size) where sequence == lastSequence &+ 1:
+                    let payload = UnsafeRawBufferPointer(rebasing: bytes[(at + JournalFormat.frameSize)..<(at + JournalFormat.frameSize + length)])
+                    guard InputReference.kind(payload) == .record else {
+                        // Only backtests and replays keep inputs by reference, and they are read whole, not tailed.
+                        throw JournalError(.corrupt, "\(JournalFormat.segmentName(segment)) at byte \(offset + at): inputs kept by reference cannot be tailed; read the finished journal instead")
+                    }
                     lastSequence = sequence
                     if sequence >= from {
-                        let payload = UnsafeRawBufferPointer(rebasing: bytes[(at + JournalFormat.frameSize)..<(at + JournalFormat.frameSize + length)])
                         try deliver(JournalRecord(sequence: sequence, offset: offset + at, payload: payload))
                         delivered += 1
                     }

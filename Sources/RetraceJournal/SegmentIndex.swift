@@ -116,11 +116,20 @@ public struct SegmentIndex: Equatable, Sendable {
         var index = SegmentIndex(segment: segment, firstSequence: firstSequence, interval: interval)
         var offset = JournalFormat.headerSize
         while case .record(let sequence, let length, let size) = JournalFormat.frame(in: b, at: offset) {
-            let time = JournalFormat.payloadTime(UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)]))
-            index.add(sequence: sequence, time: time, offset: offset)
+            let payload = UnsafeRawBufferPointer(rebasing: b[(offset + JournalFormat.frameSize)..<(offset + JournalFormat.frameSize + length)])
+            index.add(sequence: sequence, time: JournalFormat.payloadTime(payload), offset: offset)
+            // A reference covers several sequences and times.
+            index.extend(through: sequence &+ InputReference.span(payload) &- 1, time: InputReference.maxTime(payload))
             offset += size
         }
         return index
+    }
+
+    /// Widens the last record's coverage (a reference to more inputs).
+    @inline(__always)
+    public mutating func extend(through sequence: UInt64, time: Int64) {
+        if sequence > lastSequence { lastSequence = sequence }
+        if time > maxTime { maxTime = time }
     }
 
     /// Accounts for one more record (the writer calls this as it appends).

@@ -208,9 +208,12 @@ public struct ReplayInput: InputSource {
             }
             if !inWindow { fastForwarded &+= 1 }
             input.encoded = record.payload
+            input.sourceSequence = record.sequence
             return true
         }
     }
+
+    public var inputJournal: JournalReader? { reader }
 
     /// Holds the caller until the event's release time.
     private mutating func pace(_ receive: Int64, _ factor: Double) {

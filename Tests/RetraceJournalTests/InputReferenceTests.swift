@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import RetraceCore
+@testable import RetraceJournal
+
+@Suite("Inputs kept by reference")
+struct InputReferenceTests {
+    static let sourceID = [UInt8](repeating: 3, count: 16)
+    static let runID = [UInt8](repeating: 4, count: 16)
+
+    /// A source journal of `count` timed events; returns its folder.
+    static func source(_ dir: String, count: Int, id: [UInt8] = sourceID) throws {
+        let w = try JournalWriter(directory: dir, runID: id, options: JournalOptions(syncMode: .none, segmentBytes: 16 << 10, bufferBytes: 8192, indexInterval: 64))
+        for e in timedEvents(count) { try w.append(e) }
+        try w.finish()
+    }
+
+    /// Writes the same run twice from the source: by reference and by copy. Seeded choices
+    /// leave gaps in the source (inputs a window or a de-duplicator dropped), add outputs
+    /// between inputs, and commit now and then (each closes the open reference).
+    static func twin(source: String, ref: String, copy: String, seed: UInt64) throws {
+        let small = JournalOptions(syncMode: .none, segmentBytes: 4096, bufferBytes: 4096, indexInterval: 16)
+        let r = try JournalWriter(directory: ref, runID: runID, options: small)
+        let c = try JournalWriter(directory: copy, runID: runID, options: small)
+        #expect(try r.declareSource(path: source, runID: sourceID) == 0)
+        var rng = SplitMix64(seed: seed)
+        let reader = try JournalReader(directory: source)
+        while let record = try reader.next() {
+            if rng.next(modulo: 10) == 0 { continue }
+            let time = JournalFormat.payloadTime(record.payload)
+            #expect(try r.appendReference(source: 0, sourceSequence: record.sequence, time: time) == (try c.append(encoded: record.payload)))
+            if rng.next(modulo: 7) == 0 {
+                let output = Event(eventTime: Timestamp(nanos: time), receiveTime: Timestamp(nanos: time), body: .timerFired(TimerFired(timerID: rng.next())))
+                #expect(try r.append(output) == (try c.append(output)))
+            }
+            if rng.next(modulo: 50) == 0 { try r.commit() }
+        }
+        try r.finish()
+        try c.finish()
+    }
+
+    static func records(_ reader: JournalReader, limit: Int = .max) throws -> [(UInt64, [UInt8])] {
+        var out: [(UInt64, [UInt8])] = []
+        while out.count < limit, let record = try reader.next() { out.append((record.sequence, Array(record.payload))) }
+        return out
+    }
+
+    @Test("read back exactly as copies across buffer swaps, rotations, source gaps and outputs; seeks land exactly; recovery and reopen work on the frames")
+    func sameAsCopies() throws {
+        let dir = temporaryDirectory("ref")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.source(dir + "/source", count: 5000)
+        try Self.twin(source: dir + "/source", ref: dir + "/ref", copy: dir + "/copy", seed: 21)
+
+        let copied = try Self.records(try JournalReader(directory: dir + "/copy"))
+        let resolved = try JournalReader(directory: dir + "/ref")
+        let viaReference = try Self.records(resolved)
+        #expect(copied.count > 5000)
+        #expect(viaReference.count == copied.count)
+        #expect(zip(viaReference, copied).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+        #expect(resolved.sources == [InputReference.Source(index: 0, runID: Self.sourceID, path: dir + "/source")])
+        #expect(resolved.referencedRecords > 4000)
+        #expect(resolved.lastSequence == copied.last!.0)
+
+        // The frames: far fewer than the records, the same chain of sequences, smaller files.
+        let raw = try JournalReader(directory: dir + "/ref", resolving: false)
+        let frames = try Self.records(raw)
+        #expect(frames.count < copied.count / 2)
+        #expect(raw.lastSequence == copied.last!.0)
+        #expect(try JournalFormat.segmentIndexes(in: dir + "/ref").count > 2)
+        func bytes(_ d: String) throws -> Int {
+            try FileManager.default.contentsOfDirectory(atPath: d).filter { $0.hasSuffix(".wal") }
+                .reduce(0) { $0 + (try FileManager.default.attributesOfItem(atPath: d + "/" + $1)[.size] as! Int) }
+        }
+        #expect(try bytes(dir + "/ref") * 2 < (try bytes(dir + "/copy")))
+
+        // Seeks into the middle of references land on the same record as in the copy.
+        var rng = SplitMix64(seed: 8)
+        for _ in 0..<40 {
+            let target = 1 + rng.next(modulo: copied.last!.0 + 1)
+            let a = try JournalReader(directory: dir + "/ref"), b = try JournalReader(directory: dir + "/copy")
+            try a.seek(toSequence: target)
+            try b.seek(toSequence: target)
+            let x = try Self.records(a, limit: 3), y = try Self.records(b, limit: 3)
+            #expect(x.map(\.0) == y.map(\.0) && zip(x, y).allSatisfy { $0.1 == $1.1 }, "seek to \(target)")
+            let time = 1_000_000 + Int64(rng.next(modulo: 5001)) * 10_000 + Int64(rng.next(modulo: 2))
+            try a.seek(toTime: time)
+            try b.seek(toTime: time)
+            #expect(try a.next()?.sequence == (try b.next()?.sequence), "seek to time \(time)")
+        }
+        // A damaged index is rebuilt by scanning the frames: seeking still lands exactly.
+        try Data(repeating: 0x33, count: 40).write(to: URL(fileURLWithPath: dir + "/ref/" + JournalFormat.indexName(1)))
+        let rescanned = try JournalReader(directory: dir + "/ref")
+        try rescanned.seek(toSequence: copied[copied.count / 2].0)
+        #expect(try rescanned.next()?.sequence == copied[copied.count / 2].0)
+
+        // Recovery reads frames, not the source: a reopened writer continues the chain.
+        let (w, recovery) = try JournalWriter.reopen(directory: dir + "/ref", options: JournalOptions(syncMode: .none))
+        #expect(recovery.lastSequence == copied.last!.0 && recovery.tornTail == nil)
+        let more = Event(eventTime: Timestamp(nanos: 1), receiveTime: Timestamp(nanos: 1), body: .timerFired(TimerFired(timerID: 1)))
+        #expect(try w.append(more) == copied.last!.0 + 1)
+        try w.finish()
+        #expect(try Self.records(try JournalReader(directory: dir + "/ref")).count == copied.count + 1)
+    }
+
+    @Test("a long stretch splits at the frame limit; declaring after a record is refused")
+    func longStretch() throws {
+        let dir = temporaryDirectory("ref-long")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let n = Int(InputReference.maxCount) + 500
+        try Self.source(dir + "/source", count: n)
+        let w = try JournalWriter(directory: dir + "/ref", runID: Self.runID, options: JournalOptions(syncMode: .none, bufferBytes: 1 << 20))
+        _ = try w.declareSource(path: dir + "/source", runID: Self.sourceID)
+        for s in 1...UInt64(n) { try w.appendReference(source: 0, sourceSequence: s, time: 0) }
+        #expect(throws: JournalError.self) { try w.declareSource(path: dir + "/other", runID: Self.sourceID) }
+        try w.finish()
+        #expect(try Self.records(try JournalReader(directory: dir + "/ref", resolving: false)).count == 2)
+        let back = try Self.records(try JournalReader(directory: dir + "/ref"))
+        #expect(back.count == n && back.last?.0 == UInt64(n))
+    }
+
+    @Test("a missing or replaced source is an error naming both journals; tailing a finished journal resolves its references")
+    func missingSource() throws {
+        let dir = temporaryDirectory("ref-missing")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.source(dir + "/source", count: 300)
+        try Self.twin(source: dir + "/source", ref: dir + "/ref", copy: dir + "/copy", seed: 5)
+        let copies = try Self.records(try JournalReader(directory: dir + "/copy"))
+        let tail = try JournalTailer(directory: dir + "/ref", from: 1)
+        var tailed: [(UInt64, [UInt8])] = []
+        try tail.poll { tailed.append(($0.sequence, Array($0.payload))) }
+        #expect(tailed.count == copies.count && zip(tailed, copies).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+
+        try FileManager.default.moveItem(atPath: dir + "/source", toPath: dir + "/moved")
+        do {
+            _ = try Self.records(try JournalReader(directory: dir + "/ref"))
+            Issue.record("reading without the source succeeded")
+        } catch let error as JournalError {
+            #expect(error.message.contains(dir + "/ref") && error.message.contains(dir + "/source") && error.message.contains("by reference"), "\(error.message)")
+        }
+        try Self.source(dir + "/source", count: 300, id: [UInt8](repeating: 5, count: 16))
+        do {
+            _ = try Self.records(try JournalReader(directory: dir + "/ref"))
+            Issue.record("reading another run's journal as the source succeeded")
+        } catch let error as JournalError {
+            #expect(error.message.contains("another run's"), "\(error.message)")
+        }
+        // The frames alone still read (recovery, `journal verify`'s chain check).
+        #expect(try Self.records(try JournalReader(directory: dir + "/ref", resolving: false)).count > 0)
+    }
+}
