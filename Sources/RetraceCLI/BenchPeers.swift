@@ -10,7 +10,8 @@ import RetraceStrategies
 /// `Scripts/peer-bench` to time against NautilusTrader and hftbacktest (one fresh process
 /// per run, alternating with the peers). The input is generated with the peers' own seeded
 /// rules into a data run first (not timed); the timed part is a backtest read from that
-/// CRC-checked journal, with every input and output journaled and projected into the store.
+/// CRC-checked journal, its inputs journaled by reference to that journal (`journal.inputs`),
+/// every output journaled and projected into the store.
 enum PeerWorkloads {
     static let help = """
     usage: retrace bench peer W1|W2|W3|W4|W5|W6-replay|W6-mm [--n N] [--input RUN] [--json]
@@ -99,7 +100,7 @@ enum PeerWorkloads {
         o.add("fingerprint", manifest.fingerprint)
         o.add("generate_seconds", generateSeconds)
         o.add("peak_rss_mib", BenchModes.peakMiB())
-        o.add("includes", "input read from a CRC-checked journal; every input and output journaled; store projected")
+        o.add("includes", "input read from a CRC-checked journal; inputs journaled by reference to it, outputs journaled; store projected")
         Output.out(o.text)
         return 0
     }

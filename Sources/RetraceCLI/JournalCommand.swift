@@ -19,7 +19,9 @@ enum JournalCommand {
                sequence chain, segment headers and the encoding, every snapshot, and
                recomputes the fingerprint over the output events, which must match the
                manifest's. Exit 0 only if all of it holds; otherwise exit 1 naming the first
-               bad segment, byte offset and sequence (a torn tail is reported as such)
+               bad segment, byte offset and sequence (a torn tail is reported as such).
+               Inputs kept by reference (journal.inputs) are read from the journal they
+               point to, which must be there, with the run id recorded, and intact
       inspect  segments, counts by event type, time span, sizes, first and last sequence,
                snapshots (--json: records, first_sequence, last_sequence, segments, bytes,
                counts, torn_tail, ...); --limit N also lists the first N records; exits 0
@@ -119,6 +121,8 @@ enum JournalCommand {
             if s.synthetic > 0 { kinds.append("\"synthetic\":\(s.synthetic)") }
             o.add("counts", raw: "{" + kinds.joined(separator: ",") + "}")
             o.add("snapshots", snapshotList.count)
+            o.add("referenced_records", reader.referencedRecords)
+            o.add("sources", raw: "[" + reader.sources.map { "\"\(jsonEscape($0.path))\"" }.joined(separator: ",") + "]")
             o.add("segment_files", raw: "[" + files.map { "{\"file\":\"\(jsonEscape(($0.path as NSString).lastPathComponent))\",\"bytes\":\($0.bytes)}" }.joined(separator: ",") + "]")
             Output.out(o.text)
         } else {
@@ -130,6 +134,10 @@ enum JournalCommand {
             if s.records > s.synthetic && s.firstTime <= s.lastTime { Output.out("  time span \(s.firstTime) … \(s.lastTime)") }
             for k in EventKind.allCases where s.counts[Int(k.rawValue)] > 0 { Output.out("  \(k.name): \(s.counts[Int(k.rawValue)])") }
             if s.synthetic > 0 { Output.out("  synthetic: \(s.synthetic)") }
+            if !reader.sources.isEmpty {
+                let verified = inspecting ? "" : ", read there with their CRCs checked"
+                Output.out("  inputs kept by reference: \(reader.referencedRecords) records of \(reader.sources.map(\.path).joined(separator: ", "))\(verified)")
+            }
             if !snapshotList.isEmpty { Output.out("  snapshots: \(snapshotList.count) (latest at sequence \(snapshotList.last!.sequence))") }
         }
         if let torn = reader.tornTail {

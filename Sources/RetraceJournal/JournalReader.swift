@@ -292,8 +292,8 @@ public final class JournalReader {
         let reader: JournalReader
         if let open = sourceReaders[i] { reader = open } else {
             do { reader = try JournalReader(directory: declared.path) } catch {
-                throw JournalError(.notFound, "\(directory): inputs \(frame.sequence)… are kept by reference in \(declared.path), which cannot be opened "
-                    + "(\(error.message)); the run needs the data it was made from (or record it with journal.inputs = copy)")
+                throw JournalError(.notFound, "\(directory): the inputs from sequence \(frame.sequence) on are kept by reference in \(declared.path), which cannot be opened "
+                    + "(\(error.message)); the run needs the data it was made from (or record it with --set journal.inputs=copy)")
             }
             guard reader.runID == declared.runID else {
                 throw JournalError(.corrupt, "\(directory): inputs are kept by reference in \(declared.path), but the journal there is another run's "

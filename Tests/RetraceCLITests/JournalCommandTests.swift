@@ -104,4 +104,45 @@ struct JournalCommandTests {
         let v = try retrace(["journal", "verify", dir + "/bt"])
         #expect(v.status == 0 && v.stdout.contains("matches the manifest"), "\(v.stdout)\(v.stderr)")
     }
+
+    @Test("a backtest keeps its inputs by reference to its data run: the outputs of a copy, a smaller journal; verify, diff and replay read through; without the data run they fail naming it")
+    func inputsByReference() throws {
+        let dir = scratch("jref")
+        defer { removeScratch(dir) }
+        #expect(try retrace(["generate", "--out", dir + "/csv", "--seed", "4", "--quotes", "6000"]).status == 0)
+        let imported = try retrace(["import", "quotes-csv", dir + "/csv/quotes.csv", "trades-csv:" + dir + "/csv/trades.csv", "--out", dir + "/data"])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let ref = try retrace(["backtest", "--data", dir + "/data", "--strategy", "ema-cross", "--out", dir + "/ref", "--json"])
+        let copy = try retrace(["backtest", "--data", dir + "/data", "--strategy", "ema-cross", "--out", dir + "/copy", "--json", "--set", "journal.inputs=copy"])
+        #expect(ref.status == 0 && copy.status == 0, "\(ref.stderr)\(copy.stderr)")
+        let (fa, fb) = (try summary(ref)["fingerprint"] as? String, try summary(copy)["fingerprint"] as? String)
+        #expect(fa != nil && fa == fb)
+        func manifest(_ run: String) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/manifest.json"))) as? [String: Any])
+        }
+        let data = URL(fileURLWithPath: dir + "/data/journal").resolvingSymlinksInPath().path
+        let (ma, mb) = (try manifest(dir + "/ref"), try manifest(dir + "/copy"))
+        #expect(ma["inputs_referenced"] as? String == data)
+        #expect(mb["inputs_referenced"] == nil)
+        let a = try summary(try retrace(["journal", "inspect", dir + "/ref", "--json"]))
+        let b = try summary(try retrace(["journal", "inspect", dir + "/copy", "--json"]))
+        #expect(a["records"] as? Int == b["records"] as? Int && a["last_sequence"] as? Int == b["last_sequence"] as? Int)
+        #expect((a["bytes"] as? Int ?? .max) * 3 < (b["bytes"] as? Int ?? 0), "\(a["bytes"] ?? "") against \(b["bytes"] ?? "") bytes")
+        #expect((a["referenced_records"] as? Int ?? 0) > 6000 && b["referenced_records"] as? Int == 0)
+        let verify = try retrace(["journal", "verify", dir + "/ref"])
+        #expect(verify.status == 0 && verify.stdout.contains("inputs kept by reference") && verify.stdout.contains("matches the manifest"), "\(verify.stdout)\(verify.stderr)")
+        let diff = try retrace(["diff", dir + "/ref", dir + "/copy"])
+        #expect(diff.status == 0 && diff.stdout.hasPrefix("identical: "), "\(diff.stdout)\(diff.stderr)")
+        let replay = try retrace(["replay", dir + "/ref", "--out", dir + "/replayed", "--json"])
+        let replayed = try summary(replay)
+        #expect(replay.status == 0 && replayed["matches"] as? Bool == true, "\(replay.stderr)")
+
+        try FileManager.default.moveItem(atPath: dir + "/data", toPath: dir + "/elsewhere")
+        for args in [["journal", "verify", dir + "/ref"], ["replay", dir + "/ref", "--out", dir + "/again"], ["replay", dir + "/replayed", "--out", dir + "/again2"]] {
+            let r = try retrace(args)
+            #expect(r.status != 0 && r.stderr.contains(data) && r.stderr.contains("by reference"), "\(args[0]): \(r.stderr)")
+        }
+        // The copy stands alone.
+        #expect(try retrace(["replay", dir + "/copy", "--out", dir + "/again3"]).status == 0)
+    }
 }
