@@ -151,8 +151,8 @@ def main() -> None:
                      f"{r['ratio']:.2f}× | {target} | {r['retrace_fills']:,} / {r['peer_fills']:,} |")
     scale_note = "" if args.scale == 1.0 else f" Event counts scaled by {args.scale}."
     table = "\n".join(lines) + (f"\n\nMedians of {args.runs} fresh-process runs each, alternating; {machine['cpu']}, {machine['cores']} cores, "
-                                f"Linux {machine['kernel']}.{scale_note} Retrace rows: input read from a CRC-checked journal, every input and "
-                                f"output journaled, the store projected (events/s over the whole run).")
+                                f"Linux {machine['kernel']}.{scale_note} Retrace rows: input read from a CRC-checked journal, inputs journaled by "
+                                f"reference to it, every output journaled, the store projected (events/s over the whole run).")
     print(table)
     if args.markdown:
         with open(args.markdown, "w") as f:

@@ -23,8 +23,9 @@ public struct RunResult: Sendable {
 }
 
 /// The single-threaded core loop: input events in journal order → simulated clock →
-/// venue matching → marks → strategy → commands → venue, with every input and output
-/// journaled and handed to the store writer (which fingerprints and projects them).
+/// venue matching → marks → strategy → commands → venue, with every input journaled (by
+/// reference when it comes from another journal) and every output journaled and handed to
+/// the store writer (which fingerprints and projects them).
 public final class BacktestEngine<S: Strategy> {
     public internal(set) var strategy: S
     public let ledger: Ledger
