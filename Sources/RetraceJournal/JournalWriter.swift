@@ -374,24 +374,35 @@ public final class JournalWriter: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if var open = openReference, open.end == active.used, open.epoch == epoch, open.segment == segment, open.span.source == source,
            open.span.first &+ UInt64(open.span.count) == sourceSequence, open.span.count < InputReference.maxCount, failure == nil, !closed {
+            // The frame's count and CRC are written when it is closed (`closeReferenceLocked`).
             open.span.count += 1
             open.span.lastTime = time
-            let record = active.base + open.end - JournalFormat.recordSize(payloadBytes: InputReference.referenceBytes)
-            InputReference.writeReference(open.span, to: record + JournalFormat.frameSize)
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: record + 8, count: 8 + InputReference.referenceBytes))
-            record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
             openReference = open
             let sequence = next
             next += 1
             index.extend(through: sequence, time: time)
             return sequence
         }
+        closeReferenceLocked()
         let at = try reserveLocked(payloadBytes: InputReference.referenceBytes)
         let span = InputReference.Span(source: source, count: 1, time: time, first: sourceSequence, lastTime: time)
         InputReference.writeReference(span, to: active.base + at + JournalFormat.frameSize)
         let sequence = sealLocked(at: at, payloadBytes: InputReference.referenceBytes, time: time)
         openReference = OpenReference(end: active.used, epoch: epoch, segment: segment, span: span)
         return sequence
+    }
+
+    /// Writes the open reference frame's final count, last time and CRC into the buffer.
+    /// Called before the frame can be written out (a buffer swap) and before another
+    /// reference frame is opened; the frame then takes no more inputs.
+    private func closeReferenceLocked() {
+        guard let open = openReference else { return }
+        openReference = nil
+        guard open.epoch == epoch, open.span.count > 1 else { return }  // one input: sealed as written
+        let record = active.base + open.end - JournalFormat.recordSize(payloadBytes: InputReference.referenceBytes)
+        InputReference.writeReference(open.span, to: record + JournalFormat.frameSize)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: record + 8, count: 8 + InputReference.referenceBytes))
+        record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
     private func reserveLocked(payloadBytes: Int) throws(JournalError) -> Int {
@@ -503,6 +514,7 @@ public final class JournalWriter: @unchecked Sendable {
     private func flushLocked(sync: Bool) throws(JournalError) {
         if active.used == 0 && (!sync || durable == written) { return }
         flushing = true
+        closeReferenceLocked()
         let buffer = active
         active = spare
         spare = buffer
