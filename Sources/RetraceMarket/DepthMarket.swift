@@ -258,7 +258,8 @@ public final class DepthMarket {
     /// An L2 level changed (or, in an order-level run, a level total was set).
     public func onLevel(_ u: L2LevelUpdated, _ cx: inout Context) {
         let side = u.side, price = u.price.raw, new = u.quantity.raw
-        let old = depth(side: side, price: price)
+        // The level's previous size matters only to orders resting in its queue.
+        let old = resting.isEmpty ? 0 : depth(side: side, price: price)
         if let l3 { l3.setLevelTotal(side: side, tick: price, total: new) } else { l2.apply(u) }
         levelChanged(side, price)
         if !resting.isEmpty {

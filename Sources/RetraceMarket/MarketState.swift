@@ -197,7 +197,7 @@ extension SimulatedVenue.MarketView {
         lastBar = try r.optional()
         hasQuotes = try r.bool()
         depth = try r.bool() ? try DepthMarket.restored(&r) : nil
-        touch = (try r.word(), try r.word())
+        quoted = (try r.word(), try r.word())  // with depth, the touch is read from it
     }
 }
 

@@ -6,7 +6,7 @@ extension SimulatedVenue {
     func submitTopOfBook<L: VenueListener>(_ order: OrderSubmitted, venue v: Int, at time: Int64, _ listener: inout L) {
         let index = Int(order.instrument.raw)
         // The cached touch (0 = no price), not a copy of the market view and its book.
-        let t = markets[index].touch
+        let t = markets[index].quoted
         let side = order.side == .buy ? t.ask : t.bid
         let touch = markets[index].hasQuotes && side > 0 ? Price(raw: side) : nil
         let crosses = touch.map { order.type == .market || (order.side == .buy ? order.limitPrice >= $0 : order.limitPrice <= $0) } ?? false
@@ -79,7 +79,7 @@ extension SimulatedVenue {
 
     func matchTouch<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L) {
         // The cached touch, read once (not a copy of the book).
-        let t = markets[Int(id.raw)].touch
+        let t = markets[Int(id.raw)].quoted
         let (bid, ask) = (t.bid > 0 ? Price(raw: t.bid) : nil, t.ask > 0 ? Price(raw: t.ask) : nil)
         match(id, venue: v, at: time, &listener) { order in
             guard let touch = order.side == .buy ? ask : bid else { return nil }

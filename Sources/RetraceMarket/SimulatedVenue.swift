@@ -40,8 +40,18 @@ public final class SimulatedVenue {
         public var hasQuotes = false
         /// Set once the instrument has depth data: matching then happens there.
         public var depth: DepthMarket?
-        /// Best bid and ask after the latest event (raw prices; 0 = none).
-        public var touch: (bid: Int64, ask: Int64) = (0, 0)
+        /// The quoted best bid and ask (raw prices; 0 = none), for instruments without depth.
+        var quoted: (bid: Int64, ask: Int64) = (0, 0)
+        /// Best bid and ask as the venue's book now stands (raw prices; 0 = none): with depth,
+        /// read from the depth market when asked (not after every level update, which most
+        /// of the time nobody reads); otherwise the latest quote.
+        public var touch: (bid: Int64, ask: Int64) {
+            get {
+                guard let depth else { return quoted }
+                return (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
+            }
+            set { quoted = newValue }
+        }
     }
 
     /// Something sent to a venue that has not arrived yet.
@@ -218,7 +228,6 @@ public final class SimulatedVenue {
         if sizing { depthContexts[v].allIn = allIn(index, &listener) }
         body(depth, &depthContexts[v])
         if sizing { depthContexts[v].allIn = Self.noSizing }
-        markets[index].touch = (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
         guard !depthContexts[v].answers.isEmpty else { return }
         var answers: [VenueAnswer] = []
         swap(&answers, &depthContexts[v].answers)
