@@ -60,6 +60,37 @@ struct CacheTests {
         #expect(c[i]!.bid?.price.raw == 100 && c[i]!.bids.count == 1)
         #expect(c[InstrumentID(7)] == nil)
     }
+
+    @Test("last-value cache: top levels equal a sorted reference over seeded updates, both sides, depths 1 to 6")
+    func lastValueAgainstReference() {
+        var rng = SplitMix64(seed: 17)
+        let i = InstrumentID(0)
+        for depth in 1...6 {
+            var c = LastValueCache(depth: depth)
+            // The reference: insert, update or remove, sort best first, keep the top `depth`
+            // (a level pushed out is forgotten; removing a top level leaves a gap).
+            var reference: [Side: [(Int64, Int64)]] = [.buy: [], .sell: []]
+            for n in 0..<4_000 {
+                let side: Side = rng.next(modulo: 2) == 0 ? .buy : .sell
+                let price = 100 + Int64(rng.next(modulo: 12)), quantity = rng.next(modulo: 3) == 0 ? 0 : 1 + Int64(rng.next(modulo: 9))
+                c.apply(Event(eventTime: Timestamp(nanos: Int64(n)), receiveTime: Timestamp(nanos: Int64(n)),
+                              body: .l2LevelUpdated(L2LevelUpdated(instrument: i, side: side, price: Price(raw: price), quantity: Quantity(raw: quantity)))))
+                var levels = reference[side]!
+                if let k = levels.firstIndex(where: { $0.0 == price }) {
+                    if quantity == 0 { levels.remove(at: k) } else { levels[k].1 = quantity }
+                } else if quantity > 0 {
+                    levels.append((price, quantity))
+                    levels.sort { side == .buy ? $0.0 > $1.0 : $0.0 < $1.0 }
+                    levels = Array(levels.prefix(depth))
+                }
+                reference[side] = levels
+                let e = c[i]!
+                let got = (side == .buy ? e.bids : e.asks).map { ($0.price.raw, $0.quantity.raw) }
+                #expect(got.elementsEqual(levels, by: ==), "depth \(depth), update \(n)")
+                #expect((side == .buy ? e.bid : e.ask)?.price.raw == levels.first?.0)
+            }
+        }
+    }
 }
 
 @Suite("Feed de-duplication in a run")

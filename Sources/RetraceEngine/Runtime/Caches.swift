@@ -70,16 +70,26 @@ public struct LastValueCache: Sendable {
     }
 
     static func setLevel(_ levels: inout [L2Level], _ price: Price, _ quantity: Quantity, depth: Int, bids: Bool) {
-        if let k = levels.firstIndex(where: { $0.price == price }) {
-            if quantity.raw == 0 { levels.remove(at: k) } else { levels[k].quantity = quantity }
-        } else if quantity.raw > 0 {
-            let k = levels.firstIndex { bids ? price > $0.price : price < $0.price } ?? levels.count
-            if k < depth {
-                if levels.capacity < depth + 1 { levels.reserveCapacity(depth + 1) }
-                levels.insert(L2Level(price: price, quantity: quantity), at: k)
+        // One pass over the (best-first) levels finds the price or where it would go.
+        let p = price.raw
+        var k = 0
+        while k < levels.count {
+            let q = levels[k].price.raw
+            if q == p {
+                if quantity.raw == 0 { levels.remove(at: k) } else { levels[k].quantity = quantity }
+                return
             }
-            if levels.count > depth { levels.removeLast() }
+            if bids ? p > q : p < q { break }
+            k += 1
         }
+        guard quantity.raw > 0, k < depth else { return }
+        if levels.capacity < depth + 1 { levels.reserveCapacity(depth + 1) }
+        // Insert by shifting the worse levels down one place (the last drops off at `depth`).
+        let level = L2Level(price: price, quantity: quantity)
+        if levels.count < depth { levels.append(level) }
+        var i = levels.count - 1
+        while i > k { levels[i] = levels[i - 1]; i -= 1 }
+        levels[k] = level
     }
 }
 
