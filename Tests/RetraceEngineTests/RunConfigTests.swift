@@ -63,6 +63,9 @@ struct RunConfigTests {
         #expect(failure(nil, ["journal.writeback_bytes=5000"]).contains("'journal.writeback_bytes' must be 0 or a multiple of 4096, got 5000"))
         #expect(try RunConfig.load(nil, sets: ["journal.writeback_bytes=0"]).journal.writebackBytes == 0)
         #expect(try RunConfig.load(nil, sets: ["journal.writeback_bytes=65536"]).journal.writebackBytes == 65536)
+        #expect(failure(nil, ["journal.inputs=maybe"]).contains("'journal.inputs' must be reference or copy, got \"maybe\""))
+        #expect(try RunConfig.load(nil).journal.inputsByReference)
+        #expect(try !RunConfig.load(nil, sets: ["journal.inputs=copy"]).journal.inputsByReference)
         #expect(failure(nil, ["nodots"]).contains("--set expects key.path=value"))
         #expect(failure(dir + "/missing.json").contains("cannot read"))
     }
