@@ -46,11 +46,8 @@ public final class SimulatedVenue {
         /// read from the depth market when asked (not after every level update, which most
         /// of the time nobody reads); otherwise the latest quote.
         public var touch: (bid: Int64, ask: Int64) {
-            get {
-                guard let depth else { return quoted }
-                return (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
-            }
-            set { quoted = newValue }
+            guard let depth else { return quoted }
+            return (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
         }
     }
 
@@ -379,7 +376,7 @@ public final class SimulatedVenue {
             guard markets[index].depth == nil else { return }
             markets[index].book.apply(q)
             markets[index].hasQuotes = true
-            markets[index].touch = (q.bidPrice.raw, q.askPrice.raw)
+            markets[index].quoted = (q.bidPrice.raw, q.askPrice.raw)
             matchTouch(id, venue: v, at: x, &listener)
         case .tradeReceived(let t):
             if let depth = markets[index].depth {
@@ -428,7 +425,11 @@ public final class SimulatedVenue {
 
     public func touch(_ id: InstrumentID) -> (bid: Int64, ask: Int64) {
         let i = Int(id.raw)
-        return i < markets.count ? markets[i].touch : (0, 0)
+        guard i < markets.count else { return (0, 0) }
+        // Stored properties only: calling the view's computed `touch` on an array element
+        // copied the whole view (its book included) on every call.
+        if let depth = markets[i].depth { return (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0) }
+        return markets[i].quoted
     }
 
     /// The price a position in `instrument` would be closed at when the data ends:
