@@ -15,11 +15,33 @@ public final class RunStore {
     private var pendingRows = 0
     private var inTransaction = false
     private var explicitTransaction = false
-    private var insertFill: SQLiteStatement?
-    private var insertPosition: SQLiteStatement?
-    private var insertEquity: SQLiteStatement?
-    private var insertTrade: SQLiteStatement?
-    private var insertOrder: SQLiteStatement?
+    private var fillsGroup = Grouped<FillRow>(table: "fills", columns: 10)
+    private var positionsGroup = Grouped<PositionRow>(table: "positions", columns: 7)
+    private var equityGroup = Grouped<EquityRow>(table: "equity", columns: 7)
+    private var tradesGroup = Grouped<TradeRow>(table: "trades", columns: 9)
+    private var ordersGroup = Grouped<OrderRow>(table: "orders", columns: 15, replace: true)
+
+    /// Rows of one table inserted `groupRows` at a time by one multi-row INSERT: a
+    /// statement's fixed cost (cursor, program start, reset) is paid once per group
+    /// instead of once per row. Rows short of a group wait here and are inserted one by
+    /// one before the transaction commits, so a commit holds every row added before it.
+    struct Grouped<Row> {
+        static var groupRows: Int { 16 }
+        let table: String
+        let columns: Int
+        let verb: String
+        var waiting: [Row] = []
+        var group: SQLiteStatement?
+        var single: SQLiteStatement?
+        init(table: String, columns: Int, replace: Bool = false) {
+            (self.table, self.columns, verb) = (table, columns, replace ? "INSERT OR REPLACE" : "INSERT")
+            waiting.reserveCapacity(Self.groupRows)
+        }
+        func sql(rows: Int) -> String {
+            let one = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
+            return "\(verb) INTO \(table) VALUES " + Array(repeating: one, count: rows).joined(separator: ",")
+        }
+    }
 
     /// Opens (creating and migrating) the store at `path`.
     public init(path: String, batchRows: Int = 10_000) throws(StoreError) {
@@ -95,6 +117,45 @@ public final class RunStore {
         return s
     }
 
+    /// Adds `row` to its table's group; a full group is inserted at once.
+    /// (The caller opens the transaction before and counts the row after: a count that
+    /// commits touches every group, so it must not run while this one is borrowed.)
+    private func insert<Row>(_ row: Row, _ g: inout Grouped<Row>, _ bind: (Row, SQLiteStatement, Int) -> Void) throws(StoreError) {
+        g.waiting.append(row)
+        guard g.waiting.count == Grouped<Row>.groupRows else { return }
+        let s = try statement(&g.group, g.sql(rows: Grouped<Row>.groupRows))
+        for (k, r) in g.waiting.enumerated() { bind(r, s, k * g.columns) }
+        g.waiting.removeAll(keepingCapacity: true)
+        try s.run()
+    }
+
+    /// Inserts the rows short of a group, one by one (before a commit).
+    private func insertWaiting<Row>(_ g: inout Grouped<Row>, _ bind: (Row, SQLiteStatement, Int) -> Void) throws(StoreError) {
+        guard !g.waiting.isEmpty else { return }
+        let s = try statement(&g.single, g.sql(rows: 1))
+        for r in g.waiting {
+            bind(r, s, 0)
+            try s.run()
+        }
+        g.waiting.removeAll(keepingCapacity: true)
+    }
+
+    private func insertAllWaiting() throws(StoreError) {
+        try insertWaiting(&fillsGroup, Self.bind)
+        try insertWaiting(&positionsGroup, Self.bind)
+        try insertWaiting(&equityGroup, Self.bind)
+        try insertWaiting(&tradesGroup, Self.bind)
+        try insertWaiting(&ordersGroup, Self.bind)
+    }
+
+    private func discardWaiting() {
+        fillsGroup.waiting.removeAll(keepingCapacity: true)
+        positionsGroup.waiting.removeAll(keepingCapacity: true)
+        equityGroup.waiting.removeAll(keepingCapacity: true)
+        tradesGroup.waiting.removeAll(keepingCapacity: true)
+        ordersGroup.waiting.removeAll(keepingCapacity: true)
+    }
+
     private func beginRow() throws(StoreError) {
         if !inTransaction { try database.execute("BEGIN"); inTransaction = true }
     }
@@ -114,6 +175,7 @@ public final class RunStore {
     /// Commits the open batch, if any.
     public func flush() throws(StoreError) {
         guard inTransaction else { return }
+        try insertAllWaiting()
         try database.execute("COMMIT")
         inTransaction = false
         explicitTransaction = false
@@ -122,6 +184,7 @@ public final class RunStore {
 
     /// Abandons the open batch, if any: none of its rows stay in the store.
     public func rollback() {
+        discardWaiting()
         guard inTransaction else { return }
         // A failed COMMIT may already have ended the transaction; ROLLBACK then reports
         // "no transaction is active", which is the state we want.
@@ -132,61 +195,49 @@ public final class RunStore {
     }
 
     /// Appends a fill row.
-    public func add(_ r: FillRow) throws(StoreError) {
-        try beginRow()
-        let s = try statement(&insertFill, "INSERT INTO fills VALUES (?,?,?,?,?,?,?,?,?,?)")
-        let f = r.fill
-        s.bind(1, Int64(r.sequence)); s.bind(2, Int64(f.orderID.raw)); s.bind(3, Int64(f.instrument.raw)); s.bind(4, r.time.nanos)
-        s.bind(5, f.side == .buy ? "buy" as StaticString : "sell"); s.bind(6, f.price.raw); s.bind(7, f.quantity.raw); s.bind(8, f.fee)
-        s.bind(9, f.liquidity == .maker ? "maker" as StaticString : "taker"); s.bind(10, f.leavesQuantity.raw)
-        try s.run()
-        try endRow()
-    }
-
+    public func add(_ r: FillRow) throws(StoreError) { try beginRow(); try insert(r, &fillsGroup, Self.bind); try endRow() }
     /// Appends a position row.
-    public func add(_ r: PositionRow) throws(StoreError) {
-        try beginRow()
-        let s = try statement(&insertPosition, "INSERT INTO positions VALUES (?,?,?,?,?,?,?)")
-        let p = r.position
-        s.bind(1, Int64(r.sequence)); s.bind(2, Int64(p.instrument.raw)); s.bind(3, r.time.nanos); s.bind(4, p.quantity.raw)
-        s.bind(5, p.costBasis); s.bind(6, p.realizedPnL); s.bind(7, p.fees)
-        try s.run()
-        try endRow()
-    }
-
+    public func add(_ r: PositionRow) throws(StoreError) { try beginRow(); try insert(r, &positionsGroup, Self.bind); try endRow() }
     /// Appends an equity-curve point.
-    public func add(_ r: EquityRow) throws(StoreError) {
-        try beginRow()
-        let s = try statement(&insertEquity, "INSERT INTO equity VALUES (?,?,?,?,?,?,?)")
-        let b = r.balance
-        s.bind(1, Int64(r.sequence)); s.bind(2, r.time.nanos); s.bind(3, b.cash); s.bind(4, b.equity)
-        s.bind(5, b.realizedPnL); s.bind(6, b.unrealizedPnL); s.bind(7, b.fees)
-        try s.run()
-        try endRow()
-    }
-
+    public func add(_ r: EquityRow) throws(StoreError) { try beginRow(); try insert(r, &equityGroup, Self.bind); try endRow() }
     /// Appends a round-trip trade.
-    public func add(_ t: TradeRow) throws(StoreError) {
-        try beginRow()
-        let s = try statement(&insertTrade, "INSERT INTO trades VALUES (?,?,?,?,?,?,?,?,?)")
-        s.bind(1, t.tradeID); s.bind(2, Int64(t.instrument.raw)); s.bind(3, t.size.raw); s.bind(4, t.entryTime.nanos)
-        s.bind(5, t.exitTime.nanos); s.bind(6, t.entryValue); s.bind(7, t.exitValue); s.bind(8, t.pnl)
-        s.bind(9, t.commission)
-        try s.run()
-        try endRow()
+    public func add(_ t: TradeRow) throws(StoreError) { try beginRow(); try insert(t, &tradesGroup, Self.bind); try endRow() }
+    /// Inserts or replaces an order's state.
+    public func add(_ o: OrderRow) throws(StoreError) { try beginRow(); try insert(o, &ordersGroup, Self.bind); try endRow() }
+
+    // Each binds one row's columns as parameters `at + 1 …` (its place in a group).
+
+    static func bind(_ r: FillRow, _ s: SQLiteStatement, _ at: Int) {
+        let f = r.fill
+        s.bind(at + 1, Int64(r.sequence)); s.bind(at + 2, Int64(f.orderID.raw)); s.bind(at + 3, Int64(f.instrument.raw)); s.bind(at + 4, r.time.nanos)
+        s.bind(at + 5, f.side == .buy ? "buy" as StaticString : "sell"); s.bind(at + 6, f.price.raw); s.bind(at + 7, f.quantity.raw); s.bind(at + 8, f.fee)
+        s.bind(at + 9, f.liquidity == .maker ? "maker" as StaticString : "taker"); s.bind(at + 10, f.leavesQuantity.raw)
     }
 
-    /// Inserts or replaces an order's state.
-    public func add(_ o: OrderRow) throws(StoreError) {
-        try beginRow()
-        let s = try statement(&insertOrder, "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        s.bind(1, Int64(o.orderID.raw)); s.bind(2, Int64(o.instrument.raw)); s.bind(3, o.side == .buy ? "buy" as StaticString : "sell")
-        s.bind(4, o.type.name); s.bind(5, o.sizing == .fixed ? "fixed" as StaticString : "all")
-        s.bind(6, o.quantity.raw); s.bind(7, o.limitPrice.raw); s.bind(8, o.submitTime.nanos); s.bind(9, Int64(o.submitSequence))
-        s.bind(10, o.status); s.bind(11, o.filledQuantity.raw); s.bind(12, o.filledNotional); s.bind(13, o.fees)
-        s.bind(14, o.rejectReason); s.bind(15, o.lastUpdateTime.nanos)
-        try s.run()
-        try endRow()
+    static func bind(_ r: PositionRow, _ s: SQLiteStatement, _ at: Int) {
+        let p = r.position
+        s.bind(at + 1, Int64(r.sequence)); s.bind(at + 2, Int64(p.instrument.raw)); s.bind(at + 3, r.time.nanos); s.bind(at + 4, p.quantity.raw)
+        s.bind(at + 5, p.costBasis); s.bind(at + 6, p.realizedPnL); s.bind(at + 7, p.fees)
+    }
+
+    static func bind(_ r: EquityRow, _ s: SQLiteStatement, _ at: Int) {
+        let b = r.balance
+        s.bind(at + 1, Int64(r.sequence)); s.bind(at + 2, r.time.nanos); s.bind(at + 3, b.cash); s.bind(at + 4, b.equity)
+        s.bind(at + 5, b.realizedPnL); s.bind(at + 6, b.unrealizedPnL); s.bind(at + 7, b.fees)
+    }
+
+    static func bind(_ t: TradeRow, _ s: SQLiteStatement, _ at: Int) {
+        s.bind(at + 1, t.tradeID); s.bind(at + 2, Int64(t.instrument.raw)); s.bind(at + 3, t.size.raw); s.bind(at + 4, t.entryTime.nanos)
+        s.bind(at + 5, t.exitTime.nanos); s.bind(at + 6, t.entryValue); s.bind(at + 7, t.exitValue); s.bind(at + 8, t.pnl)
+        s.bind(at + 9, t.commission)
+    }
+
+    static func bind(_ o: OrderRow, _ s: SQLiteStatement, _ at: Int) {
+        s.bind(at + 1, Int64(o.orderID.raw)); s.bind(at + 2, Int64(o.instrument.raw)); s.bind(at + 3, o.side == .buy ? "buy" as StaticString : "sell")
+        s.bind(at + 4, o.type.name); s.bind(at + 5, o.sizing == .fixed ? "fixed" as StaticString : "all")
+        s.bind(at + 6, o.quantity.raw); s.bind(at + 7, o.limitPrice.raw); s.bind(at + 8, o.submitTime.nanos); s.bind(at + 9, Int64(o.submitSequence))
+        s.bind(at + 10, o.status); s.bind(at + 11, o.filledQuantity.raw); s.bind(at + 12, o.filledNotional); s.bind(at + 13, o.fees)
+        s.bind(at + 14, o.rejectReason); s.bind(at + 15, o.lastUpdateTime.nanos)
     }
 
     /// Deletes every projection row (before a rebuild from the journal). The catalog stays.

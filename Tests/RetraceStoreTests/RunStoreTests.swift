@@ -28,6 +28,50 @@ struct RunStoreTests {
         #expect(try reopened.database.query("PRAGMA user_version").first?.first?.integer == RunStore.schemaVersion)
     }
 
+    @Test("grouped inserts: every row of every table in order across groups and commits, a replaced order keeps its last state, a rollback drops rows short of a group")
+    func groupedInserts() throws {
+        let path = NSTemporaryDirectory() + "retrace-store-\(UUID().uuidString).sqlite"
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let store = try RunStore(path: path, batchRows: 50)  // commits fall inside and outside groups
+        let id = InstrumentID(1)
+        var fills: [FillRow] = [], positions: [PositionRow] = [], equity: [EquityRow] = [], expectedOrders: [UInt64: OrderRow] = [:]
+        for k in 0..<203 {  // not a multiple of the group (16) nor of the batch
+            let f = OrderFilled(orderID: ClientOrderID(UInt64(k % 40)), instrument: id, side: .buy, price: Price(raw: 100 + Int64(k)), quantity: Quantity(raw: 1),
+                                fee: Money(raw: Int128(k)), liquidity: .taker, leavesQuantity: .zero)
+            fills.append(FillRow(sequence: UInt64(1000 + k), time: Timestamp(nanos: Int64(k)), fill: f))
+            try store.add(fills.last!)
+            positions.append(PositionRow(sequence: UInt64(2000 + k), time: Timestamp(nanos: Int64(k)),
+                                         position: PositionChanged(instrument: id, quantity: Quantity(raw: Int64(k)), costBasis: Money(raw: Int128(k)), realizedPnL: .zero, fees: .zero)))
+            try store.add(positions.last!)
+            if k % 3 == 0 {
+                equity.append(EquityRow(sequence: UInt64(3000 + k), time: Timestamp(nanos: Int64(k)),
+                                        balance: BalanceChanged(cash: Money(raw: Int128(-k)), equity: .zero, realizedPnL: .zero, unrealizedPnL: .zero, fees: .zero)))
+                try store.add(equity.last!)
+            }
+            // Orders 0…39 are written again and again: the last state of each must win.
+            var o = OrderRow(orderID: ClientOrderID(UInt64(k % 40)), instrument: id, side: .sell, type: .limit, sizing: .fixed, quantity: Quantity(raw: 5),
+                             limitPrice: Price(raw: 7), submitTime: .zero, submitSequence: UInt64(k % 40))
+            o.status = "s\(k)"
+            o.lastUpdateTime = Timestamp(nanos: Int64(k))
+            expectedOrders[UInt64(k % 40)] = o
+            try store.add(o)
+        }
+        try store.flush()
+        #expect(try store.fills() == fills)
+        #expect(try store.positions() == positions)
+        #expect(try store.equity() == equity)
+        #expect(try store.orders() == expectedOrders.keys.sorted().map { expectedOrders[$0]! })
+
+        // Rows short of a group are pending in the store until the commit; a rollback drops them with the rest.
+        try store.begin()
+        for k in 0..<5 {
+            try store.add(FillRow(sequence: UInt64(9000 + k), time: .zero, fill: fills[0].fill))
+        }
+        store.rollback()
+        try store.flush()
+        #expect(try store.fills().count == fills.count)
+    }
+
     @Test("a catalog row round-trips")
     func catalog() throws {
         let store = try RunStore(path: NSTemporaryDirectory() + "retrace-store-\(UUID().uuidString).sqlite")
