@@ -38,9 +38,15 @@ public enum JournalCompactor {
             let file = try _UnsafeMappedFile(path: plain)
             defer { withExtendedLifetime(file) {} }  // the map backs `source` below
             let source = file.bytes
-            // Sealed segments end at their last record; preallocated zeros may remain after a crash.
-            var end = source.count
-            while end > JournalFormat.headerSize && end % 8 == 0 && source.loadUnaligned(fromByteOffset: end - 8, as: UInt64.self) == 0 { end -= 8 }
+            // Sealed segments end at their last record; preallocated zeros may remain after a
+            // crash. The end is found by walking the records: trimming trailing zero words
+            // instead would also cut a last record whose payload ends in zeros.
+            var end = JournalFormat.headerSize
+            while case .record(_, _, let size) = JournalFormat.frame(in: source, at: end) { end += size }
+            guard JournalFormat.isZero(source, from: end) else {
+                report.skipped.append((n, "bytes after its last intact record at byte \(end) (run `retrace journal verify`)"))
+                continue
+            }
             let bound = ZSTD_compressBound(end)
             let out = UnsafeMutableRawPointer.allocate(byteCount: bound, alignment: 64)
             defer { out.deallocate() }

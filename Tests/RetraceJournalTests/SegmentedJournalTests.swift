@@ -317,6 +317,30 @@ struct SegmentedJournalTests {
         #expect(try readSequences(dir).1 == Array(1...2010))
     }
 
+    @Test("compaction keeps a segment's last record whole when its payload ends in zero bytes; preallocated zeros after it are left out")
+    func compactionKeepsTrailingZeros() throws {
+        for preallocate in [false, true] {
+            let dir = temporaryDirectory("compact-zeros")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let w = try JournalWriter(directory: dir, runID: Self.runID,
+                                      options: JournalOptions(syncMode: preallocate ? .async : .none, segmentBytes: 4096, preallocate: preallocate))
+            // A timer id of 0 ends every payload in eight zero bytes (the old compaction cut them off).
+            for k in 0..<400 {
+                try w.append(Event(eventTime: Timestamp(nanos: Int64(k)), receiveTime: Timestamp(nanos: Int64(k)), body: .timerFired(TimerFired(timerID: 0))))
+            }
+            try w.finish()
+            var before: [(UInt64, [UInt8])] = []
+            let r0 = try JournalReader(directory: dir)
+            while let r = try r0.next() { before.append((r.sequence, Array(r.payload))) }
+            let report = try JournalCompactor.compact(directory: dir)
+            #expect(report.segments.count >= 4 && report.skipped.isEmpty, "preallocate \(preallocate): \(report.skipped)")
+            var after: [(UInt64, [UInt8])] = []
+            let r1 = try JournalReader(directory: dir)
+            while let r = try r1.next() { after.append((r.sequence, Array(r.payload))) }
+            #expect(after.count == 400 && zip(before, after).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }, "preallocate \(preallocate)")
+        }
+    }
+
     @Test("snapshots: stored durably, listed by sequence, verified on load; a damaged one is skipped")
     func snapshots() throws {
         let dir = temporaryDirectory("snap")
