@@ -130,9 +130,19 @@ public final class JournalReader {
     ///   tailing need the frames, not the records they point to).
     /// - Throws: `.notFound` when there is no journal, `.badHeader` for a bad header,
     ///   `.corrupt` when a segment number is missing.
-    public init(directory: String, resolving: Bool = true) throws(JournalError) {
+    public convenience init(directory: String, resolving: Bool = true) throws(JournalError) {
+        try self.init(directory: directory, resolving: resolving, nesting: 0)
+    }
+
+    /// How many journals resolve through this one (a replay of a replay of a backtest: 2).
+    private let nesting: Int
+    /// More than this many journals referencing each other is taken for a loop.
+    static let maxNesting = 32
+
+    init(directory: String, resolving: Bool, nesting: Int) throws(JournalError) {
         self.directory = directory
         self.resolving = resolving
+        self.nesting = nesting
         segments = try JournalFormat.segmentIndexes(in: directory)
         for (i, n) in segments.enumerated() where n != segments[0] + i {
             throw JournalError(.corrupt, "\(directory): segment \(JournalFormat.segmentName(segments[0] + i)) is missing (found \(JournalFormat.segmentName(n)) after it)")
@@ -291,7 +301,10 @@ public final class JournalReader {
         let declared = sources[i]
         let reader: JournalReader
         if let open = sourceReaders[i] { reader = open } else {
-            do { reader = try JournalReader(directory: declared.path) } catch {
+            guard nesting < Self.maxNesting else {
+                throw JournalError(.corrupt, "\(directory): inputs kept by reference through more than \(Self.maxNesting) journals (a loop of references?)")
+            }
+            do { reader = try JournalReader(directory: declared.path, resolving: true, nesting: nesting + 1) } catch {
                 throw JournalError(.notFound, "\(directory): the inputs from sequence \(frame.sequence) on are kept by reference in \(declared.path), which cannot be opened "
                     + "(\(error.message)); the run needs the data it was made from (or record it with --set journal.inputs=copy)")
             }

@@ -148,4 +148,20 @@ struct InputReferenceTests {
         // The frames alone still read (recovery, `journal verify`'s chain check).
         #expect(try Self.records(try JournalReader(directory: dir + "/ref", resolving: false)).count > 0)
     }
+
+    @Test("references that loop back to their own journal are an error, not a stack overflow")
+    func referenceLoop() throws {
+        let dir = temporaryDirectory("ref-loop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let w = try JournalWriter(directory: dir + "/j", runID: Self.runID, options: JournalOptions(syncMode: .none))
+        _ = try w.declareSource(path: dir + "/j", runID: Self.runID)
+        try w.appendReference(source: 0, sourceSequence: 1, time: 0)
+        try w.finish()
+        do {
+            _ = try Self.records(try JournalReader(directory: dir + "/j"))
+            Issue.record("a journal referencing itself read back")
+        } catch let error as JournalError {
+            #expect(error.message.contains("loop of references"), "\(error.message.prefix(300))")
+        }
+    }
 }
