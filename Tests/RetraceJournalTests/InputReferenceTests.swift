@@ -166,4 +166,34 @@ struct InputReferenceTests {
         let loop = Self.readError(dir + "/j")
         #expect(loop.contains("loop of references"), "\(loop.prefix(300))")
     }
+
+    @Test("a replay of a run read through both: its inputs resolve through the run to the source without seeking")
+    func chained() throws {
+        let (dir, copied) = try Self.twins("ref-chain", count: 3000, seed: 9)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The replay journals the run's inputs by reference to the run (not its outputs),
+        // with outputs of its own in between, as `retrace replay` does.
+        let run = try JournalReader(directory: dir + "/ref")
+        let w = try JournalWriter(directory: dir + "/replay", runID: Self.sourceID, options: JournalOptions(syncMode: .none, bufferBytes: 4096))
+        _ = try w.declareSource(path: dir + "/ref", runID: Self.runID)
+        var expected: [(UInt64, [UInt8])] = []
+        while let record = try run.next() {
+            let payload = Array(record.payload)
+            guard record.payload[1] != EventKind.timerFired.rawValue else { continue }  // the run's outputs
+            expected.append((try w.appendReference(source: 0, sourceSequence: record.sequence, time: JournalFormat.payloadTime(record.payload)), payload))
+            if expected.count % 5 == 0 {
+                let output = Event(eventTime: .zero, receiveTime: .zero, body: .timerFired(TimerFired(timerID: 7)))
+                let bytes = [UInt8](unsafeUninitializedCapacity: EventCodec.maxEncodedSize) { b, n in n = EventCodec.encode(output, to: b.baseAddress!) }
+                expected.append((try w.append(output), bytes))
+            }
+        }
+        try w.finish()
+        let replay = try JournalReader(directory: dir + "/replay")
+        let back = try Self.records(replay)
+        #expect(back.count == expected.count && zip(back, expected).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 })
+        #expect(copied.count > expected.count / 2)
+        let nested = replay.sourceReaders.first ?? nil
+        #expect(nested != nil && nested?.seeks == 0, "the run was sought \(nested?.seeks ?? -1) times")
+        #expect(nested?.sourceReaders.first??.seeks == 0)
+    }
 }
