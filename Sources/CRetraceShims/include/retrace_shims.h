@@ -23,7 +23,7 @@ int retrace_sha256_hardware_available(void);
 /// kind of machine; CLOCK_MONOTONIC nanoseconds elsewhere). For latency profiling only.
 uint64_t retrace_cycles(void);
 /// Nanoseconds per `retrace_cycles` tick, measured once against CLOCK_MONOTONIC (about
-/// 2 ms, on first use).
+/// 250 µs, on first use).
 double retrace_nanos_per_cycle(void);
 
 /// Pins the calling thread to `cpu`. Returns 0, or an errno value (EINVAL: no such CPU).
