@@ -23,8 +23,9 @@ enum JournalCommand {
                Inputs kept by reference (journal.inputs) are read from the journal they
                point to, which must be there, with the run id recorded, and intact
       inspect  segments, counts by event type, time span, sizes, first and last sequence,
-               snapshots (--json: records, first_sequence, last_sequence, segments, bytes,
-               counts, torn_tail, ...); --limit N also lists the first N records; exits 0
+               snapshots, inputs kept by reference (--json: records, first_sequence,
+               last_sequence, segments, bytes, counts, torn_tail, referenced_records,
+               sources, ...); --limit N also lists the first N records; exits 0
                when the only damage is a torn tail, and says so
       tail     follows a journal another process is writing and prints each record as it
                lands (--json: one object per line). Starts after the records already there
