@@ -28,6 +28,28 @@ struct CacheTests {
         #expect(Double(d.bloomPositives) < Double(d.checked) * 0.2)
     }
 
+    @Test("dedup: tables made on the first id; a snapshot before it equals an empty table's and restores to the same decisions")
+    func dedupLazy() throws {
+        let fresh = Deduplicator(window: 500)
+        #expect(!fresh.allocated)
+        var made = Deduplicator(window: 500)
+        made.allocate()
+        var a = StateWriter(), b = StateWriter()
+        fresh.saveState(&a)
+        made.saveState(&b)
+        #expect(a.bytes == b.bytes && !fresh.allocated)
+        var restored = Deduplicator(window: 500)
+        var r = StateReader(a.bytes)
+        try restored.restoreState(&r)
+        var original = fresh
+        var rng = SplitMix64(seed: 4)
+        for _ in 0..<3_000 {
+            let id = rng.next(modulo: 700)
+            #expect(original.isNew(id) == restored.isNew(id))
+        }
+        #expect(original.allocated && original.dropped == restored.dropped && original.dropped > 1_000)
+    }
+
     @Test("LRU with TTL: recency eviction, expiry in engine time, counters")
     func lru() {
         var c = LRUCache<String, Int>(capacity: 2, ttlNanos: 100)

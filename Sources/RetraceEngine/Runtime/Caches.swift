@@ -233,13 +233,24 @@ public struct Deduplicator: Sendable {
     public private(set) var checked = 0
     public private(set) var bloomPositives = 0
 
+    /// The tables (about 1.5 MB for the default window) are made on the first id checked:
+    /// a run whose feed carries no trade ids (quotes, depth) never pays for zeroing them.
     public init(window: Int = 65_536) {
         precondition(window > 0, "dedup window must be positive")
         self.window = window
         var b = 64
         while b < window * 10 { b *= 2 }  // about 10 bits per id: ~1 % false positives with 4 probes
         bits = b
-        filters = [[UInt64](repeating: 0, count: b / 64), [UInt64](repeating: 0, count: b / 64)]
+        filters = [[], []]
+        ring = []
+        exact = OrderIndex(capacity: 0)
+    }
+
+    /// Whether the tables exist yet (an empty deduplicator behaves as all-zero tables).
+    var allocated: Bool { !ring.isEmpty }
+
+    mutating func allocate() {
+        filters = [[UInt64](repeating: 0, count: bits / 64), [UInt64](repeating: 0, count: bits / 64)]
         ring = [UInt64](repeating: 0, count: window)
         exact = OrderIndex(capacity: window)
     }
@@ -253,6 +264,7 @@ public struct Deduplicator: Sendable {
     /// Whether `id` (already scoped, e.g. instrument and trade id mixed) is new; records it.
     /// Returns false for a duplicate within the window (counted in `dropped`).
     public mutating func isNew(_ id: UInt64) -> Bool {
+        if !allocated { allocate() }
         checked += 1
         let h = Self.mix(id)
         let (h1, h2) = (h, (h >> 32) | 1)
@@ -323,15 +335,19 @@ extension LastValueCache {
 
 extension Deduplicator {
     func saveState(_ w: inout StateWriter) {
+        // Saved as full tables either way, so a snapshot does not depend on whether an id
+        // was seen yet.
+        var full = self
+        if !full.allocated { full.allocate() }
         w.put(window)
-        w.put(sparse: filters[0], empty: 0)
-        w.put(sparse: filters[1], empty: 0)
+        w.put(sparse: full.filters[0], empty: 0)
+        w.put(sparse: full.filters[1], empty: 0)
         w.put(current)
         w.put(insertedInCurrent)
-        w.put(sparse: ring, empty: 0)
+        w.put(sparse: full.ring, empty: 0)
         w.put(ringNext)
         w.put(ringCount)
-        w.put(exact)
+        w.put(full.exact)
         w.put(dropped)
         w.put(checked)
         w.put(bloomPositives)
