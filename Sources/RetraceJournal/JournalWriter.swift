@@ -366,8 +366,8 @@ public final class JournalWriter: @unchecked Sendable {
     /// Appends an input that is record `sourceSequence` of declared source `source`, by
     /// reference, and returns its sequence number. Consecutive inputs of one source (source
     /// sequences following each other) share one frame, grown in place while it is the last
-    /// frame of the active buffer: the cost of an input is a counter and a 48-byte CRC, not
-    /// a copy of the event.
+    /// frame of the active buffer: the cost of an input is a counter, not a copy of the
+    /// event. The frame's count and CRC are written once, when it closes.
     @discardableResult
     public func appendReference(source: UInt16, sourceSequence: UInt64, time: Int64) throws(JournalError) -> UInt64 {
         precondition(Int(source) < sources, "source \(source) was not declared")
