@@ -11,6 +11,7 @@ enum JournalCommand {
            retrace journal tail RUN [--from SEQ|start] [--count N] [--json] [--poll-ms N]
            retrace journal compact RUN [--level N]
            retrace journal rebuild-store RUN --out FILE
+           retrace journal materialize RUN --out RUN2 [--force]
            retrace journal append-test RUN [--sync none|async|fsync] [--records N] [--record-bytes B]
                                        [--threads T] [--io auto|uring|posix] [--segment-bytes B]
                                        [--preallocate yes|no] [--async-ms N] [--async-bytes B]
@@ -33,6 +34,9 @@ enum JournalCommand {
       compact  compresses every sealed segment to NNNNNNNN.wal.zst (zstd, default level 1)
                and reports the ratio; readers open either form
       rebuild-store  projects the journal into a new SQLite store at FILE
+      materialize    writes RUN2, a self-contained copy of RUN: inputs kept by reference are
+                     copied into its journal (same run id, sequence numbers, snapshots, store
+                     and fingerprint), so RUN2 reads back without the data it was made from
       append-test    appends N synthetic records of B bytes each on disk (frame included;
                      default 64) to RUN, creating it as a run folder or recovering it first,
                      and prints each sequence number on stdout the moment its commit is
@@ -43,9 +47,9 @@ enum JournalCommand {
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
         let a = try Arguments(args, valued: ["limit", "out", "sync", "records", "record-bytes", "threads", "io", "segment-bytes", "preallocate",
-                                             "from", "count", "poll-ms", "level", "async-ms", "async-bytes"], flags: ["json"])
+                                             "from", "count", "poll-ms", "level", "async-ms", "async-bytes"], flags: ["json", "force"])
         if a.has("help") { Output.out(help); return 0 }
-        let commands = ["verify", "inspect", "tail", "compact", "rebuild-store", "append-test"]
+        let commands = ["verify", "inspect", "tail", "compact", "rebuild-store", "materialize", "append-test"]
         guard a.positionals.count == 2, commands.contains(a.positionals[0]) else {
             throw UsageError("expected \(commands.joined(separator: "|")) RUN")
         }
@@ -54,12 +58,53 @@ enum JournalCommand {
         case "append-test": return try appendTest(run, a)
         case "tail": return try tail(run, a)
         case "compact": return try compact(run, a)
+        case "materialize": return try materialize(run, a)
         case "rebuild-store":
             let out = try a.require("out")
             let r = try StoreRebuild.rebuild(run: run, into: out)
             Output.out("rebuilt \(out) from \(r.events) journal events (\(r.outputs) outputs), fingerprint \(r.fingerprint)")
             return 0
         default: return try scan(run, a, inspecting: a.positionals[0] == "inspect")
+        }
+    }
+
+    /// `materialize`: RUN's journal read through its references and written with copies
+    /// under the same run id and sequence numbers; the manifest, snapshots and store are
+    /// copied. Built in a staging folder and moved into place.
+    static func materialize(_ run: String, _ a: Arguments) throws -> Int32 {
+        let out = try a.require("out")
+        var manifest = try RunFolder.readManifest(run)
+        let reader = try JournalReader(directory: RunFolder.journalPath(run))
+        let folder = try RunFolder(path: out, replace: a.has("force"))
+        do {
+            let journal = RunFolder.journalPath(folder.stagingPath)
+            let writer = try JournalWriter(directory: journal, runID: reader.runID, options: JournalOptions(syncMode: .none), firstSequence: reader.firstSequence)
+            var records = 0
+            while let record = try reader.next() {
+                let sequence = try writer.append(encoded: record.payload)
+                guard sequence == record.sequence else {
+                    throw EngineError(.journal, "\(reader.path): record \(record.sequence) would be written as \(sequence); the journal's sequence numbers do not follow each other")
+                }
+                records += 1
+            }
+            if let torn = reader.tornTail { throw EngineError(.journal, "\(run): journal ends in a \(torn); verify or recover it first") }
+            try writer.finish()
+            let fm = FileManager.default
+            let snapshots = RunFolder.journalPath(run) + "/snapshots"
+            if fm.fileExists(atPath: snapshots) { try fm.copyItem(atPath: snapshots, toPath: journal + "/snapshots") }
+            for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: RunFolder.storePath(run) + suffix) {
+                try fm.copyItem(atPath: RunFolder.storePath(run) + suffix, toPath: RunFolder.storePath(folder.stagingPath) + suffix)
+            }
+            let source = manifest.inputsReferenced
+            manifest.inputsReferenced = nil
+            try folder.write(manifest)
+            try folder.commit()
+            let copied = source.map { " (\(reader.referencedRecords) inputs copied from \($0))" } ?? " (no inputs were kept by reference)"
+            Output.out("\(folder.path): \(records) records\(copied), fingerprint \(manifest.fingerprint)")
+            return 0
+        } catch {
+            folder.discard()
+            throw error
         }
     }
 

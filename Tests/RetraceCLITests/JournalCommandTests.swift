@@ -105,7 +105,7 @@ struct JournalCommandTests {
         #expect(v.status == 0 && v.stdout.contains("matches the manifest"), "\(v.stdout)\(v.stderr)")
     }
 
-    @Test("a backtest keeps its inputs by reference to its data run: the outputs of a copy, a smaller journal; verify, diff and replay read through; without the data run they fail naming it")
+    @Test("a backtest keeps its inputs by reference to its data run: the outputs of a copy, a smaller journal; verify, diff and replay read through; without the data run they fail naming it; materialize makes a run that stands alone")
     func inputsByReference() throws {
         let dir = scratch("jref")
         defer { removeScratch(dir) }
@@ -137,12 +137,21 @@ struct JournalCommandTests {
         let replayed = try summary(replay)
         #expect(replay.status == 0 && replayed["matches"] as? Bool == true, "\(replay.stderr)")
 
+        let materialized = try retrace(["journal", "materialize", dir + "/ref", "--out", dir + "/self"])
+        #expect(materialized.status == 0 && materialized.stdout.contains("inputs copied from " + data), "\(materialized.stdout)\(materialized.stderr)")
+        #expect(try retrace(["journal", "materialize", dir + "/ref", "--out", dir + "/self"]).status != 0, "an existing folder needs --force")
+
         try FileManager.default.moveItem(atPath: dir + "/data", toPath: dir + "/elsewhere")
         for args in [["journal", "verify", dir + "/ref"], ["replay", dir + "/ref", "--out", dir + "/again"], ["replay", dir + "/replayed", "--out", dir + "/again2"]] {
             let r = try retrace(args)
             #expect(r.status != 0 && r.stderr.contains(data) && r.stderr.contains("by reference"), "\(args[0]): \(r.stderr)")
         }
-        // The copy stands alone.
+        // The copy and the materialized run stand alone, with the recorded fingerprint.
         #expect(try retrace(["replay", dir + "/copy", "--out", dir + "/again3"]).status == 0)
+        let alone = try retrace(["journal", "verify", dir + "/self"])
+        #expect(alone.status == 0 && alone.stdout.contains("matches the manifest") && !alone.stdout.contains("by reference"), "\(alone.stdout)\(alone.stderr)")
+        let (ms, mc) = (try manifest(dir + "/self"), try manifest(dir + "/copy"))
+        #expect(ms["inputs_referenced"] == nil && ms["fingerprint"] as? String == mc["fingerprint"] as? String)
+        #expect(try retrace(["replay", dir + "/self", "--out", dir + "/again4"]).status == 0)
     }
 }
