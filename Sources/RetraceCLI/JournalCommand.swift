@@ -92,7 +92,8 @@ enum JournalCommand {
             let fm = FileManager.default
             let snapshots = RunFolder.journalPath(run) + "/snapshots"
             if fm.fileExists(atPath: snapshots) { try fm.copyItem(atPath: snapshots, toPath: journal + "/snapshots") }
-            for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: RunFolder.storePath(run) + suffix) {
+            // The database and its write-ahead log; SQLite rebuilds the shared-memory index on open.
+            for suffix in ["", "-wal"] where fm.fileExists(atPath: RunFolder.storePath(run) + suffix) {
                 try fm.copyItem(atPath: RunFolder.storePath(run) + suffix, toPath: RunFolder.storePath(folder.stagingPath) + suffix)
             }
             let source = manifest.inputsReferenced
