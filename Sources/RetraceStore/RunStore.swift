@@ -48,8 +48,12 @@ public final class RunStore {
         precondition(batchRows > 0, "batchRows must be positive")
         self.batchRows = batchRows
         database = try SQLiteDatabase(path: path)
-        try database.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        // A new store is created without syncs (a crash then leaves a store that is rebuilt
+        // from the journal, as any store can be); from then on WAL commits with NORMAL
+        // synchronous, which syncs at checkpoints.
+        try database.execute("PRAGMA synchronous=OFF; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
         try migrate()
+        try database.execute("PRAGMA synchronous=NORMAL;")
     }
 
     private func migrate() throws(StoreError) {

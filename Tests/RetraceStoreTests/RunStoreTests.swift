@@ -25,6 +25,7 @@ struct RunStoreTests {
         #expect(try reopened.instruments() == [i])
         #expect(try reopened.equity().first?.balance.equity.text == "123456789.123456789123456789")
         #expect(try reopened.database.query("PRAGMA journal_mode").first?.first?.text == "wal")
+        #expect(try store.database.query("PRAGMA synchronous").first?.first?.integer == 1, "NORMAL once the store is created")
         #expect(try reopened.database.query("PRAGMA user_version").first?.first?.integer == RunStore.schemaVersion)
     }
 
