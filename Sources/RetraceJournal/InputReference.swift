@@ -12,8 +12,9 @@
 /// - **reference** `0xFD 'REF'`: source index u16, reserved u16, count u32, reserved u32,
 ///   the receive time of the first input i64 (at byte 16, where an event keeps it, so the
 ///   sparse index and `seek(toTime:)` work unchanged), the source sequence of the first
-///   input u64, the receive time of the last input i64. Its frame carries the first input's sequence and covers `count` sequence
-///   numbers: the inputs are the source's records `first ..< first + count`, in order.
+///   input u64, the receive time of the last input i64. Its frame carries the first
+///   input's sequence and covers `count` sequence numbers: the inputs are the source's
+///   records `first ..< first + count`, in order.
 ///
 /// A reader resolves references (`JournalReader(directory:)`): it opens each source (its
 /// run id must match), and hands out the source's records — CRC-checked there — with this

@@ -315,7 +315,7 @@ public final class JournalReader {
             }
             guard reader.runID == declared.runID else {
                 throw JournalError(.corrupt, "\(directory): inputs are kept by reference in \(declared.path), but the journal there is another run's "
-                    + "(run id \(Self.hex(reader.runID)), expected \(Self.hex(declared.runID)))")
+                    + "(run id \(SHA256.hexString(reader.runID)), expected \(SHA256.hexString(declared.runID)))")
             }
             sourceReaders[i] = reader
         }
@@ -333,11 +333,6 @@ public final class JournalReader {
         span = OpenSpan(reader: reader, path: current.path, offset: frame.offset, next: frame.sequence, last: frame.sequence &+ UInt64(reference.count) &- 1,
                         sourceNext: reference.first)
         special = true
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 
     /// What reading finds at `offset` of a segment's bytes.
@@ -536,28 +531,15 @@ public final class JournalReader {
         (special, peeked, span) = (false, nil, nil)
     }
 
-    /// Reads forward until `found` accepts a record, leaving the reader just before it.
+    /// Reads forward until `found` accepts a record, leaving the reader just before it: the
+    /// record is put back for `next()`, not re-read (it may come from a source journal).
     private func skip(until found: (JournalRecord) -> Bool) throws(JournalError) {
-        if resolving {
-            // The record may come from a source journal: it is put back, not re-read.
-            while let record = try next() {
-                if found(record) {
-                    peeked = record
-                    special = true
-                    lastSequence = record.sequence &- 1
-                    return
-                }
-            }
+        while let record = try next() {
+            guard found(record) else { continue }
+            peeked = record
+            special = true
+            lastSequence = record.sequence &- 1
             return
-        }
-        while true {
-            let (savedSlot, savedOffset, savedLast, savedChain) = (slot, offset, lastSequence, chain)
-            let savedSegment = current
-            guard let record = try next() else { return }
-            if found(record) {
-                (slot, offset, lastSequence, chain, current) = (savedSlot, savedOffset, savedLast, savedChain, savedSegment)
-                return
-            }
         }
     }
 }

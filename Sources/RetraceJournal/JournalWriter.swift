@@ -357,7 +357,6 @@ public final class JournalWriter: @unchecked Sendable {
         let sequence = next
         sealLocked(at: at, payloadBytes: payload.count, time: Int64.min)
         next = sequence
-        index.extend(through: sequence &- 1, time: Int64.min)
         index.lastSequence = sequence &- 1
         sources += 1
         return UInt16(sources - 1)

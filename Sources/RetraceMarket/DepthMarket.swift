@@ -363,6 +363,9 @@ public final class DepthMarket {
         }
     }
 
+    /// The best bid and ask available to us (raw prices; 0 when a side is empty).
+    public var touch: (bid: Int64, ask: Int64) { (bestAvailable(.buy) ?? 0, bestAvailable(.sell) ?? 0) }
+
     /// The best price of a side with liquidity we have not already taken.
     public func bestAvailable(_ side: Side) -> Int64? {
         guard !consumed.isEmpty else { return best(side) }

@@ -46,8 +46,7 @@ public final class SimulatedVenue {
         /// read from the depth market when asked (not after every level update, which most
         /// of the time nobody reads); otherwise the latest quote.
         public var touch: (bid: Int64, ask: Int64) {
-            guard let depth else { return quoted }
-            return (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0)
+            depth?.touch ?? quoted
         }
     }
 
@@ -428,8 +427,7 @@ public final class SimulatedVenue {
         guard i < markets.count else { return (0, 0) }
         // Stored properties only: calling the view's computed `touch` on an array element
         // copied the whole view (its book included) on every call.
-        if let depth = markets[i].depth { return (depth.bestAvailable(.buy) ?? 0, depth.bestAvailable(.sell) ?? 0) }
-        return markets[i].quoted
+        return markets[i].depth?.touch ?? markets[i].quoted
     }
 
     /// The price a position in `instrument` would be closed at when the data ends:
