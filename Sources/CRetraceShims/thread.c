@@ -100,3 +100,11 @@ int retrace_drop_written(int fd, int64_t start, int64_t length) {
     if (sync_file_range(fd, start, length, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) return errno;
     return posix_fadvise(fd, start, length, POSIX_FADV_DONTNEED);
 }
+
+int retrace_pinned_cpu(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (pthread_getaffinity_np(pthread_self(), sizeof set, &set) != 0 || CPU_COUNT(&set) != 1) return -1;
+    for (int i = 0; i < CPU_SETSIZE; i++) if (CPU_ISSET(i, &set)) return i;
+    return -1;
+}

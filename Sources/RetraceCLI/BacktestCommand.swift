@@ -95,6 +95,7 @@ enum BacktestCommand {
         settings.pin = config.pin
         settings.profileEvery = config.profileEvery
         settings.snapshotEvery = config.snapshotEvery
+        settings.readAhead = config.readAhead.enabled
         return settings
     }
 
@@ -109,7 +110,7 @@ enum BacktestCommand {
         }
         if isDirectory.boolValue {
             let data = try RunFolder.readManifest(settings.dataset)
-            let source = try JournalInput(runDirectory: settings.dataset)
+            let source = try JournalInput(runDirectory: settings.dataset, readAhead: settings.readAhead)
             return try run(type, source, from: from, until: until, total: data.events, settings: settings, quiet: quiet)
         }
         let format = try sniffFormat(settings.dataset)

@@ -15,6 +15,7 @@ import RetraceStrategies
 enum PeerWorkloads {
     static let help = """
     usage: retrace bench peer W1|W2|W3|W4|W5|W6-replay|W6-mm [--n N] [--input RUN] [--json]
+                              [--set engine.read_ahead=auto|on|off]
 
       W1  replay of N quotes (default 1,000,000), no strategy (NautilusTrader 'replay')
       W2  EMA(10/20) cross on the mid of N quotes, market orders of 0.1, taker fee 0.018 %
@@ -33,7 +34,9 @@ enum PeerWorkloads {
 
       Prints one JSON object: events, events_per_second (the whole run: open, read, engine,
       journal, store drain), core_events_per_second (less the store's lag), orders, fills,
-      pnl, fingerprint, generate_seconds (not timed), peak_rss_mib.
+      pnl, fingerprint, read_ahead, generate_seconds (not timed), peak_rss_mib.
+      The workload fixes the strategy and its parameters; --config/--set may choose only
+      engine.read_ahead (a helper thread reading the data run ahead of the core).
     """
 
     struct Workload {
@@ -59,13 +62,14 @@ enum PeerWorkloads {
     ] }
 
     static func run(_ args: ArraySlice<String>) throws -> Int32 {
-        let a = try Arguments(args, valued: ["n", "input", "scratch", "csv"], flags: ["json"])
+        let a = try Arguments(args, valued: ["n", "input", "scratch", "csv", "config", "set"], flags: ["json"])
         if a.has("help") { Output.out(help); return 0 }
         if a.positionals.first == "depth-csv" { return try depthCSV(try a.require("input"), try a.require("csv")) }
         guard a.positionals.count == 1, let w = workloads.first(where: { $0.name == a.positionals[0] }) else {
             throw UsageError("name one workload: \(workloads.map(\.name).joined(separator: ", "))")
         }
         guard let n = Int(a.value("n") ?? String(w.defaultCount)), n > 0 || a.value("input") != nil else { throw UsageError("--n must be a positive number of events") }
+        let config = try RunConfig.load(a.value("config"), sets: a.values("set"))  // engine.read_ahead; the workload fixes the rest
         if w.name.hasPrefix("W6") && a.value("input") == nil { throw UsageError("\(w.name) reads a depth data run: --input RUN (retrace import l2-csv …)") }
         let scratch = a.value("scratch") ?? NSTemporaryDirectory() + "retrace-peer-\(getpid())"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -82,7 +86,7 @@ enum PeerWorkloads {
         let out = scratch + "/run"
         Glibc.sync()  // the data run's writeback is not the timed run's
         let started = ReplayInput.monotonicNanos()
-        let manifest = try runWorkload(w.strategy, data: data, out: out, parameters: w.parameters)
+        let manifest = try runWorkload(w.strategy, data: data, out: out, parameters: w.parameters, readAhead: config.readAhead.enabled)
         let seconds = Double(ReplayInput.monotonicNanos() - started) / 1e9
         let events = manifest.events
         let drain = manifest.store?.drainSeconds ?? 0
@@ -98,6 +102,7 @@ enum PeerWorkloads {
         o.add("fills", manifest.fills)
         o.add("pnl", number: manifest.pnl)
         o.add("fingerprint", manifest.fingerprint)
+        o.add("read_ahead", raw: config.readAhead.enabled ? "true" : "false")
         o.add("generate_seconds", generateSeconds)
         o.add("peak_rss_mib", BenchModes.peakMiB())
         o.add("includes", "input read from a CRC-checked journal; inputs journaled by reference to it, outputs journaled; store projected")
@@ -105,8 +110,9 @@ enum PeerWorkloads {
         return 0
     }
 
-    static func runWorkload<S: Strategy>(_ type: S.Type, data: String, out: String, parameters: [(String, String)]) throws -> RunManifest {
-        var source = try JournalInput(runDirectory: data)
+    static func runWorkload<S: Strategy>(_ type: S.Type, data: String, out: String, parameters: [(String, String)],
+                                         readAhead: Bool = JournalInput.readAheadByDefault) throws -> RunManifest {
+        var source = try JournalInput(runDirectory: data, readAhead: readAhead)
         let settings = BacktestDriver.Settings(overrides: parameters, dataset: data, inputs: [data], out: out, replace: true)
         return try BacktestDriver.run(type, source: &source, settings: settings)
     }

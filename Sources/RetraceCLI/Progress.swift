@@ -82,4 +82,14 @@ struct ProgressInput<Base: InputSource>: InputSource {
         progress?.update(done)
         return true
     }
+
+    mutating func next(slot: UnsafeMutablePointer<InputEvent>) throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
+        guard let p = try base.next(slot: slot) else {
+            progress?.finish()
+            return nil
+        }
+        done &+= 1
+        progress?.update(done)
+        return p
+    }
 }

@@ -26,6 +26,9 @@ public enum BacktestDriver {
         public var profileEvery = 16
         /// Inputs between engine snapshots written beside the journal (0: none).
         public var snapshotEvery = 0
+        /// Whether the caller's `JournalInput` should read ahead (`engine.read_ahead`; the
+        /// driver takes the source as given).
+        public var readAhead = JournalInput.readAheadByDefault
         /// A replay that seeks: the engine starts from this saved state (from the original
         /// run's snapshot at or before the window) instead of the first input.
         public var startState: [UInt8]?

@@ -95,20 +95,26 @@ public final class BacktestEngine<S: Strategy> {
             started = true
         }
         var sink = snapshotEvery > 0 ? snapshotSink : nil
-        // One slot the source decodes each input into: the event is never copied on its way in.
-        var input = InputEvent.empty
-        while try source.next(into: &input) {
-            if !started, input.event.body.kind != .instrumentDefined {
-                try start(at: input.event.receiveTime)
+        // One slot the source decodes each input into (or it hands out a slot of its own,
+        // holding an event decoded ahead): the event is never copied on its way in.
+        let own = UnsafeMutablePointer<InputEvent>.allocate(capacity: 1)
+        own.initialize(to: .empty)
+        defer {
+            own.deinitialize(count: 1)
+            own.deallocate()
+        }
+        while let slot = try source.next(slot: own) {
+            if !started, slot.pointee.event.body.kind != .instrumentDefined {
+                try start(at: slot.pointee.event.receiveTime)
                 started = true
             }
-            try process(&input)
+            try process(&slot.pointee)
             count &+= 1
             if let write = sink, started, count % UInt64(snapshotEvery) == 0, lastInputSequence > 0 {
                 if let state = saveState() { try write(lastInputSequence, state) } else { sink = nil }  // nil: the strategy keeps none
             }
             if count == allocationWarmup, let counter = allocationCounter { allocationsAtWarmup = counter() }
-            if let afterEvent, afterEvent(input.event, ledger, venue) {
+            if let afterEvent, afterEvent(slot.pointee.event, ledger, venue) {
                 stopped = true
                 break
             }

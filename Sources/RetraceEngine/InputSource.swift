@@ -1,3 +1,4 @@
+import CRetraceShims
 import RetraceCore
 import RetraceJournal
 
@@ -19,6 +20,10 @@ public protocol InputSource {
     /// Reads the next event into `input`; false at the end. The engine's loop keeps one
     /// slot and sources decode into it: no event is copied through return values.
     mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool
+    /// The next event, either read into `slot` or in a slot of the source's own (valid until
+    /// the next call), where the engine runs it in place; nil at the end. The default reads
+    /// into `slot`; a source holding decoded events (read-ahead) hands out its own.
+    mutating func next(slot: UnsafeMutablePointer<InputEvent>) throws(EngineError) -> UnsafeMutablePointer<InputEvent>?
     /// The journal the inputs' `sourceSequence` numbers point into (nil: none, the inputs
     /// are journaled as copies).
     var inputJournal: JournalReader? { get }
@@ -26,6 +31,11 @@ public protocol InputSource {
 
 extension InputSource {
     public var inputJournal: JournalReader? { nil }
+
+    @inlinable @inline(__always)
+    public mutating func next(slot: UnsafeMutablePointer<InputEvent>) throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
+        try next(into: &slot.pointee) ? slot : nil
+    }
 
     /// The next event, or nil at the end.
     @inlinable
@@ -37,18 +47,83 @@ extension InputSource {
 
 /// Reads the input events of another run's journal (an imported dataset or a run),
 /// skipping that run's session markers and outputs.
+///
+/// With `readAhead` (config `engine.read_ahead`; by default on a machine with three or more
+/// CPUs: one each for the core, the store writer and the reading), a helper thread
+/// reads, CRC-checks and decodes the records ahead of the core loop (`ReadAhead`); the
+/// events, their order and any error are the same as without it. Once reading has begun,
+/// `reader` belongs to that thread: read only its fixed properties (directory, run id).
 public struct JournalInput: InputSource {
     public let reader: JournalReader
     public let source: String
+    private let ahead: ReadAhead?
+    /// The batch of events read ahead being run, and the next one in it.
+    private var batch: UnsafeMutablePointer<InputEvent>?
+    private var cursor = 0
+    private var limit = 0
 
     /// Opens `RUN/journal`.
-    public init(runDirectory: String) throws(EngineError) {
+    public init(runDirectory: String, readAhead: Bool = JournalInput.readAheadByDefault) throws(EngineError) {
+        let reader: JournalReader
         do { reader = try JournalReader(directory: runDirectory + "/journal") } catch { throw EngineError(.journal, error.message) }
+        self.reader = reader
         source = runDirectory
+        if readAhead {
+            let keeper = SegmentKeeper()
+            reader.keeper = keeper
+            ahead = ReadAhead(keeper: keeper) { (input: inout InputEvent) throws(EngineError) -> Bool in
+                try JournalInput.read(reader, runDirectory, into: &input)
+            }
+        } else {
+            ahead = nil
+        }
     }
+
+    /// Read-ahead pays when a CPU is free to do the reading: on two CPUs the store writer
+    /// already shares the second one, and there reading ahead helped a replay of depth
+    /// updates with no orders (W3, about +11 %) but not lighter events (W1) or runs whose
+    /// store writer is busy (W4); see README "Performance".
+    public static var readAheadByDefault: Bool { retrace_online_cpus() >= 3 }
+
+    /// Whether a helper thread reads ahead.
+    public var readsAhead: Bool { ahead != nil }
 
     @inline(__always)
     public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
+        if ahead != nil {
+            guard let slot = try nextAhead() else { return false }
+            input = slot.pointee
+            return true
+        }
+        return try Self.read(reader, source, into: &input)
+    }
+
+    @inline(__always)
+    public mutating func next(slot: UnsafeMutablePointer<InputEvent>) throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
+        if let batch, cursor < limit {
+            defer { cursor &+= 1 }
+            return batch + cursor
+        }
+        if ahead != nil { return try nextAhead() }
+        return try Self.read(reader, source, into: &slot.pointee) ? slot : nil
+    }
+
+    /// The next event read ahead (its slot is valid until the next call).
+    private mutating func nextAhead() throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
+        if batch == nil || cursor == limit {
+            guard let next = try ahead?.nextBatch() else {
+                (batch, cursor, limit) = (nil, 0, 0)
+                return nil
+            }
+            (batch, cursor, limit) = (next.events, 0, next.count)
+        }
+        defer { cursor &+= 1 }
+        return batch! + cursor
+    }
+
+    /// The next input of `reader` (the journal of run `source`) into `input`.
+    @inline(__always)
+    static func read(_ reader: JournalReader, _ source: String, into input: inout InputEvent) throws(EngineError) -> Bool {
         while true {
             let next: JournalRecord?
             do { next = try reader.nextEvent(into: &input.event) } catch { throw EngineError(.journal, error.message) }
@@ -95,15 +170,23 @@ public struct WindowInput<Base: InputSource>: InputSource {
     public var inputJournal: JournalReader? { base.inputJournal }
 
     public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
-        while try base.next(into: &input) {
-            if input.event.body.kind == .instrumentDefined { return true }
-            if let until, until.passed(by: input.event) { return false }
-            if let from, !from.reached(by: input.event) {
+        try withUnsafeMutablePointer(to: &input) { (slot) throws(EngineError) -> Bool in
+            guard let p = try next(slot: slot) else { return false }
+            if p != slot { slot.pointee = p.pointee }
+            return true
+        }
+    }
+
+    public mutating func next(slot: UnsafeMutablePointer<InputEvent>) throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
+        while let p = try base.next(slot: slot) {
+            if p.pointee.event.body.kind == .instrumentDefined { return p }
+            if let until, until.passed(by: p.pointee.event) { return nil }
+            if let from, !from.reached(by: p.pointee.event) {
                 skipped &+= 1
                 continue
             }
-            return true
+            return p
         }
-        return false
+        return nil
     }
 }

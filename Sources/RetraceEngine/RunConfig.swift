@@ -14,6 +14,19 @@ import RetraceJournal
 ///   "params": { "dedup_window": 65536 } }
 /// ```
 /// `extends` names another file of the same folder (without `.json`), loaded first.
+/// `engine.read_ahead`: whether the input journal is read on a helper thread.
+public enum ReadAheadChoice: String, Sendable {
+    case auto, on, off
+    /// `auto` reads ahead when a CPU is free for it besides the core and the store writer.
+    public var enabled: Bool {
+        switch self {
+        case .on: true
+        case .off: false
+        case .auto: JournalInput.readAheadByDefault
+        }
+    }
+}
+
 public struct RunConfig: Sendable {
     /// The profile's name (the file name without `.json`, or "default").
     public var profile = "default"
@@ -25,6 +38,8 @@ public struct RunConfig: Sendable {
     public var profileEvery = 16
     /// Inputs between engine snapshots (0: none); a replay window starts from the nearest.
     public var snapshotEvery = 1_000_000
+    /// Whether a helper thread reads a data run's journal ahead of the core (`JournalInput`).
+    public var readAhead = ReadAheadChoice.auto
     /// Strategy and account parameters (`params.KEY`), before `--param`.
     public var params: [(String, String)] = []
     /// Live sessions (`retrace live`); command-line flags override these.
@@ -170,6 +185,12 @@ public struct RunConfig: Sendable {
         intKey("live.breaker_window_ms", "live: the breaker's counting window", min: 1) { $0.live.engine.breakerWindowMillis = Int64($1) },
         intKey("live.breaker_cooldown_ms", "live: how long an open breaker refuses new orders") { $0.live.engine.breakerCooldownMillis = Int64($1) },
         intKey("live.time_sync_window_ms", "live: heartbeat window of the clock-offset fit (its best sample counts)", min: 1) { $0.live.engine.timeSyncWindowMillis = Int64($1) },
+        Key(name: "engine.read_ahead", expects: "auto, on or off",
+            help: "read, CRC-check and decode a data run's journal on a helper thread ahead of the core (auto: when the machine has 3 or more CPUs)") { c, v in
+            guard let s = text(v), let choice = ReadAheadChoice(rawValue: s) else { return false }
+            c.readAhead = choice
+            return true
+        },
         Key(name: "engine.pin", expects: "a CPU number, or -1 for none", help: "pin the core thread to this CPU (and its NUMA node)") { c, v in
             guard let n = int(v), n >= -1 else { return false }
             c.pin = n < 0 ? nil : n

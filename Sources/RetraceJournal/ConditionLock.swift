@@ -4,7 +4,7 @@ import Glibc
 
 /// A mutex with one condition variable (monotonic clock), for the journal's group commit.
 /// Swift's `Mutex` has no condition variable; this wraps the pthread pair.
-final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
@@ -13,7 +13,7 @@ final class ConditionLock: @unchecked Sendable {
     /// thread nobody can find the writer mid-flush).
     private let locking: Bool
 
-    init(locking: Bool = true) {
+    package init(locking: Bool = true) {
         self.locking = locking
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
@@ -30,20 +30,20 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    @inline(__always) func lock() { if locking { pthread_mutex_lock(mutex) } }
-    @inline(__always) func unlock() { if locking { pthread_mutex_unlock(mutex) } }
+    @inline(__always) package func lock() { if locking { pthread_mutex_lock(mutex) } }
+    @inline(__always) package func unlock() { if locking { pthread_mutex_unlock(mutex) } }
     /// Waits for a broadcast; the lock must be held.
-    func wait() {
+    package func wait() {
         precondition(locking, "a single-owner journal writer was used by two threads")
         pthread_cond_wait(condition, mutex)
     }
     /// Waits for a broadcast or `nanoseconds`; the lock must be held.
-    func wait(nanoseconds: Int) {
+    package func wait(nanoseconds: Int) {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         let total = Int(now.tv_nsec) + nanoseconds
         var deadline = timespec(tv_sec: now.tv_sec + total / 1_000_000_000, tv_nsec: total % 1_000_000_000)
         pthread_cond_timedwait(condition, mutex, &deadline)
     }
-    func broadcast() { pthread_cond_broadcast(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
 }

@@ -70,6 +70,20 @@ final class SegmentData {
     var bytes: UnsafeRawBufferPointer { heap.map { UnsafeRawBufferPointer($0) } ?? mapped!.bytes }
 }
 
+/// The segments a reader (and the journals it resolves references through) moved past,
+/// still mapped: records handed to another thread point into them until that thread is
+/// done. The reading thread takes them (`take`) and passes them along with the records.
+package final class SegmentKeeper {
+    var held: [AnyObject] = []
+    package init() {}
+    /// The segments retired since the last call; they stay mapped while the result lives.
+    package func take() -> [AnyObject] {
+        if held.isEmpty { return [] }
+        defer { held = [] }
+        return held
+    }
+}
+
 /// Reads a journal's records in order across its segments, verifying every CRC, the
 /// sequence chain and each segment header (run id, first sequence).
 ///
@@ -99,7 +113,17 @@ public final class JournalReader {
     /// Seeks by sequence so far (tests check that resolving references does not seek).
     var seeks = 0
 
-    private var current: SegmentData { didSet { bytes = current.bytes } }
+    private var current: SegmentData {
+        didSet {
+            bytes = current.bytes
+            keeper?.held.append(oldValue)
+        }
+    }
+    /// Where segments this reader moves past go instead of being unmapped (nil: unmapped at
+    /// once). A read-ahead thread's records may still point into them; see `SegmentKeeper`.
+    package var keeper: SegmentKeeper? {
+        didSet { for case let r? in sourceReaders { r.keeper = keeper } }
+    }
     /// `current.bytes`, held here so the per-record path touches no reference (no retain).
     private var bytes: UnsafeRawBufferPointer
     private var slot = 0
@@ -317,6 +341,7 @@ public final class JournalReader {
                 throw JournalError(.corrupt, "\(directory): inputs are kept by reference in \(declared.path), but the journal there is another run's "
                     + "(run id \(SHA256.hexString(reader.runID)), expected \(SHA256.hexString(declared.runID)))")
             }
+            reader.keeper = keeper
             sourceReaders[i] = reader
         }
         do {

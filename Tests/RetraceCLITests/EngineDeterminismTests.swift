@@ -23,20 +23,20 @@ struct EngineDeterminismTests {
         return try summary(r)
     }
 
-    @Test("ema-cross, mean-reversion and market-maker: three runs, unpinned, on CPU 0 without profiling, and on CPU 1 with a failing store ⇒ one fingerprint each", arguments: ["ema-cross", "mean-reversion", "market-maker"])
+    @Test("ema-cross, mean-reversion and market-maker: three runs, unpinned, on CPU 0 without profiling and reading ahead, and on CPU 1 with a failing store ⇒ one fingerprint each", arguments: ["ema-cross", "mean-reversion", "market-maker"])
     func strategies(_ strategy: String) throws {
         guard let data = Self.binance else { return }
         try #require(!data.hasPrefix("import failed"), "\(data)")
         let dir = scratch("determinism-\(strategy)")
         defer { removeScratch(dir) }
         let first = try run(data, strategy, dir + "/a", [])
-        let cpu0 = try run(data, strategy, dir + "/c", ["--pin", "0", "--set", "engine.profile_every=0"])
-        let failing = try run(data, strategy, dir + "/d", ["--pin", "1", "--set", "store.fault_every=2", "--set", "store.ring_slots=64",
+        let cpu0 = try run(data, strategy, dir + "/c", ["--pin", "0", "--set", "engine.profile_every=0", "--set", "engine.read_ahead=on"])
+        let failing = try run(data, strategy, dir + "/d", ["--pin", "1", "--set", "engine.read_ahead=off", "--set", "store.fault_every=2", "--set", "store.ring_slots=64",
                                                            "--set", "store.initial_batch_rows=8", "--set", "store.min_batch_rows=4",
                                                            "--set", "store.max_delay_ms=0.1", "--set", "store.retry_base_ms=0.1", "--set", "store.retry_max_ms=1"])
         let fingerprint = try #require(first["fingerprint"] as? String)
         #expect((first["orders"] as? Int ?? 0) > 0, "\(strategy) trades on this data")
-        for (name, s) in [("again, on CPU 0", cpu0), ("again, on CPU 1 with store faults", failing)] {
+        for (name, s) in [("again, on CPU 0 reading ahead", cpu0), ("again, on CPU 1 with store faults", failing)] {
             #expect(s["fingerprint"] as? String == fingerprint, "\(strategy) \(name)")
         }
         #expect((cpu0["placement"] as? String)?.hasPrefix("cpu 0") == true)

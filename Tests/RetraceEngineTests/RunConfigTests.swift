@@ -66,6 +66,10 @@ struct RunConfigTests {
         #expect(failure(nil, ["journal.inputs=maybe"]).contains("'journal.inputs' must be reference or copy, got \"maybe\""))
         #expect(try RunConfig.load(nil).journal.inputsByReference)
         #expect(try !RunConfig.load(nil, sets: ["journal.inputs=copy"]).journal.inputsByReference)
+        #expect(failure(nil, ["engine.read_ahead=yes"]).contains("'engine.read_ahead' must be auto, on or off, got \"yes\""))
+        #expect(try RunConfig.load(nil).readAhead == .auto)
+        #expect(try RunConfig.load(nil, sets: ["engine.read_ahead=on"]).readAhead.enabled)
+        #expect(try !RunConfig.load(nil, sets: ["engine.read_ahead=off"]).readAhead.enabled)
         #expect(failure(nil, ["nodots"]).contains("--set expects key.path=value"))
         #expect(failure(dir + "/missing.json").contains("cannot read"))
     }

@@ -33,6 +33,8 @@ int retrace_unpin_current_thread(void);
 /// Lets the calling thread run on every online CPU but `cpu` (helper threads keep off the
 /// pinned core thread's CPU). A no-op on a one-CPU machine. Returns 0 or an errno value.
 int retrace_pin_current_thread_except(int cpu);
+/// The one CPU the calling thread is pinned to, or -1 when it may run on more than one.
+int retrace_pinned_cpu(void);
 /// The CPU the calling thread runs on now (-1 if unknown).
 int retrace_current_cpu(void);
 /// CPUs online.
