@@ -37,6 +37,17 @@ extension InputSource {
         try next(into: &slot.pointee) ? slot : nil
     }
 
+    /// `next(into:)` for a source that implements `next(slot:)`: a slot of the source's
+    /// own is copied into `input`.
+    @inlinable
+    public mutating func nextCopied(into input: inout InputEvent) throws(EngineError) -> Bool {
+        try withUnsafeMutablePointer(to: &input) { (slot) throws(EngineError) -> Bool in
+            guard let p = try next(slot: slot) else { return false }
+            if p != slot { slot.pointee = p.pointee }
+            return true
+        }
+    }
+
     /// The next event, or nil at the end.
     @inlinable
     public mutating func next() throws(EngineError) -> InputEvent? {
@@ -57,7 +68,8 @@ public struct JournalInput: InputSource {
     public let reader: JournalReader
     public let source: String
     private let ahead: ReadAhead?
-    /// The batch of events read ahead being run, and the next one in it.
+    /// The batch of events read ahead being run, its next slot and its size (0, 0 without
+    /// read-ahead or before the first batch).
     private var batch: UnsafeMutablePointer<InputEvent>?
     private var cursor = 0
     private var limit = 0
@@ -90,35 +102,20 @@ public struct JournalInput: InputSource {
 
     @inline(__always)
     public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
-        if ahead != nil {
-            guard let slot = try nextAhead() else { return false }
-            input = slot.pointee
-            return true
-        }
+        if ahead != nil { return try nextCopied(into: &input) }
         return try Self.read(reader, source, into: &input)
     }
 
+    /// With read-ahead, the next slot of the batch being run (valid until the next call).
     @inline(__always)
     public mutating func next(slot: UnsafeMutablePointer<InputEvent>) throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
-        if let batch, cursor < limit {
-            defer { cursor &+= 1 }
-            return batch + cursor
-        }
-        if ahead != nil { return try nextAhead() }
-        return try Self.read(reader, source, into: &slot.pointee) ? slot : nil
-    }
-
-    /// The next event read ahead (its slot is valid until the next call).
-    private mutating func nextAhead() throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
-        if batch == nil || cursor == limit {
-            guard let next = try ahead?.nextBatch() else {
-                (batch, cursor, limit) = (nil, 0, 0)
-                return nil
-            }
+        if cursor == limit {
+            guard let ahead else { return try Self.read(reader, source, into: &slot.pointee) ? slot : nil }
+            guard let next = try ahead.nextBatch() else { return nil }
             (batch, cursor, limit) = (next.events, 0, next.count)
         }
         defer { cursor &+= 1 }
-        return batch! + cursor
+        return batch.unsafelyUnwrapped + cursor
     }
 
     /// The next input of `reader` (the journal of run `source`) into `input`.
@@ -170,11 +167,7 @@ public struct WindowInput<Base: InputSource>: InputSource {
     public var inputJournal: JournalReader? { base.inputJournal }
 
     public mutating func next(into input: inout InputEvent) throws(EngineError) -> Bool {
-        try withUnsafeMutablePointer(to: &input) { (slot) throws(EngineError) -> Bool in
-            guard let p = try next(slot: slot) else { return false }
-            if p != slot { slot.pointee = p.pointee }
-            return true
-        }
+        try nextCopied(into: &input)
     }
 
     public mutating func next(slot: UnsafeMutablePointer<InputEvent>) throws(EngineError) -> UnsafeMutablePointer<InputEvent>? {
