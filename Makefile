@@ -19,9 +19,12 @@ release: deps
 demo: release
 	$(RELEASE_BIN) demo
 
+# The tests write their scratch runs under one temporary directory of their own, removed
+# afterwards whatever the outcome (suites share imported data runs for their whole life).
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/retrace-tests.XXXXXX") && echo "scratch: $$tmp" && \
+	  { TMPDIR="$$tmp" $(SWIFT) test --skip-build; rc=$$?; rm -rf "$$tmp"; exit $$rc; }
 
 bench: release
 	@mkdir -p Benchmarks/results

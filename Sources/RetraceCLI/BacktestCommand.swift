@@ -60,7 +60,7 @@ enum BacktestCommand {
         var settings = try settings(a, config: config, overrides: overrides, dataset: data, inputs: [data], out: out, defaultSeed: 0)
         let from = try bound(a, "from"), until = try bound(a, "until")
         if from != nil || until != nil { settings.window = WindowRecord(from: a.value("from"), until: a.value("until")) }
-        let manifest = try backtest(try StrategyCatalog.named(name), settings: settings, from: from, until: until, quiet: a.has("quiet"))
+        let manifest = try Backtest(settings: settings, from: from, until: until, quiet: a.has("quiet"))(try StrategyCatalog.named(name))
         let statistics = a.has("stats") ? RunStatistics(try RunData.fromJournal(out)) : nil
         Summary.print(manifest, run: out, json: a.has("json"), statistics: statistics)
         return 0
@@ -97,6 +97,14 @@ enum BacktestCommand {
         settings.snapshotEvery = config.snapshotEvery
         settings.readAhead = config.readAhead.enabled
         return settings
+    }
+
+    /// `backtest` for a strategy named at run time.
+    struct Backtest: StrategyWork {
+        let settings: BacktestDriver.Settings
+        let from: ReplayBound?, until: ReplayBound?
+        let quiet: Bool
+        func run<S: Strategy>(_ type: S.Type) throws -> RunManifest { try backtest(type, settings: settings, from: from, until: until, quiet: quiet) }
     }
 
     /// Runs strategy `S` over the data named in `settings` (a run folder or a CSV file).

@@ -86,7 +86,7 @@ enum PeerWorkloads {
         let out = scratch + "/run"
         Glibc.sync()  // the data run's writeback is not the timed run's
         let started = ReplayInput.monotonicNanos()
-        let manifest = try runWorkload(w.strategy, data: data, out: out, parameters: w.parameters, readAhead: config.readAhead.enabled)
+        let manifest = try Run(data: data, out: out, parameters: w.parameters, readAhead: config.readAhead.enabled)(w.strategy)
         let seconds = Double(ReplayInput.monotonicNanos() - started) / 1e9
         let events = manifest.events
         let drain = manifest.store?.drainSeconds ?? 0
@@ -108,6 +108,14 @@ enum PeerWorkloads {
         o.add("includes", "input read from a CRC-checked journal; inputs journaled by reference to it, outputs journaled; store projected")
         Output.out(o.text)
         return 0
+    }
+
+    /// `runWorkload` for the workload's strategy.
+    struct Run: StrategyWork {
+        let data: String, out: String
+        let parameters: [(String, String)]
+        let readAhead: Bool
+        func run<S: Strategy>(_ type: S.Type) throws -> RunManifest { try runWorkload(type, data: data, out: out, parameters: parameters, readAhead: readAhead) }
     }
 
     static func runWorkload<S: Strategy>(_ type: S.Type, data: String, out: String, parameters: [(String, String)],

@@ -94,9 +94,9 @@ enum ReplayCommand {
         var settings = try BacktestCommand.settings(a, config: config, overrides: overrides, dataset: recorded.dataset, inputs: [original], out: out,
                                                     defaultSeed: recorded.seed)
         settings.mode = .replay
-        let manifest = try replay(strategy, original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venueMode,
+        let manifest = try Replay(original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venueMode,
                                   conditions: conditions, step: a.has("step"), context: context, levels: levels, quiet: a.has("quiet") || a.has("step"),
-                                  snapshots: !a.has("no-snapshots"), simulatedLive: live)
+                                  snapshots: !a.has("no-snapshots"), simulatedLive: live)(strategy)
         return finish(manifest, original: original, out: out, json: a.has("json"))
     }
 
@@ -126,6 +126,17 @@ enum ReplayCommand {
         for p in a.values("param") { overrides.append(try Arguments.keyValue(p, option: "param")) }
         let manifest = try LiveDriver.replay(strategy, original: original, recorded: recorded, out: out, speed: speed, replace: a.has("force"), overrides: overrides)
         return finish(manifest, original: original, out: out, json: a.has("json"))
+    }
+
+    /// `replay` for a strategy named at run time.
+    struct Replay: StrategyWork {
+        let original: String, recorded: RunManifest, settings: BacktestDriver.Settings, speed: ReplaySpeed
+        let from: ReplayBound?, until: ReplayBound?, venue: String, conditions: [BreakCondition], step: Bool, context: Int
+        let levels: Int, quiet: Bool, snapshots: Bool, simulatedLive: Bool
+        func run<S: Strategy>(_ type: S.Type) throws -> RunManifest {
+            try replay(type, original: original, recorded: recorded, settings: settings, speed: speed, from: from, until: until, venue: venue, conditions: conditions,
+                       step: step, context: context, levels: levels, quiet: quiet, snapshots: snapshots, simulatedLive: simulatedLive)
+        }
     }
 
     static func replay<S: Strategy>(_ type: S.Type, original: String, recorded: RunManifest, settings base: BacktestDriver.Settings, speed: ReplaySpeed,

@@ -17,6 +17,8 @@ public final class Ledger: VenueListener {
     var pendingFills: [OrderFilled] = []
     var pendingRejects: [OrderRejected] = []
     var pendingCancels: [OrderCanceled] = []
+    /// Whether a venue answer waits to be shown to the strategy.
+    @inline(__always) var hasAnswers: Bool { !pendingFills.isEmpty || !pendingRejects.isEmpty || !pendingCancels.isEmpty }
     /// The latest market values per instrument as the strategy sees them (BBO with sizes,
     /// last trade, top levels), updated by the engine on every market event.
     public internal(set) var lastValues = LastValueCache(depth: 5)

@@ -274,6 +274,9 @@ public final class SimulatedVenue {
         }
     }
 
+    /// Nothing in flight: no request on its way to a venue, no answer on its way back.
+    @inline(__always) public var idle: Bool { arrivals.isEmpty && outbox.isEmpty }
+
     /// The next time something is due: a request reaching a venue or an answer reaching us.
     public var nextDue: Timestamp? {
         let t = min(arrivals.first?.time ?? .max, outbox.first?.time ?? .max)

@@ -33,13 +33,15 @@ public final class RunStore {
         var waiting: [Row] = []
         var group: SQLiteStatement?
         var single: SQLiteStatement?
+        /// The statements' text, made once (it was rebuilt for every group inserted).
+        let groupSQL: String, singleSQL: String
         init(table: String, columns: Int, replace: Bool = false) {
-            (self.table, self.columns, verb) = (table, columns, replace ? "INSERT OR REPLACE" : "INSERT")
-            waiting.reserveCapacity(Self.groupRows)
-        }
-        func sql(rows: Int) -> String {
+            let verb = replace ? "INSERT OR REPLACE" : "INSERT"
+            (self.table, self.columns, self.verb) = (table, columns, verb)
             let one = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
-            return "\(verb) INTO \(table) VALUES " + Array(repeating: one, count: rows).joined(separator: ",")
+            func sql(rows: Int) -> String { "\(verb) INTO \(table) VALUES " + Array(repeating: one, count: rows).joined(separator: ",") }
+            (groupSQL, singleSQL) = (sql(rows: Self.groupRows), sql(rows: 1))
+            waiting.reserveCapacity(Self.groupRows)
         }
     }
 
@@ -127,7 +129,7 @@ public final class RunStore {
     private func insert<Row>(_ row: Row, _ g: inout Grouped<Row>, _ bind: (Row, SQLiteStatement, Int) -> Void) throws(StoreError) {
         g.waiting.append(row)
         guard g.waiting.count == Grouped<Row>.groupRows else { return }
-        let s = try statement(&g.group, g.sql(rows: Grouped<Row>.groupRows))
+        let s = try statement(&g.group, g.groupSQL)
         for (k, r) in g.waiting.enumerated() { bind(r, s, k * g.columns) }
         g.waiting.removeAll(keepingCapacity: true)
         try s.run()
@@ -136,7 +138,7 @@ public final class RunStore {
     /// Inserts the rows short of a group, one by one (before a commit).
     private func insertWaiting<Row>(_ g: inout Grouped<Row>, _ bind: (Row, SQLiteStatement, Int) -> Void) throws(StoreError) {
         guard !g.waiting.isEmpty else { return }
-        let s = try statement(&g.single, g.sql(rows: 1))
+        let s = try statement(&g.single, g.singleSQL)
         for r in g.waiting {
             bind(r, s, 0)
             try s.run()

@@ -52,6 +52,15 @@ struct FixedPointTests {
         #expect(Money.rescale(-36, from: 19) == -4)
     }
 
+    @Test("powers of ten for money equal repeated multiplication, 10^0 to 10^38")
+    func powers() {
+        var p: Int128 = 1
+        for e in 0...38 {
+            #expect(Money.power(e) == p, "10^\(e)")
+            if e < 38 { p *= 10 }
+        }
+    }
+
     @Test("money parses and prints exactly")
     func moneyText() {
         #expect(Money(parsing: "10000")?.text == "10000")

@@ -40,40 +40,47 @@ public struct LastValueCache: Sendable {
         guard let id = event.body.marketInstrument else { return }
         let i = Int(id.raw)
         while entries.count <= i { entries.append(Entry()) }
-        entries[i].updated = event.receiveTime
-        switch event.body {
-        case .quoteReceived(let q):
-            entries[i].bid = q.bidPrice.raw > 0 ? L2Level(price: q.bidPrice, quantity: q.bidQuantity) : nil
-            entries[i].ask = q.askPrice.raw > 0 ? L2Level(price: q.askPrice, quantity: q.askQuantity) : nil
-        case .tradeReceived(let t):
-            entries[i].lastTrade = Trade(price: t.price, quantity: t.quantity, time: event.receiveTime)
-        case .barReceived(let b):
-            entries[i].lastTrade = Trade(price: b.close, quantity: b.volume, time: event.receiveTime)
-        case .l2LevelUpdated(let u):
-            setLevel(i, u.side, u.price, u.quantity)
-        default:
-            break
+        let depth = self.depth
+        // One uniqueness check of the table per event (each `entries[i]` write made one).
+        entries.withUnsafeMutableBufferPointer { table in
+            let entry = table.baseAddress! + i
+            entry.pointee.updated = event.receiveTime
+            switch event.body {
+            case .quoteReceived(let q):
+                entry.pointee.bid = q.bidPrice.raw > 0 ? L2Level(price: q.bidPrice, quantity: q.bidQuantity) : nil
+                entry.pointee.ask = q.askPrice.raw > 0 ? L2Level(price: q.askPrice, quantity: q.askQuantity) : nil
+            case .tradeReceived(let t):
+                entry.pointee.lastTrade = Trade(price: t.price, quantity: t.quantity, time: event.receiveTime)
+            case .barReceived(let b):
+                entry.pointee.lastTrade = Trade(price: b.close, quantity: b.volume, time: event.receiveTime)
+            case .l2LevelUpdated(let u):
+                Self.setLevel(entry, u.side, u.price, u.quantity, depth: depth)
+            default:
+                break
+            }
         }
     }
 
     /// Keeps a side's top `depth` levels from level updates; a removed level that was in
     /// the top leaves a gap only a later update refills (the cache holds no deeper levels).
-    mutating func setLevel(_ i: Int, _ side: Side, _ price: Price, _ quantity: Quantity) {
+    static func setLevel(_ entry: UnsafeMutablePointer<Entry>, _ side: Side, _ price: Price, _ quantity: Quantity, depth: Int) {
         // In place: the arrays keep their capacity, so an update allocates nothing.
         if side == .buy {
-            Self.setLevel(&entries[i].bids, price, quantity, depth: depth, bids: true)
-            entries[i].bid = entries[i].bids.first
+            setLevel(&entry.pointee.bids, price, quantity, depth: depth, bids: true)
+            entry.pointee.bid = entry.pointee.bids.first
         } else {
-            Self.setLevel(&entries[i].asks, price, quantity, depth: depth, bids: false)
-            entries[i].ask = entries[i].asks.first
+            setLevel(&entry.pointee.asks, price, quantity, depth: depth, bids: false)
+            entry.pointee.ask = entry.pointee.asks.first
         }
     }
 
+    /// Applies one level update to a side's best-first levels.
     static func setLevel(_ levels: inout [L2Level], _ price: Price, _ quantity: Quantity, depth: Int, bids: Bool) {
         // One pass over the (best-first) levels finds the price or where it would go.
         let p = price.raw
+        let n = levels.count
         var k = 0
-        while k < levels.count {
+        while k < n {
             let q = levels[k].price.raw
             if q == p {
                 if quantity.raw == 0 { levels.remove(at: k) } else { levels[k].quantity = quantity }
@@ -84,12 +91,9 @@ public struct LastValueCache: Sendable {
         }
         guard quantity.raw > 0, k < depth else { return }
         if levels.capacity < depth + 1 { levels.reserveCapacity(depth + 1) }
-        // Insert by shifting the worse levels down one place (the last drops off at `depth`).
-        let level = L2Level(price: price, quantity: quantity)
-        if levels.count < depth { levels.append(level) }
-        var i = levels.count - 1
-        while i > k { levels[i] = levels[i - 1]; i -= 1 }
-        levels[k] = level
+        // Insert (the worse levels move down one place; the last drops off at `depth`).
+        levels.insert(L2Level(price: price, quantity: quantity), at: k)
+        if levels.count > depth { levels.removeLast() }
     }
 }
 
