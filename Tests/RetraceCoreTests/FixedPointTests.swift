@@ -84,6 +84,25 @@ struct FixedPointTests {
         return out
     }
 
+    @Test("decimal digits: the count and the padded text at every power of ten, one either side, and UInt64.max")
+    func decimalDigits() {
+        var values: [UInt64] = [0, UInt64.max, UInt64.max - 1]
+        var p: UInt64 = 1
+        for _ in 0...19 {
+            values += [p - 1, p, p + 1]
+            if p <= UInt64.max / 10 { p *= 10 }
+        }
+        for v in values {
+            #expect(FixedPoint.decimalDigits(v) == String(v).count, "\(v)")
+            for minimum in [1, 3, 20, 22] {
+                var out = [UInt8](repeating: 0, count: 24)
+                let n = out.withUnsafeMutableBufferPointer { FixedPoint.writeDigits(v, minimumDigits: minimum, into: $0.baseAddress!) }
+                let text = String(v)
+                #expect(String(decoding: out[..<n], as: UTF8.self) == String(repeating: "0", count: max(0, minimum - text.count)) + text, "\(v) \(minimum)")
+            }
+        }
+    }
+
     @Test("wide decimal text equals the reference formatter at every scale, sign and width")
     func wideText() {
         var rng = SplitMix64(seed: 11)
