@@ -69,7 +69,7 @@ public final class DepthMarket {
     /// The best recorded price of a side.
     public func best(_ side: Side) -> Int64? {
         if let l3 { return (side == .buy ? l3.bestBid : l3.bestAsk)?.tick }
-        return readL2 { $0.best(side)?.price.raw }
+        return readL2 { $0.bestPrice(side) }
     }
 
     /// Runs `body` on the L2 book in place. Reading a struct stored in a class through a

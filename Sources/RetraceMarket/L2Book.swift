@@ -47,6 +47,16 @@ public struct L2Book: Sendable {
         return Level(price: Price(raw: t * tickSize), quantity: Quantity(raw: askLadder.quantity(t)))
     }
 
+    /// The best raw price of a side (nil when it is empty): `best(side)?.price.raw` without
+    /// looking the quantity up. Inlined, it reads the ladders in place (the venue asks for
+    /// the touch several times per event).
+    @inline(__always)
+    public func bestPrice(_ side: Side) -> Int64? {
+        if let quoted { return (side == .buy ? quoted.bid : quoted.ask)?.price.raw }
+        guard let t = side == .buy ? bidLadder.bestTick : askLadder.bestTick else { return nil }
+        return t * tickSize
+    }
+
     /// Every bid, highest price first.
     public var bids: [Level] { top(Int.max).bids }
     /// Every ask, lowest price first.
