@@ -369,10 +369,11 @@ public final class SimulatedVenue {
         switch event.body {
         case .l2LevelUpdated(let u):
             onDepth(depthMarket(index, &listener), index, venue: v, at: x, &listener) { d, cx in d.onLevel(u, &cx) }
-            markets[index].hasQuotes = true
+            // Written once: a write to an element checks the array's uniqueness on every event.
+            if !markets[index].hasQuotes { markets[index].hasQuotes = true }
         case .orderBookMessage(let m):
             onDepth(depthMarket(index, &listener), index, venue: v, at: x, &listener) { d, cx in d.onMessage(m, &cx) }
-            markets[index].hasQuotes = true
+            if !markets[index].hasQuotes { markets[index].hasQuotes = true }
         case .quoteReceived(let q):
             // With depth, the book is the depth; quotes are only marks.
             guard markets[index].depth == nil else { return }
