@@ -48,6 +48,14 @@ public final class SimulatedVenue {
         public var touch: (bid: Int64, ask: Int64) {
             depth?.touch ?? quoted
         }
+
+        /// A quote for an instrument without depth: one access to the element (three
+        /// writes to `markets[i]` checked the array's uniqueness three times per quote).
+        mutating func quote(_ q: QuoteReceived) {
+            book.apply(q)
+            hasQuotes = true
+            quoted = (q.bidPrice.raw, q.askPrice.raw)
+        }
     }
 
     /// Something sent to a venue that has not arrived yet.
@@ -377,10 +385,8 @@ public final class SimulatedVenue {
         case .quoteReceived(let q):
             // With depth, the book is the depth; quotes are only marks.
             guard markets[index].depth == nil else { return }
-            markets[index].book.apply(q)
-            markets[index].hasQuotes = true
-            markets[index].quoted = (q.bidPrice.raw, q.askPrice.raw)
-            matchTouch(id, venue: v, at: x, &listener)
+            markets[index].quote(q)
+            if !working.isEmpty { matchTouch(id, venue: v, at: x, &listener) }
         case .tradeReceived(let t):
             if let depth = markets[index].depth {
                 onDepth(depth, index, venue: v, at: x, &listener) { d, cx in d.onTrade(t, &cx) }
