@@ -79,6 +79,12 @@ public struct LastValueCache: Sendable {
         // One pass over the (best-first) levels finds the price or where it would go.
         let p = price.raw
         let n = levels.count
+        // A full top whose worst level is better than this price: not kept (most updates
+        // of a deep book), settled by one comparison instead of a pass over the levels.
+        if n == depth && n > 0 {
+            let worst = levels[n &- 1].price.raw
+            if bids ? p < worst : p > worst { return }
+        }
         var k = 0
         while k < n {
             let q = levels[k].price.raw
