@@ -175,7 +175,7 @@ public enum FixedPoint {
 
     /// Writes `value` in decimal, left-padded with zeros to `minimumDigits`; returns the length.
     /// Two digits per division, from a table of the pairs "00"..."99" (the store formats
-    /// several amounts of money per fill; digit by digit this was 8 % of its thread).
+    /// several amounts of money per fill; that formatting was 8 % of its thread's samples).
     @inline(__always)
     static func writeDigits(_ value: UInt64, minimumDigits: Int, into out: UnsafeMutablePointer<UInt8>) -> Int {
         let count = max(decimalDigits(value), minimumDigits)

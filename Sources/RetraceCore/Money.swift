@@ -72,7 +72,7 @@ public struct Money: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// 10^e as Int128 (e ≤ 38): from the Int64 table, with one multiplication above 10^18
-    /// (a loop of e 128-bit multiplications was a fifth of the store's mark-to-market cost).
+    /// (it was a loop of e 128-bit multiplications, run for every fee and notional).
     @inlinable
     public static func power(_ e: Int) -> Int128 {
         if e <= 18 { return Int128(FixedPoint.powersOfTen[e]) }
