@@ -27,9 +27,7 @@ public final class RunStore {
     /// one before the transaction commits, so a commit holds every row added before it.
     struct Grouped<Row> {
         static var groupRows: Int { 16 }
-        let table: String
         let columns: Int
-        let verb: String
         var waiting: [Row] = []
         var group: SQLiteStatement?
         var single: SQLiteStatement?
@@ -37,7 +35,7 @@ public final class RunStore {
         let groupSQL: String, singleSQL: String
         init(table: String, columns: Int, replace: Bool = false) {
             let verb = replace ? "INSERT OR REPLACE" : "INSERT"
-            (self.table, self.columns, self.verb) = (table, columns, verb)
+            self.columns = columns
             let one = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
             func sql(rows: Int) -> String { "\(verb) INTO \(table) VALUES " + Array(repeating: one, count: rows).joined(separator: ",") }
             (groupSQL, singleSQL) = (sql(rows: Self.groupRows), sql(rows: 1))
