@@ -140,6 +140,26 @@ public enum EventCodec {
             throw CoreError(.truncatedEvent, "event #\(sequence): \(bytes.count) bytes, shorter than the \(headerSize)-byte header")
         }
         var r = _UnsafeByteReader(base)
+        // The market data kinds first, without the general checks' lookups (same checks).
+        let k0 = base.load(fromByteOffset: 1, as: UInt8.self)
+        if base.load(as: UInt8.self) == version {
+            if k0 == EventKind.l2LevelUpdated.rawValue, bytes.count == headerSize + bodySize(.l2LevelUpdated) {
+                r.skip(8)
+                event.sequence = sequence
+                event.eventTime = Timestamp(nanos: r.i64())
+                event.receiveTime = Timestamp(nanos: r.i64())
+                event.body = .l2LevelUpdated(try level(&r, sequence))
+                return
+            }
+            if k0 == EventKind.quoteReceived.rawValue, bytes.count == headerSize + bodySize(.quoteReceived) {
+                r.skip(8)
+                event.sequence = sequence
+                event.eventTime = Timestamp(nanos: r.i64())
+                event.receiveTime = Timestamp(nanos: r.i64())
+                event.body = .quoteReceived(quote(&r))
+                return
+            }
+        }
         let v = r.u8()
         guard v == version else { throw CoreError(.unknownCodecVersion, "event #\(sequence): codec version \(v), this build reads version \(version)") }
         let k = r.u8()
@@ -160,9 +180,17 @@ public enum EventCodec {
         }
     }
 
-    @inlinable
-    static func enumValue<E: RawRepresentable>(_ raw: E.RawValue, _ sequence: UInt64, _ field: String) throws(CoreError) -> E {
-        guard let v = E(rawValue: raw) else { throw CoreError(.invalidField, "event #\(sequence): invalid \(field) \(raw)") }
+    @inlinable @inline(__always)
+    static func enumValue<E: RawRepresentable>(_ raw: E.RawValue, _ sequence: UInt64, _ field: StaticString) throws(CoreError) -> E
+    where E.RawValue: BinaryInteger {
+        guard let v = E(rawValue: raw) else { throw invalidField(sequence, field, UInt64(raw)) }
         return v
+    }
+
+    /// The error for a field whose value is not one of its enumeration's (kept out of line:
+    /// the decoders inline their checks).
+    @usableFromInline @inline(never)
+    static func invalidField(_ sequence: UInt64, _ field: StaticString, _ raw: UInt64) -> CoreError {
+        CoreError(.invalidField, "event #\(sequence): invalid \(field) \(raw)")
     }
 }

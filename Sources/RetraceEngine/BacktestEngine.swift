@@ -29,6 +29,10 @@ public struct RunResult: Sendable {
 public final class BacktestEngine<S: Strategy> {
     public internal(set) var strategy: S
     public let ledger: Ledger
+    /// The ledger again, as the storage the venue's `inout` listener parameter borrows: a
+    /// local `var listener = ledger` cost a retain and a release (two atomic operations)
+    /// on every input.
+    private var listener: Ledger
     /// A `let`, so the per-input calls borrow it instead of retaining it.
     public let venue: SimulatedVenue
     /// Seeds the venue's random draws (latency jitter, queue models); recorded in the session marker.
@@ -75,6 +79,7 @@ public final class BacktestEngine<S: Strategy> {
         riskActive = account.risk.isActive
         dedup = account.dedupWindow > 0 ? Deduplicator(window: account.dedupWindow) : nil
         ledger = Ledger(account: account, recorder: recorder)
+        listener = ledger
         self.recorder = recorder
         self.seed = seed
         venue = SimulatedVenue(venues: account.venues, assignment: account.assignment, seed: seed)
@@ -197,7 +202,6 @@ public final class BacktestEngine<S: Strategy> {
             recorder.publishInput(event)
             return
         }
-        var listener = ledger
         venue.onMarket(event, at: exchangeTime, listener: &listener)
         try deliverVenueAnswers()
         ledger.mark(event)
@@ -243,7 +247,6 @@ public final class BacktestEngine<S: Strategy> {
     private func drainCommands() throws(EngineError) {
         while !commands.isEmpty {
             let venue = self.venue
-            var listener = ledger
             for command in commands {
                 switch command {
                 case .submit(let order):
@@ -306,7 +309,6 @@ public final class BacktestEngine<S: Strategy> {
             let timer = timers.nextDeadline(upTo: min(time, venueDue ?? time).nanos).map { Timestamp(nanos: $0) }
             if let d = venueDue, d <= (timer ?? .max) {
                 setTime(d)
-                var listener = ledger
                 venue.advance(to: d, arrivalsUpTo: arrivalLimit, listener: &listener)
                 try deliverVenueAnswers()
                 try drain()

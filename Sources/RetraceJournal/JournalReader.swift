@@ -227,6 +227,7 @@ public final class JournalReader {
     ///   sequence numbers skip or repeat.
     public func next() throws(JournalError) -> JournalRecord? {
         if special { return try nextSpecial() }
+        if let record = intact() { return record }
         while !ended {
             // The common case first: an intact record continuing the chain. Anything else
             // (a segment's end, damage, a gap, a reference) goes through `step`, which names it.
@@ -272,6 +273,39 @@ public final class JournalReader {
             }
         }
         return nil
+    }
+
+    /// The hot path of `next()`: the record at `offset` when it is an intact record that
+    /// continues the chain and is not a reference, checked as `JournalFormat.frame` checks
+    /// it (length, CRC over sequence and payload, zero padding) without building a `Frame`.
+    /// Anything else (a segment's end, damage, a gap, a reference) returns nil and goes
+    /// through the general loop, which names it.
+    @inline(__always)
+    private func intact() -> JournalRecord? {
+        let remaining = bytes.count &- offset
+        guard remaining >= JournalFormat.frameSize, let base = bytes.baseAddress else { return nil }
+        // SAFETY: `frameSize` bytes remain at `offset`; the payload and padding are read only
+        // after `size <= remaining` is checked.
+        let p = base + offset
+        let length = Int(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        let sequence = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let size = JournalFormat.recordSize(payloadBytes: length)
+        guard sequence == chain &+ 1, length > 0, length <= JournalFormat.payloadMax, size <= remaining,
+              p.load(fromByteOffset: JournalFormat.frameSize, as: UInt8.self) != InputReference.tag,
+              CRC32C.checksum(UnsafeRawBufferPointer(start: p + 8, count: 8 &+ length))
+                == UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+        else { return nil }
+        let padding = size &- JournalFormat.frameSize &- length
+        if padding > 0 {
+            // The padding is the last `padding` bytes of the record's last word: its high bytes.
+            let last = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: size &- 8, as: UInt64.self))
+            guard last >> UInt64((8 &- padding) &* 8) == 0 else { return nil }
+        }
+        let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(start: p + JournalFormat.frameSize, count: length))
+        offset &+= size
+        lastSequence = sequence
+        chain = sequence
+        return record
     }
 
     /// The intact record at `offset`: moves past it.

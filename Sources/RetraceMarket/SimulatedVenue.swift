@@ -39,7 +39,13 @@ public final class SimulatedVenue {
         public var lastBar: BarReceived?
         public var hasQuotes = false
         /// Set once the instrument has depth data: matching then happens there.
-        public var depth: DepthMarket?
+        public internal(set) var depth: DepthMarket? {
+            didSet { depthRef = depth.map { Unmanaged.passUnretained($0) } }
+        }
+        /// `depth` without ownership (`depth` keeps it alive): a depth event's calls borrow
+        /// the market through it instead of retaining and releasing it (two atomic
+        /// operations an event).
+        var depthRef: Unmanaged<DepthMarket>?
         /// The quoted best bid and ask (raw prices; 0 = none), for instruments without depth.
         var quoted: (bid: Int64, ask: Int64) = (0, 0)
         /// Best bid and ask as the venue's book now stands (raw prices; 0 = none): with depth,
@@ -376,11 +382,13 @@ public final class SimulatedVenue {
         let v = venueIndex[index]
         switch event.body {
         case .l2LevelUpdated(let u):
-            onDepth(depthMarket(index, &listener), index, venue: v, at: x, &listener) { d, cx in d.onLevel(u, &cx) }
+            let ref = markets[index].depthRef ?? Unmanaged.passUnretained(depthMarket(index, &listener))
+            ref._withUnsafeGuaranteedRef { depth in onDepth(depth, index, venue: v, at: x, &listener) { d, cx in d.onLevel(u, &cx) } }
             // Written once: a write to an element checks the array's uniqueness on every event.
             if !markets[index].hasQuotes { markets[index].hasQuotes = true }
         case .orderBookMessage(let m):
-            onDepth(depthMarket(index, &listener), index, venue: v, at: x, &listener) { d, cx in d.onMessage(m, &cx) }
+            let ref = markets[index].depthRef ?? Unmanaged.passUnretained(depthMarket(index, &listener))
+            ref._withUnsafeGuaranteedRef { depth in onDepth(depth, index, venue: v, at: x, &listener) { d, cx in d.onMessage(m, &cx) } }
             if !markets[index].hasQuotes { markets[index].hasQuotes = true }
         case .quoteReceived(let q):
             // With depth, the book is the depth; quotes are only marks.

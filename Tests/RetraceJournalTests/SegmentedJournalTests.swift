@@ -252,8 +252,8 @@ struct SegmentedJournalTests {
         let dir = temporaryDirectory("flip-every")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let w = try JournalWriter(directory: dir, runID: Self.runID, options: JournalOptions(syncMode: .none))
-        // Records of different sizes, so the padding is covered too.
-        let payloads: [[UInt8]] = [SyntheticRecord.payload(bytes: 48), SyntheticRecord.payload(bytes: 13), SyntheticRecord.payload(bytes: 29), SyntheticRecord.payload(bytes: 8)]
+        // Records of different sizes, so every amount of padding (0 to 7 bytes) is covered too.
+        let payloads: [[UInt8]] = [48, 13, 29, 15, 14, 12, 11, 10, 9, 8].map { SyntheticRecord.payload(bytes: $0) }
         for p in payloads { _ = try p.withUnsafeBytes { try w.append(encoded: $0) } }
         try w.finish()
         let path = dir + "/00000000.wal"
