@@ -182,7 +182,7 @@ public final class BacktestEngine<S: Strategy> {
         defer { input.event.sequence = sourceSequence }
         if case .instrumentDefined = input.event.body { definitions.append(input.event) }
         if let bytes = input.encoded {
-            do { input.event.sequence = try recorder.recordInput(encoded: bytes, sourceSequence: input.sourceSequence) } catch { throw EngineError(.journal, error.message) }
+            do { input.event.sequence = try recorder.recordInput(encoded: bytes, sourceSequence: input.sourceSequence, receiveTime: input.event.receiveTime.nanos) } catch { throw EngineError(.journal, error.message) }
         } else {
             input.event.sequence = try recorder.recordInput(input.event).sequence
         }
@@ -393,15 +393,15 @@ final class AnswerQueue {
 }
 
 extension StrategyContext {
-    /// Calls the strategy with a context at `now`. The engine's command buffer moves into
-    /// the context and back: one owner, so appending reuses its capacity (no allocation).
+    /// Calls the strategy with a context at `now`. The context appends to the engine's
+    /// command buffer in place: one owner, so appending reuses its capacity (no allocation).
     @inline(__always)
     static func call<S: Strategy, E: Error>(_ strategy: inout S, now: Timestamp, ledger: Ledger, commands: inout [StrategyCommand],
                                             _ body: (inout S, inout StrategyContext) throws(E) -> Void) throws(E) {
-        var context = StrategyContext(now: now, ledger: ledger, commands: [])
-        swap(&context.commands, &commands)
-        defer { swap(&context.commands, &commands) }
-        try body(&strategy, &context)
+        try withUnsafeMutablePointer(to: &commands) { (buffer) throws(E) in
+            var context = StrategyContext(now: now, ledger: ledger, commands: buffer)
+            try body(&strategy, &context)
+        }
     }
 }
 

@@ -24,7 +24,13 @@ public final class Ledger: VenueListener {
     public internal(set) var lastValues = LastValueCache(depth: 5)
     /// The run's venue, for the strategy's view of the touch. Set by the engine, which owns
     /// the venue for the whole run.
-    unowned(unsafe) var venue: SimulatedVenue?
+    var venue: SimulatedVenue? {
+        get { venueRef?.takeUnretainedValue() }
+        set { venueRef = newValue.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `venue` without ownership: the strategy's per-event calls borrow it through this
+    /// (an `unowned(unsafe)` load still retained and released it, two atomic operations).
+    @usableFromInline var venueRef: Unmanaged<SimulatedVenue>?
     /// Pre-trade risk checks; they hear how the orders they let through end.
     var risk: RiskGate
     private var nextOrderID: UInt64 = 1

@@ -36,13 +36,14 @@ public final class OutputRecorder {
     /// Journals an input event given as encoded bytes; returns its sequence. In `fsync`
     /// mode the event is durable when this returns (the core acts on it only afterwards).
     /// `sourceSequence` (not 0): the payload is that record of the source declared as
-    /// `referenceSource`, and is journaled by reference when one is set.
+    /// `referenceSource`, and is journaled by reference when one is set. `receiveTime`: the
+    /// payload's receive time when the caller has it decoded (else it is read from the bytes).
     @inlinable @discardableResult
-    public func recordInput(encoded payload: UnsafeRawBufferPointer, sourceSequence: UInt64 = 0) throws(JournalError) -> UInt64 {
+    public func recordInput(encoded payload: UnsafeRawBufferPointer, sourceSequence: UInt64 = 0, receiveTime: Int64? = nil) throws(JournalError) -> UInt64 {
         if muted && payload[1] != EventKind.instrumentDefined.rawValue { return 0 }
         inputEventCount()
         let sequence = if let referenceSource, sourceSequence != 0 {
-            try journal.appendReference(source: referenceSource, sourceSequence: sourceSequence, time: JournalFormat.payloadTime(payload))
+            try journal.appendReference(source: referenceSource, sourceSequence: sourceSequence, time: receiveTime ?? JournalFormat.payloadTime(payload))
         } else {
             try journal.append(encoded: payload)
         }

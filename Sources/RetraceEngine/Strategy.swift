@@ -70,17 +70,29 @@ public enum StrategyCommand: Sendable {
 public struct StrategyContext {
     /// Engine time (the simulated clock in backtests).
     public let now: Timestamp
-    @usableFromInline unowned(unsafe) let ledger: Ledger
-    @usableFromInline var commands: [StrategyCommand]
+    /// The engine's ledger, which outlives every callback. Held unmanaged and borrowed by
+    /// the per-event reads (`position`, `touch`): loading an `unowned(unsafe)` reference
+    /// retained and released it on every call, two atomic operations each.
+    @usableFromInline let ledgerRef: Unmanaged<Ledger>
+    @usableFromInline var ledger: Ledger { ledgerRef.takeUnretainedValue() }
+    /// The engine's command buffer, appended to in place for the length of one callback
+    /// (moving the array into a context and back cost a release per callback).
+    @usableFromInline let commandBuffer: UnsafeMutablePointer<[StrategyCommand]>
+    @usableFromInline var commands: [StrategyCommand] {
+        get { commandBuffer.pointee }
+        nonmutating _modify { yield &commandBuffer.pointee }
+    }
 
-    init(now: Timestamp, ledger: Ledger, commands: [StrategyCommand]) {
+    init(now: Timestamp, ledger: Ledger, commands: UnsafeMutablePointer<[StrategyCommand]>) {
         self.now = now
-        self.ledger = ledger
-        self.commands = commands
+        self.ledgerRef = Unmanaged.passUnretained(ledger)
+        self.commandBuffer = commands
     }
 
     /// The position in an instrument.
-    @inlinable public func position(_ id: InstrumentID) -> Quantity { ledger.portfolio.position(id).quantity }
+    @inlinable public func position(_ id: InstrumentID) -> Quantity {
+        ledgerRef._withUnsafeGuaranteedRef { $0.portfolio.position(id).quantity }
+    }
     /// Cash in the account.
     public var cash: Money { ledger.portfolio.cash }
     /// Account equity at current marks.
@@ -106,7 +118,8 @@ public struct StrategyContext {
     /// The best bid and ask of an instrument as the venue's book stands after the latest
     /// event (depth feeds: liquidity we took is excluded). Nil for a side with no price.
     public func touch(_ id: InstrumentID) -> (bid: Price?, ask: Price?) {
-        guard let t = ledger.venue?.touch(id) else { return (nil, nil) }
+        guard let venue = ledgerRef._withUnsafeGuaranteedRef({ $0.venueRef }) else { return (nil, nil) }
+        let t = venue._withUnsafeGuaranteedRef { $0.touch(id) }
         return (t.bid > 0 ? Price(raw: t.bid) : nil, t.ask > 0 ? Price(raw: t.ask) : nil)
     }
 

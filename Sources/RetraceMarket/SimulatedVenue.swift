@@ -445,7 +445,8 @@ public final class SimulatedVenue {
         guard i < markets.count else { return (0, 0) }
         // Stored properties only: calling the view's computed `touch` on an array element
         // copied the whole view (its book included) on every call.
-        return markets[i].depth?.touch ?? markets[i].quoted
+        if let depth = markets[i].depthRef { return depth._withUnsafeGuaranteedRef { $0.touch } }
+        return markets[i].quoted
     }
 
     /// The price a position in `instrument` would be closed at when the data ends:
