@@ -197,6 +197,7 @@ extension SimulatedVenue.MarketView {
         lastBar = try r.optional()
         hasQuotes = try r.bool()
         depth = try r.bool() ? try DepthMarket.restored(&r) : nil
+        depthRef = depth.map { Unmanaged.passUnretained($0) }  // an initializer does not run `depth`'s didSet
         quoted = (try r.word(), try r.word())  // with depth, the touch is read from it
     }
 }
