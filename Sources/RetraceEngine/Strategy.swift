@@ -66,8 +66,9 @@ public enum StrategyCommand: Sendable {
 }
 
 /// The strategy's view of the engine during a callback: time, account, instruments,
-/// and the commands it sends.
-public struct StrategyContext {
+/// and the commands it sends. It is valid for that callback only, so it cannot be copied
+/// (`~Copyable`): a helper takes it `borrowing` to read, or `inout` to send commands.
+public struct StrategyContext: ~Copyable {
     /// Engine time (the simulated clock in backtests).
     public let now: Timestamp
     /// The engine's ledger, which outlives every callback. Held unmanaged and borrowed by

@@ -75,7 +75,7 @@ public struct MarketMaker: Strategy {
     }
 
     /// The target prices for the current touch and position (nil: do not quote that side).
-    func targets(_ id: InstrumentID, _ context: StrategyContext) -> (bid: Price?, ask: Price?) {
+    func targets(_ id: InstrumentID, _ context: borrowing StrategyContext) -> (bid: Price?, ask: Price?) {
         let touch = context.touch(id)
         guard let b = touch.bid, let a = touch.ask, a.raw > b.raw else { return (nil, nil) }
         let position = context.position(id).raw

@@ -58,7 +58,7 @@ public struct MeanReversion: Strategy {
     }
 
     /// Twice the price (so a mid of two ticks stays an integer).
-    func price(_ event: Event, _ context: StrategyContext) -> Int64? {
+    func price(_ event: Event, _ context: borrowing StrategyContext) -> Int64? {
         switch event.body {
         case .quoteReceived(let q) where q.instrument == instrument && q.bidPrice.raw > 0 && q.askPrice.raw > 0: return q.bidPrice.raw + q.askPrice.raw
         case .tradeReceived(let t) where t.instrument == instrument: return 2 * t.price.raw
