@@ -142,23 +142,15 @@ public enum EventCodec {
         var r = _UnsafeByteReader(base)
         // The market data kinds first, without the general checks' lookups (same checks).
         let k0 = base.load(fromByteOffset: 1, as: UInt8.self)
-        if base.load(as: UInt8.self) == version {
-            if k0 == EventKind.l2LevelUpdated.rawValue, bytes.count == headerSize + bodySize(.l2LevelUpdated) {
-                r.skip(8)
-                event.sequence = sequence
-                event.eventTime = Timestamp(nanos: r.i64())
-                event.receiveTime = Timestamp(nanos: r.i64())
-                event.body = .l2LevelUpdated(try level(&r, sequence))
-                return
-            }
-            if k0 == EventKind.quoteReceived.rawValue, bytes.count == headerSize + bodySize(.quoteReceived) {
-                r.skip(8)
-                event.sequence = sequence
-                event.eventTime = Timestamp(nanos: r.i64())
-                event.receiveTime = Timestamp(nanos: r.i64())
-                event.body = .quoteReceived(quote(&r))
-                return
-            }
+        let isLevel = k0 == EventKind.l2LevelUpdated.rawValue && bytes.count == headerSize + bodySize(.l2LevelUpdated)
+        let isQuote = k0 == EventKind.quoteReceived.rawValue && bytes.count == headerSize + bodySize(.quoteReceived)
+        if (isLevel || isQuote) && base.load(as: UInt8.self) == version {
+            r.skip(8)
+            event.sequence = sequence
+            event.eventTime = Timestamp(nanos: r.i64())
+            event.receiveTime = Timestamp(nanos: r.i64())
+            event.body = isLevel ? .l2LevelUpdated(try level(&r, sequence)) : .quoteReceived(quote(&r))
+            return
         }
         let v = r.u8()
         guard v == version else { throw CoreError(.unknownCodecVersion, "event #\(sequence): codec version \(v), this build reads version \(version)") }
