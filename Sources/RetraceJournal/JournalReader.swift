@@ -229,13 +229,9 @@ public final class JournalReader {
         if special { return try nextSpecial() }
         if let record = intact() { return record }
         while !ended {
-            // The common case first: an intact record continuing the chain. Anything else
-            // (a segment's end, damage, a gap, a reference) goes through `step`, which names it.
+            // Anything `intact()` did not take (a segment's end, damage, a gap, a reference,
+            // an empty payload) goes through `step`, which names it.
             let frame = JournalFormat.frame(in: bytes, at: offset)
-            if case .record(let sequence, let length, let size) = frame, sequence == chain &+ 1,
-               length == 0 || bytes[offset &+ JournalFormat.frameSize] != InputReference.tag {
-                return take(sequence: sequence, payloadBytes: length, size: size)
-            }
             switch try JournalReader.step(frame, bytes, at: offset, after: chain, last: onLastSegment, path: current.path) {
             case .record(let sequence, let length, let size):
                 let start = offset + JournalFormat.frameSize
@@ -301,19 +297,16 @@ public final class JournalReader {
             let last = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: size &- 8, as: UInt64.self))
             guard last >> UInt64((8 &- padding) &* 8) == 0 else { return nil }
         }
-        let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(start: p + JournalFormat.frameSize, count: length))
-        offset &+= size
-        lastSequence = sequence
-        chain = sequence
-        return record
+        return take(sequence: sequence, payloadBytes: length, size: size)
     }
 
     /// The intact record at `offset`: moves past it.
     @inline(__always)
     private func take(sequence: UInt64, payloadBytes: Int, size: Int) -> JournalRecord {
-        let start = offset + JournalFormat.frameSize
-        let record = JournalRecord(sequence: sequence, offset: offset, payload: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + payloadBytes)]))
-        offset += size
+        // SAFETY: the callers checked that the record's `size` bytes lie within `bytes`.
+        let payload = UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + offset + JournalFormat.frameSize, count: payloadBytes)
+        let record = JournalRecord(sequence: sequence, offset: offset, payload: payload)
+        offset &+= size
         lastSequence = sequence
         chain = sequence
         return record
