@@ -12,7 +12,7 @@ import RetraceMarket
 /// generators), the timer wheel, the feed de-duplicator and its count.
 public enum EngineSnapshot {
     /// Bumped whenever any saved layout changes: a snapshot of another version is not used.
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
 
     /// What a snapshot says about itself before the state proper.
     public struct Header: Sendable {

@@ -20,8 +20,9 @@ public final class Ledger: VenueListener {
     /// Whether a venue answer waits to be shown to the strategy.
     @inline(__always) var hasAnswers: Bool { !pendingFills.isEmpty || !pendingRejects.isEmpty || !pendingCancels.isEmpty }
     /// The latest market values per instrument as the strategy sees them (BBO with sizes,
-    /// last trade, top levels), updated by the engine on every market event.
-    public internal(set) var lastValues = LastValueCache(depth: 5)
+    /// last trade, top levels), updated by the engine on every market event; depth feeds'
+    /// book part is copied from the venue's book when read (`lastValue`).
+    var lastValues = LastValueCache(depth: 5)
     /// The run's venue, for the strategy's view of the touch. Set by the engine, which owns
     /// the venue for the whole run.
     var venue: SimulatedVenue? {
@@ -36,6 +37,15 @@ public final class Ledger: VenueListener {
     private var nextOrderID: UInt64 = 1
     private let equityIntervalNanos: Int64
     private var lastEquityTime = Timestamp(nanos: Int64.min)
+
+    /// The latest market values of an instrument (nil before its first market event); a
+    /// depth feed's bid, ask and top levels are the venue's recorded book as it stands.
+    public func lastValue(_ id: InstrumentID) -> LastValueCache.Entry? {
+        guard let venueRef else { return lastValues[id] }
+        return venueRef._withUnsafeGuaranteedRef { venue in
+            lastValues.entry(id) { id, side, visit in venue.forEachRecordedLevel(id, side, visit) }
+        }
+    }
 
     init(account: AccountConfig, recorder: OutputRecorder) {
         portfolio = Portfolio(cash: account.cash)
@@ -105,6 +115,9 @@ extension Ledger {
         precondition(pendingFills.isEmpty && pendingRejects.isEmpty && pendingCancels.isEmpty, "a snapshot is taken between events")
         w.put(portfolio)
         w.put(now)
+        if let venueRef {
+            venueRef._withUnsafeGuaranteedRef { venue in lastValues.refreshAll { id, side, visit in venue.forEachRecordedLevel(id, side, visit) } }
+        }
         lastValues.saveState(&w)
         risk.saveState(&w)
         w.word(nextOrderID)

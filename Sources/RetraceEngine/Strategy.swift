@@ -124,13 +124,14 @@ public struct StrategyContext: ~Copyable {
         return (t.bid > 0 ? Price(raw: t.bid) : nil, t.ask > 0 ? Price(raw: t.ask) : nil)
     }
 
+    /// The last values received for `id`: best bid and ask with their sizes, the last
+    /// trade (or bar close), the top five levels of a depth feed (L2 or L3; the recorded
+    /// book's, copied when read), and when it last changed. Nil before the instrument's
+    /// first market event.
+    public func lastValue(_ id: InstrumentID) -> LastValueCache.Entry? { ledger.lastValue(id) }
+
     /// The venue an instrument trades on: its name, fees and latency models (nil outside
     /// a simulation).
-    /// The last values received for `id`: best bid and ask with their sizes, the last
-    /// trade (or bar close), the top five levels of an L2 feed, and when it last changed.
-    /// Nil before the instrument's first market event.
-    public func lastValue(_ id: InstrumentID) -> LastValueCache.Entry? { ledger.lastValues[id] }
-
     public func venue(of id: InstrumentID) -> VenueSettings? { ledger.venue?.venue(of: id) }
 
     /// Sends a market order of `quantity` lots, or an all-in order when `sizing` is `.allEquity`.

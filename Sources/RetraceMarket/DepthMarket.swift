@@ -78,8 +78,9 @@ public final class DepthMarket {
     @inline(__always)
     private func readL2<R>(_ body: (inout L2Book) -> R) -> R { body(&l2) }
 
-    /// Calls `body(price, size)` over a side's levels best first until it returns false.
-    func forEachLevel(_ side: Side, _ body: (Int64, Int64) -> Bool) {
+    /// Calls `body(price, size)` over a side's recorded levels best first until it returns
+    /// false (an L2 book's walk allocates nothing; an L3 book's gathers its levels first).
+    public func forEachLevel(_ side: Side, _ body: (Int64, Int64) -> Bool) {
         if let l3 {
             var n = 8
             var done = 0

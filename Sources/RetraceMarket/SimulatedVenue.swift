@@ -432,14 +432,22 @@ public final class SimulatedVenue {
         return d
     }
 
-    /// The best bid and ask of an instrument as the venue's book now stands (depth with
-    /// what we took removed, or the quoted touch). Raw prices; 0 when a side is empty.
+    /// Calls `body(price, size)` over the recorded depth levels of an instrument's side, best
+    /// first, until it returns false; nothing for an instrument without depth data.
+    public func forEachRecordedLevel(_ id: InstrumentID, _ side: Side, _ body: (Int64, Int64) -> Bool) {
+        let i = Int(id.raw)
+        guard i < markets.count, let ref = markets[i].depthRef else { return }
+        ref._withUnsafeGuaranteedRef { $0.forEachLevel(side, body) }
+    }
+
     /// The last recorded trade price of an instrument, if any.
     public func lastTrade(_ id: InstrumentID) -> Price? {
         let i = Int(id.raw)
         return i < markets.count ? markets[i].lastTrade : nil
     }
 
+    /// The best bid and ask of an instrument as the venue's book now stands (depth with
+    /// what we took removed, or the quoted touch). Raw prices; 0 when a side is empty.
     public func touch(_ id: InstrumentID) -> (bid: Int64, ask: Int64) {
         let i = Int(id.raw)
         guard i < markets.count else { return (0, 0) }

@@ -3,15 +3,27 @@ import RetraceMarket
 
 /// The latest market state per instrument: best bid and ask, last trade, and the top of
 /// the book (up to `depth` levels a side), indexed by instrument id (no hashing).
+///
+/// Quotes, trades and bars are written into an instrument's entry as they arrive. A depth
+/// event (an L2 level update or an L3 order message) only marks the entry's book part
+/// stale: the venue's book already holds every level, so the best bid and ask and the top
+/// levels are copied from it when somebody next reads the entry (`Ledger.lastValue`), not
+/// after every update, which most of the time nobody reads. The top levels are then the
+/// book's, with no gaps: a removed top level is replaced by the next one down.
 public struct LastValueCache: Sendable {
     public struct Entry: Equatable, Sendable {
         public var bid: L2Level?
         public var ask: L2Level?
         public var lastTrade: Trade?
         public var updated = Timestamp(nanos: .min)
-        /// Best first, at most `depth` levels a side.
+        /// Best first, at most `depth` levels a side (depth feeds).
         public var bids: [L2Level] = []
         public var asks: [L2Level] = []
+        /// The instrument has depth data: its bid, ask and levels come from the book, and
+        /// quotes (marks only, as at the venue) leave them alone.
+        public internal(set) var hasDepth = false
+        /// A depth event came after the book part was last copied.
+        public internal(set) var levelsStale = false
     }
 
     public struct L2Level: Equatable, Sendable {
@@ -33,73 +45,90 @@ public struct LastValueCache: Sendable {
         self.depth = depth
     }
 
-    public subscript(id: InstrumentID) -> Entry? { Int(id.raw) < entries.count ? entries[Int(id.raw)] : nil }
+    /// The entry as cached: for a depth-fed instrument its book part may be stale (see
+    /// `entry(_:book:)`).
+    subscript(id: InstrumentID) -> Entry? { Int(id.raw) < entries.count ? entries[Int(id.raw)] : nil }
+
+    /// How the cache reads a book: `book(instrument, side, visit)` calls `visit(price, size)`
+    /// over the side's recorded levels best first until it returns false.
+    public typealias BookReader = (InstrumentID, Side, (Int64, Int64) -> Bool) -> Void
+
+    /// The entry for `id`, its book part first copied from `book` when a depth event made
+    /// it stale. Nil before the instrument's first market event.
+    public mutating func entry(_ id: InstrumentID, book: BookReader) -> Entry? {
+        let i = Int(id.raw)
+        guard i < entries.count else { return nil }
+        if entries[i].levelsStale { refresh(i, book) }
+        return entries[i]
+    }
+
+    /// Copies every stale entry's book part (before a snapshot: what is saved then never
+    /// depends on what was read).
+    mutating func refreshAll(book: BookReader) {
+        for i in entries.indices where entries[i].levelsStale { refresh(i, book) }
+    }
+
+    private mutating func refresh(_ i: Int, _ book: BookReader) {
+        let keep = depth
+        let wanted = max(1, keep)  // the best level even when no levels are kept
+        let id = InstrumentID(UInt32(i))
+        entries.withUnsafeMutableBufferPointer { table in
+            let entry = table.baseAddress! + i
+            // In place: the arrays keep their capacity, so a refresh allocates nothing (L2).
+            for k in 0..<2 {
+                let side: Side = k == 0 ? .buy : .sell
+                var best: L2Level?
+                var n = 0
+                if side == .buy { entry.pointee.bids.removeAll(keepingCapacity: true) } else { entry.pointee.asks.removeAll(keepingCapacity: true) }
+                book(id, side) { price, size in
+                    let level = L2Level(price: Price(raw: price), quantity: Quantity(raw: size))
+                    if n == 0 { best = level }
+                    if n < keep {
+                        if side == .buy { entry.pointee.bids.append(level) } else { entry.pointee.asks.append(level) }
+                    }
+                    n += 1
+                    return n < wanted
+                }
+                if side == .buy { entry.pointee.bid = best } else { entry.pointee.ask = best }
+            }
+            entry.pointee.levelsStale = false
+        }
+    }
 
     /// Updates from a market event; other events are ignored.
     public mutating func apply(_ event: Event) {
         guard let id = event.body.marketInstrument else { return }
         let i = Int(id.raw)
-        while entries.count <= i { entries.append(Entry()) }
-        let depth = self.depth
+        if i >= entries.count { grow(to: i) }
         // One uniqueness check of the table per event (each `entries[i]` write made one).
         entries.withUnsafeMutableBufferPointer { table in
             let entry = table.baseAddress! + i
             entry.pointee.updated = event.receiveTime
             switch event.body {
+            case .l2LevelUpdated, .orderBookMessage:
+                entry.pointee.levelsStale = true
+                entry.pointee.hasDepth = true
             case .quoteReceived(let q):
+                guard !entry.pointee.hasDepth else { break }
                 entry.pointee.bid = q.bidPrice.raw > 0 ? L2Level(price: q.bidPrice, quantity: q.bidQuantity) : nil
                 entry.pointee.ask = q.askPrice.raw > 0 ? L2Level(price: q.askPrice, quantity: q.askQuantity) : nil
             case .tradeReceived(let t):
                 entry.pointee.lastTrade = Trade(price: t.price, quantity: t.quantity, time: event.receiveTime)
             case .barReceived(let b):
                 entry.pointee.lastTrade = Trade(price: b.close, quantity: b.volume, time: event.receiveTime)
-            case .l2LevelUpdated(let u):
-                Self.setLevel(entry, u.side, u.price, u.quantity, depth: depth)
             default:
                 break
             }
         }
     }
 
-    /// Keeps a side's top `depth` levels from level updates; a removed level that was in
-    /// the top leaves a gap only a later update refills (the cache holds no deeper levels).
-    static func setLevel(_ entry: UnsafeMutablePointer<Entry>, _ side: Side, _ price: Price, _ quantity: Quantity, depth: Int) {
-        // In place: the arrays keep their capacity, so an update allocates nothing.
-        if side == .buy {
-            setLevel(&entry.pointee.bids, price, quantity, depth: depth, bids: true)
-            entry.pointee.bid = entry.pointee.bids.first
-        } else {
-            setLevel(&entry.pointee.asks, price, quantity, depth: depth, bids: false)
-            entry.pointee.ask = entry.pointee.asks.first
+    private mutating func grow(to i: Int) {
+        while entries.count <= i {
+            var e = Entry()
+            e.bids.reserveCapacity(depth)
+            e.asks.reserveCapacity(depth)
+            entries.append(e)
         }
-    }
-
-    /// Applies one level update to a side's best-first levels.
-    static func setLevel(_ levels: inout [L2Level], _ price: Price, _ quantity: Quantity, depth: Int, bids: Bool) {
-        // One pass over the (best-first) levels finds the price or where it would go.
-        let p = price.raw
-        let n = levels.count
-        // A full top whose worst level is better than this price: not kept (most updates
-        // of a deep book), settled by one comparison instead of a pass over the levels.
-        if n == depth && n > 0 {
-            let worst = levels[n &- 1].price.raw
-            if bids ? p < worst : p > worst { return }
-        }
-        var k = 0
-        while k < n {
-            let q = levels[k].price.raw
-            if q == p {
-                if quantity.raw == 0 { levels.remove(at: k) } else { levels[k].quantity = quantity }
-                return
-            }
-            if bids ? p > q : p < q { break }
-            k += 1
-        }
-        guard quantity.raw > 0, k < depth else { return }
-        if levels.capacity < depth + 1 { levels.reserveCapacity(depth + 1) }
-        // Insert (the worse levels move down one place; the last drops off at `depth`).
-        levels.insert(L2Level(price: price, quantity: quantity), at: k)
-        if levels.count > depth { levels.removeLast() }
     }
 }
 
@@ -325,10 +354,13 @@ extension LastValueCache.Trade: StateCodable {
 }
 
 extension LastValueCache.Entry: StateCodable {
-    public func saveState(_ w: inout StateWriter) { w.put(bid); w.put(ask); w.put(lastTrade); w.put(updated); w.put(bids); w.put(asks) }
+    public func saveState(_ w: inout StateWriter) {
+        precondition(!levelsStale, "a last-value entry is refreshed before it is saved")
+        w.put(bid); w.put(ask); w.put(lastTrade); w.put(updated); w.put(bids); w.put(asks); w.put(hasDepth)
+    }
     public init(state r: inout StateReader) throws(CoreError) {
         self.init()
-        (bid, ask, lastTrade, updated, bids, asks) = (try r.get(), try r.get(), try r.get(), try r.get(), try r.array(), try r.array())
+        (bid, ask, lastTrade, updated, bids, asks, hasDepth) = (try r.get(), try r.get(), try r.get(), try r.get(), try r.array(), try r.array(), try r.get())
     }
 }
 
@@ -337,8 +369,8 @@ extension LastValueCache {
     mutating func restoreState(_ r: inout StateReader) throws(CoreError) {
         entries = try r.array()
         for i in entries.indices {
-            entries[i].bids.reserveCapacity(depth + 1)
-            entries[i].asks.reserveCapacity(depth + 1)
+            entries[i].bids.reserveCapacity(depth)
+            entries[i].asks.reserveCapacity(depth)
         }
     }
 }

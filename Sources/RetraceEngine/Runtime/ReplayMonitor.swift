@@ -218,7 +218,7 @@ public final class ReplayMonitor: @unchecked Sendable {
 
     /// The last trade, else the mid of the touch (raw price units).
     private func currentPrice(_ id: InstrumentID, _ ledger: Ledger) -> Int64? {
-        guard let v = ledger.lastValues[id] else { return nil }
+        guard let v = ledger.lastValue(id) else { return nil }
         if let t = v.lastTrade { return t.price.raw }
         if let b = v.bid, let a = v.ask { return (b.price.raw + a.price.raw) / 2 }
         return nil
