@@ -81,7 +81,8 @@ public enum BacktestDriver {
         let started = clock.now
         var store: RunStore?
         do throws(EngineError) {
-            let s = try openStore(folder.stagingPath)
+            // The store is as durable as the journal it projects: synced only when the journal is.
+            let s = try openStore(folder.stagingPath, durable: settings.syncMode != .none)
             store = s
             try saveCatalog(s, manifest, values)
             let journal: JournalWriter
@@ -163,8 +164,8 @@ public enum BacktestDriver {
         }
     }
 
-    public static func openStore(_ folder: String) throws(EngineError) -> RunStore {
-        do { return try RunStore(path: RunFolder.storePath(folder)) } catch { throw EngineError(.store, error.message) }
+    public static func openStore(_ folder: String, durable: Bool = true) throws(EngineError) -> RunStore {
+        do { return try RunStore(path: RunFolder.storePath(folder), durable: durable) } catch { throw EngineError(.store, error.message) }
     }
 
     public static func saveCatalog(_ store: RunStore, _ m: RunManifest, _ values: ParameterValues) throws(EngineError) {

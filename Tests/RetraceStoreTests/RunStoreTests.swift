@@ -26,6 +26,10 @@ struct RunStoreTests {
         #expect(try reopened.equity().first?.balance.equity.text == "123456789.123456789123456789")
         #expect(try reopened.database.query("PRAGMA journal_mode").first?.first?.text == "wal")
         #expect(try store.database.query("PRAGMA synchronous").first?.first?.integer == 1, "NORMAL once the store is created")
+        // The store of a run whose journal is not synced never syncs either; it stays in WAL mode.
+        let unsynced = try RunStore(path: path, durable: false)
+        #expect(try unsynced.database.query("PRAGMA synchronous").first?.first?.integer == 0)
+        #expect(try unsynced.fills() == fills)
         #expect(try reopened.database.query("PRAGMA user_version").first?.first?.integer == RunStore.schemaVersion)
     }
 
