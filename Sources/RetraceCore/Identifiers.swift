@@ -75,7 +75,7 @@ public enum Liquidity: UInt8, Sendable {
 }
 
 /// Why an order was rejected.
-public enum RejectReason: UInt16, Sendable, CustomStringConvertible {
+public enum RejectReason: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     case invalidQuantity = 1
     case insufficientFunds = 2
     case unknownInstrument = 3

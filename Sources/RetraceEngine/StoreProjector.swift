@@ -1,4 +1,5 @@
 import RetraceCore
+import RetraceMarket
 import RetraceStore
 
 /// Turns journal events into store rows: instruments, orders, fills, positions, equity
@@ -16,7 +17,13 @@ public enum StoreRow: Sendable {
 
 public final class StoreProjector {
     public let store: RunStore
-    private var orders: [UInt64: OrderRow] = [:]
+    /// Working orders: an open-addressing index by order id (a fixed multiplicative hash,
+    /// no per-process seed) into rows whose freed slots are reused. Nothing iterates the
+    /// index, so no hash order leaks out.
+    private var orderIndex = OrderIndex(capacity: 1_024)
+    private var orderRows: [OrderRow] = []
+    private var orderLive: [Bool] = []
+    private var freeSlots: [Int32] = []
     private var trades = RoundTripTracker()
     private var pendingFill: (OrderFilled, Timestamp)?
     /// Rows projected and not yet committed. A failed `write` leaves them here, so the
@@ -33,14 +40,14 @@ public final class StoreProjector {
             pending.append(.instrument(d.instrument))
             trades.define(d.instrument)
         case .orderSubmitted(let o):
-            orders[o.orderID.raw] = OrderRow(orderID: o.orderID, instrument: o.instrument, side: o.side, type: o.type, sizing: o.sizing,
-                                             quantity: o.quantity, limitPrice: o.limitPrice, submitTime: e.eventTime, submitSequence: e.sequence)
+            open(OrderRow(orderID: o.orderID, instrument: o.instrument, side: o.side, type: o.type, sizing: o.sizing,
+                          quantity: o.quantity, limitPrice: o.limitPrice, submitTime: e.eventTime, submitSequence: e.sequence))
         case .orderAccepted(let a):
-            update(a.orderID, e.eventTime) { $0.status = "accepted" }
+            update(a.orderID, e.eventTime) { $0.state = .accepted }
         case .orderRejected(let r):
-            update(r.orderID, e.eventTime) { $0.status = "rejected"; $0.rejectReason = r.reason.description }
+            update(r.orderID, e.eventTime) { $0.state = .rejected; $0.rejection = r.reason }
         case .orderCanceled(let c):
-            update(c.orderID, e.eventTime) { $0.status = "canceled" }
+            update(c.orderID, e.eventTime) { $0.state = .canceled }
         case .orderModified(let m):
             update(m.orderID, e.eventTime) { o in
                 o.quantity = o.filledQuantity + m.leavesQuantity
@@ -53,7 +60,7 @@ public final class StoreProjector {
                 o.filledQuantity = o.filledQuantity + f.quantity
                 o.filledNotional += Money.notional(price: f.price, quantity: f.quantity, priceScale: instrument?.priceScale ?? 0, quantityScale: instrument?.quantityScale ?? 0)
                 o.fees += f.fee
-                o.status = f.leavesQuantity.raw == 0 ? "filled" : "partially_filled"
+                o.state = f.leavesQuantity.raw == 0 ? .filled : .partiallyFilled
             }
             pendingFill = (f, e.eventTime)
         case .positionChanged(let p):
@@ -73,15 +80,35 @@ public final class StoreProjector {
     /// (filled, canceled, rejected) is written with the next batch and forgotten, so the
     /// map holds only working orders however many a run sends.
     private func update(_ id: ClientOrderID, _ time: Timestamp, _ change: (inout OrderRow) -> Void) {
-        guard var o = orders[id.raw] else { return }
-        change(&o)
-        o.lastUpdateTime = time
-        if o.status == "filled" || o.status == "canceled" || o.status == "rejected" {
-            orders[id.raw] = nil
-            pending.append(.order(o))
-        } else {
-            orders[id.raw] = o
+        guard let slot = orderIndex[id.raw] else { return }
+        let k = Int(slot)
+        change(&orderRows[k])
+        orderRows[k].lastUpdateTime = time
+        if orderRows[k].state.isFinal {
+            pending.append(.order(orderRows[k]))
+            orderIndex.remove(id.raw)
+            orderLive[k] = false
+            freeSlots.append(slot)
         }
+    }
+
+    /// Starts tracking a submitted order (a repeated id replaces the row, as a map would).
+    private func open(_ row: OrderRow) {
+        if let slot = orderIndex[row.orderID.raw] {
+            orderRows[Int(slot)] = row
+            return
+        }
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            orderRows[Int(free)] = row
+            orderLive[Int(free)] = true
+        } else {
+            slot = Int32(orderRows.count)
+            orderRows.append(row)
+            orderLive.append(true)
+        }
+        _ = orderIndex.insert(row.orderID.raw, slot)
     }
 
     /// Writes the pending rows in one transaction. On failure the transaction is rolled
@@ -120,7 +147,8 @@ public final class StoreProjector {
     @discardableResult
     public func finish(injectedFault: StoreError? = nil) throws(StoreError) -> Int {
         if !ordersQueued {
-            for key in orders.keys.sorted() { pending.append(.order(orders[key]!)) }
+            let working = orderRows.indices.filter { orderLive[$0] }.sorted { orderRows[$0].orderID.raw < orderRows[$1].orderID.raw }
+            for k in working { pending.append(.order(orderRows[k])) }
             ordersQueued = true
         }
         return try write(injectedFault: injectedFault)

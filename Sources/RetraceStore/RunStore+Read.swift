@@ -83,11 +83,20 @@ extension RunStore {
                              type: try orderType(r[3], order: int(r[0])), sizing: r[4].text == "fixed" ? .fixed : .allEquity,
                              quantity: Quantity(raw: int(r[5])), limitPrice: Price(raw: int(r[6])), submitTime: Timestamp(nanos: int(r[7])),
                              submitSequence: UInt64(int(r[8])))
-            o.status = r[9].text ?? ""
+            guard let state = OrderStatus(text: r[9].text ?? "") else {
+                throw StoreError(.schema, "\(database.path): order \(int(r[0])) has status \(r[9]), not one of \(OrderStatus.allCases.map { $0.text.description }.joined(separator: ", "))")
+            }
+            o.state = state
             o.filledQuantity = Quantity(raw: int(r[10]))
             o.filledNotional = try money(r[11], "filled_notional")
             o.fees = try money(r[12], "fees")
-            o.rejectReason = r[13].text ?? ""
+            let reason = r[13].text ?? ""
+            if !reason.isEmpty {
+                guard let known = RejectReason.allCases.first(where: { $0.description == reason }) else {
+                    throw StoreError(.schema, "\(database.path): order \(int(r[0])) has an unknown reject reason '\(reason)'")
+                }
+                o.rejection = known
+            }
             o.lastUpdateTime = Timestamp(nanos: int(r[14]))
             out.append(o)
         }

@@ -244,8 +244,9 @@ public final class RunStore {
         s.bind(at + 1, Int64(o.orderID.raw)); s.bind(at + 2, Int64(o.instrument.raw)); s.bind(at + 3, o.side == .buy ? "buy" as StaticString : "sell")
         s.bind(at + 4, o.type.name); s.bind(at + 5, o.sizing == .fixed ? "fixed" as StaticString : "all")
         s.bind(at + 6, o.quantity.raw); s.bind(at + 7, o.limitPrice.raw); s.bind(at + 8, o.submitTime.nanos); s.bind(at + 9, Int64(o.submitSequence))
-        s.bind(at + 10, o.status); s.bind(at + 11, o.filledQuantity.raw); s.bind(at + 12, o.filledNotional); s.bind(at + 13, o.fees)
-        s.bind(at + 14, o.rejectReason); s.bind(at + 15, o.lastUpdateTime.nanos)
+        s.bind(at + 10, o.state.text); s.bind(at + 11, o.filledQuantity.raw); s.bind(at + 12, o.filledNotional); s.bind(at + 13, o.fees)
+        if let r = o.rejection { s.bind(at + 14, r.description) } else { s.bind(at + 14, "" as StaticString) }
+        s.bind(at + 15, o.lastUpdateTime.nanos)
     }
 
     /// Deletes every projection row (before a rebuild from the journal). The catalog stays.

@@ -27,7 +27,33 @@ public struct RunRecord: Equatable, Sendable {
     }
 }
 
-/// An order's final state.
+/// Where an order stands, as the `orders` table's `status` text says it.
+public enum OrderStatus: UInt8, Sendable, CaseIterable {
+    case submitted, accepted, partiallyFilled, filled, canceled, rejected
+
+    /// The status text (`partially_filled`, …), a constant.
+    public var text: StaticString {
+        switch self {
+        case .submitted: "submitted"
+        case .accepted: "accepted"
+        case .partiallyFilled: "partially_filled"
+        case .filled: "filled"
+        case .canceled: "canceled"
+        case .rejected: "rejected"
+        }
+    }
+
+    public init?(text: String) {
+        guard let s = Self.allCases.first(where: { $0.text.description == text }) else { return nil }
+        self = s
+    }
+
+    /// Filled, canceled or rejected: nothing more happens to the order.
+    public var isFinal: Bool { self == .filled || self == .canceled || self == .rejected }
+}
+
+/// An order's final state. Plain values only (no strings), so the store writer copies a row
+/// without reference counting; `status` and `rejectReason` are the texts the table holds.
 public struct OrderRow: Equatable, Sendable {
     public var orderID: ClientOrderID
     public var instrument: InstrumentID
@@ -38,20 +64,25 @@ public struct OrderRow: Equatable, Sendable {
     public var limitPrice: Price
     public var submitTime: Timestamp
     public var submitSequence: UInt64
-    /// `submitted`, `accepted`, `partially_filled`, `filled`, `canceled`, `rejected`.
-    public var status: String
+    public var state: OrderStatus
     public var filledQuantity: Quantity
     /// Sum of price × quantity over the order's fills.
     public var filledNotional: Money
     public var fees: Money
-    public var rejectReason: String
+    /// Why the order was rejected (nil unless it was).
+    public var rejection: RejectReason?
     public var lastUpdateTime: Timestamp
     public init(orderID: ClientOrderID, instrument: InstrumentID, side: Side, type: OrderType, sizing: OrderSizing, quantity: Quantity,
                 limitPrice: Price, submitTime: Timestamp, submitSequence: UInt64) {
         (self.orderID, self.instrument, self.side, self.type, self.sizing, self.quantity, self.limitPrice) = (orderID, instrument, side, type, sizing, quantity, limitPrice)
-        (self.submitTime, self.submitSequence, self.status, self.filledQuantity, self.filledNotional) = (submitTime, submitSequence, "submitted", .zero, .zero)
-        (self.fees, self.rejectReason, self.lastUpdateTime) = (.zero, "", submitTime)
+        (self.submitTime, self.submitSequence, self.state, self.filledQuantity, self.filledNotional) = (submitTime, submitSequence, .submitted, .zero, .zero)
+        (self.fees, self.rejection, self.lastUpdateTime) = (.zero, nil, submitTime)
     }
+
+    /// `submitted`, `accepted`, `partially_filled`, `filled`, `canceled`, `rejected`.
+    public var status: String { state.text.description }
+    /// The rejection's reason as text ("" when not rejected).
+    public var rejectReason: String { rejection?.description ?? "" }
 }
 
 /// One execution.

@@ -56,7 +56,8 @@ struct RunStoreTests {
             // Orders 0…39 are written again and again: the last state of each must win.
             var o = OrderRow(orderID: ClientOrderID(UInt64(k % 40)), instrument: id, side: .sell, type: .limit, sizing: .fixed, quantity: Quantity(raw: 5),
                              limitPrice: Price(raw: 7), submitTime: .zero, submitSequence: UInt64(k % 40))
-            o.status = "s\(k)"
+            o.state = OrderStatus.allCases[k % OrderStatus.allCases.count]
+            o.rejection = k % 7 == 0 ? RejectReason.allCases[k % RejectReason.allCases.count] : nil
             o.lastUpdateTime = Timestamp(nanos: Int64(k))
             expectedOrders[UInt64(k % 40)] = o
             try store.add(o)
@@ -66,6 +67,15 @@ struct RunStoreTests {
         #expect(try store.positions() == positions)
         #expect(try store.equity() == equity)
         #expect(try store.orders() == expectedOrders.keys.sorted().map { expectedOrders[$0]! })
+        // The texts in the table: order 8 was last written rejected (k = 168).
+        let eight = try #require(expectedOrders[8])
+        #expect(eight.rejection != nil)
+        #expect(try store.database.query("SELECT status, reject_reason FROM orders WHERE order_id = 8").first?.map(\.text) == [eight.status, eight.rejectReason])
+        // A status the schema does not know is an error naming the order.
+        try store.database.execute("UPDATE orders SET status = 'lost' WHERE order_id = 8")
+        #expect(throws: StoreError.self) { try store.orders() }
+        do { _ = try store.orders() } catch { #expect(error.message.contains("order 8 has status") && error.message.contains("lost")) }
+        try store.database.execute("UPDATE orders SET status = '\(eight.status)' WHERE order_id = 8")
 
         // Rows short of a group are pending in the store until the commit; a rollback drops them with the rest.
         try store.begin()
