@@ -194,7 +194,7 @@ public final class BacktestEngine<S: Strategy> {
         // Requests that reach the venue before this event's exchange time, answers and
         // timers due before we receive it, in time order.
         let exchangeTime = venue.exchangeTime(of: event)
-        if !venue.idle || timers.count > 0 { try fireDue(upTo: event.receiveTime, arrivalsUpTo: exchangeTime) }
+        if !venue.idle || timers.mayFire(by: event.receiveTime.nanos) { try fireDue(upTo: event.receiveTime, arrivalsUpTo: exchangeTime) }
         setTime(event.receiveTime)
         if case .instrumentDefined(let d) = event.body {
             venue.define(d.instrument)

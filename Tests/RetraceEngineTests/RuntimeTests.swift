@@ -127,8 +127,9 @@ struct RingTests {
 
 @Suite("Timer wheel")
 struct TimerWheelTests {
-    @Test("against a heap on seeded schedules: same timers fire at the same times in the same order, with cancels")
+    @Test("against a heap on seeded schedules: same timers fire at the same times in the same order, with cancels; the nothing-due shortcut changes nothing")
     func againstHeap() {
+        var skipped = 0
         for seed in UInt64(1)...40 {
             var rng = SplitMix64(seed: seed)
             let start = Int64(bitPattern: rng.next()) >> Int64(rng.next(modulo: 64))
@@ -154,6 +155,20 @@ struct TimerWheelTests {
                 default:
                     let to = now &+ Int64(rng.next(modulo: [10, 1_000, 10_000_000, 1 << 40][Int(rng.next(modulo: 4))]))
                     guard to >= now else { continue }
+                    // The shortcut: when the wheel says nothing may fire by `to`, the full
+                    // search finds nothing and leaves the wheel exactly as it was.
+                    if !wheel.mayFire(by: to) {
+                        var slow = wheel
+                        slow.occupiedFrom = .min
+                        #expect(slow.nextDeadline(upTo: to) == nil && (heap.nextTime().map { $0 > to } ?? true))
+                        if skipped % 16 == 0 {  // the whole state, now and then (it is 12 KB)
+                            var a = StateWriter(), b = StateWriter()
+                            wheel.saveState(&a)
+                            slow.saveState(&b)
+                            #expect(a.bytes == b.bytes, "seed \(seed), step \(step): the full search changed the wheel")
+                        }
+                        skipped += 1
+                    }
                     // Peek before popping, as the engine does.
                     if let d = wheel.nextDeadline(upTo: to) { #expect(d == heap.nextTime()) }
                     while let f = wheel.popDue(upTo: to) { fired.append("\(f.deadline):\(f.id)") }
@@ -167,6 +182,7 @@ struct TimerWheelTests {
             #expect(fired == expected, "seed \(seed): first difference at \(firstDifference)")
             #expect(wheel.count == 0)
         }
+        #expect(skipped > 1_000, "the shortcut was taken \(skipped) times")
     }
 
     @Test("ties fire in scheduling order even when one timer cascaded down from a higher level")

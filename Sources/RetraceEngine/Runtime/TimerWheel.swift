@@ -54,6 +54,11 @@ public struct TimerWheel {
     public private(set) var now: Int64
     var counter: UInt64 = 0
     public private(set) var count = 0
+    /// No slot holding a timer starts before this time: at most the start of the first
+    /// occupied slot. Until time reaches it, `nextDeadline(upTo:)` would find nothing and
+    /// change nothing, so it returns at once (most events of a run with one timer pending).
+    /// Not saved: a restored wheel starts from `Int64.min` and finds it again.
+    var occupiedFrom: Int64 = .min
 
     public init(now: Int64 = .min, expectedTimers: Int = 64) {
         self.now = now
@@ -91,6 +96,8 @@ public struct TimerWheel {
         counter += 1
         count += 1
         insert(index)
+        let b = Int(nodes[Int(index)].bucket)
+        occupiedFrom = min(occupiedFrom, slotStart(level: b >> 6, slot: b & 63))
         return Handle(index: index, generation: nodes[Int(index)].generation)
     }
 
@@ -164,6 +171,11 @@ public struct TimerWheel {
         return Int64(bitPattern: (high | UInt64(slot) << shift) ^ 0x8000_0000_0000_0000)
     }
 
+    /// Whether a timer may be due at or before `time` (false: `nextDeadline(upTo: time)`
+    /// is nil and would change nothing).
+    @inline(__always)
+    public func mayFire(by time: Int64) -> Bool { count > 0 && time >= occupiedFrom }
+
     /// The earliest pending deadline, or nil when no timer is pending.
     public var nextDeadline: Int64? {
         guard let (level, slot) = firstOccupied() else { return nil }
@@ -180,9 +192,10 @@ public struct TimerWheel {
     /// time moves at most to the start of a slot that begins by `time`, so a caller that
     /// passes the earliest time anything else can happen may still schedule from then on.
     public mutating func nextDeadline(upTo time: Int64) -> Int64? {
-        if levelsInUse == 0 { return nil }
+        if levelsInUse == 0 || time < occupiedFrom { return nil }
         while let (level, slot) = firstOccupied() {
             let start = slotStart(level: level, slot: slot)
+            occupiedFrom = start
             guard start <= time else { return nil }
             if level == 0 { return start }
             now = max(now, start)
@@ -256,6 +269,7 @@ extension TimerWheel {
         now = try r.word()
         counter = try r.word()
         count = try r.get()
+        occupiedFrom = .min
         guard heads.count == Self.levels * Self.slotsPerLevel, tails.count == heads.count, occupied.count == Self.levels else {
             throw CoreError(.invalidState, "engine state: timer wheel tables of the wrong size")
         }
