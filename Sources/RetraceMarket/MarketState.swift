@@ -8,7 +8,7 @@ extension PriceLadder {
     func saveState(_ w: inout StateWriter) {
         w.put(isBid)
         w.word(base)
-        w.put(sparse: quantities, empty: 0)
+        w.put(sparse: quantities.array, empty: 0)
         w.put(sparse: words, empty: 0)
         w.word(UInt64(overflow.count))
         for o in overflow { w.word(o.tick); w.word(o.quantity) }
@@ -19,7 +19,7 @@ extension PriceLadder {
     init(state r: inout StateReader) throws(CoreError) {
         self.init(isBid: try r.bool())
         base = try r.word()
-        quantities = try r.sparse(empty: 0)
+        quantities = LadderSlots(try r.sparse(empty: 0))
         words = try r.sparse(empty: 0)
         let n = try r.count(minimumBytes: 16)
         overflow.reserveCapacity(n)

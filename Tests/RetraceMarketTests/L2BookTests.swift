@@ -55,6 +55,25 @@ struct L2BookTests {
         #expect(book.top(3).bids.map(\.quantity.raw) == levels[.buy]!.sorted { $0.key > $1.key }.prefix(3).map(\.value))
     }
 
+    @Test("a copied book is a value: changing one leaves the other (the ladder's zeroed slots are copied on write)")
+    func copyOnWrite() {
+        var book = L2Book()
+        for k in 0..<50 as Range<Int64> {
+            book.set(side: .buy, price: Price(raw: 1_000 - k), quantity: Quantity(raw: 10 + k))
+            book.set(side: .sell, price: Price(raw: 1_001 + k * 3_000), quantity: Quantity(raw: 20 + k))  // grows the ask window
+        }
+        let before = (book.bids, book.asks)
+        var copy = book
+        copy.set(side: .buy, price: Price(raw: 1_000), quantity: .zero)
+        copy.set(side: .buy, price: Price(raw: 995), quantity: Quantity(raw: 7))
+        copy.set(side: .sell, price: Price(raw: 1_001), quantity: Quantity(raw: 99))
+        #expect(book.bids == before.0 && book.asks == before.1, "the original changed with its copy")
+        #expect(copy.bestBid?.price.raw == 999 && copy.depth(side: .buy, price: Price(raw: 995)).raw == 7 && copy.bestAsk?.quantity.raw == 99)
+        book.set(side: .sell, price: Price(raw: 1_001), quantity: .zero)
+        #expect(copy.bestAsk?.quantity.raw == 99 && book.bestAsk?.price.raw == 4_001)
+        #expect(book.checkInvariants() == nil && copy.checkInvariants() == nil)
+    }
+
     @Test("a quote replaces the top of book")
     func quote() {
         var book = L2Book()
