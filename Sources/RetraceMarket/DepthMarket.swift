@@ -66,10 +66,17 @@ public final class DepthMarket {
         return readL2 { $0.depth(side: side, price: Price(raw: price)).raw }
     }
 
-    /// The best recorded price of a side.
+    /// The best recorded price of a side. Inlined for L2 books (asked several times an
+    /// event: the strategy's touch, the crossing checks).
+    @inline(__always)
     public func best(_ side: Side) -> Int64? {
-        if let l3 { return (side == .buy ? l3.bestBid : l3.bestAsk)?.tick }
-        return readL2 { $0.bestPrice(side) }
+        if l3 == nil { return readL2 { $0.bestPrice(side) } }
+        return bestOrderLevel(side)
+    }
+
+    private func bestOrderLevel(_ side: Side) -> Int64? {
+        guard let l3 else { return nil }
+        return (side == .buy ? l3.bestBid : l3.bestAsk)?.tick
     }
 
     /// Runs `body` on the L2 book in place. Reading a struct stored in a class through a
@@ -368,8 +375,13 @@ public final class DepthMarket {
     public var touch: (bid: Int64, ask: Int64) { (bestAvailable(.buy) ?? 0, bestAvailable(.sell) ?? 0) }
 
     /// The best price of a side with liquidity we have not already taken.
+    @inline(__always)
     public func bestAvailable(_ side: Side) -> Int64? {
         guard !consumed.isEmpty else { return best(side) }
+        return bestUntaken(side)
+    }
+
+    private func bestUntaken(_ side: Side) -> Int64? {
         var found: Int64?
         forEachLevel(side) { price, size in
             if size - taken(side, price) > 0 { found = price; return false }
