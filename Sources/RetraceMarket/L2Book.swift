@@ -340,21 +340,30 @@ struct PriceLadder: Sendable {
             }
             return
         }
-        // Overflow on the inside of the window (better than any window level), best first,
-        // then the window, then the overflow on the outside.
-        var inside: [(tick: Int64, quantity: Int64)] = []
-        var outside: [(tick: Int64, quantity: Int64)] = []
-        for e in overflow {
-            let above = e.tick >= base + Int64(quantities.count)
-            if above == isBid { inside.append(e) } else { outside.append(e) }
+        // Overflow levels lie below the window (a prefix of the sorted list) or above it (the
+        // rest). Best first: the overflow on the inside of the window (better than any window
+        // level), then the window, then the overflow on the outside; walked in place, with
+        // no list built (this runs on every read of the last-value cache).
+        let end = base + Int64(quantities.count)
+        var k = 0
+        while k < overflow.count && overflow[k].tick < end { k += 1 }
+        let n = overflow.count
+        if isBid {
+            var i = n - 1
+            while i >= k { guard body(overflow[i].tick, overflow[i].quantity) else { return }; i -= 1 }
+        } else {
+            for i in 0..<k { guard body(overflow[i].tick, overflow[i].quantity) else { return } }
         }
-        if isBid { inside.reverse(); outside.reverse() }
-        for e in inside { guard body(e.tick, e.quantity) else { return } }
         while let s = slot {
             guard body(base + Int64(s), quantities[s]) else { return }
             slot = scan(after: s)
         }
-        for e in outside { guard body(e.tick, e.quantity) else { return } }
+        if isBid {
+            var i = k - 1
+            while i >= 0 { guard body(overflow[i].tick, overflow[i].quantity) else { return }; i -= 1 }
+        } else {
+            for i in k..<n { guard body(overflow[i].tick, overflow[i].quantity) else { return } }
+        }
     }
 
     func check() -> String? {
