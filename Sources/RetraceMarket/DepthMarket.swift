@@ -86,18 +86,11 @@ public final class DepthMarket {
     private func readL2<R>(_ body: (inout L2Book) -> R) -> R { body(&l2) }
 
     /// Calls `body(price, size)` over a side's recorded levels best first until it returns
-    /// false (an L2 book's walk allocates nothing; an L3 book's gathers its levels first).
+    /// false, allocating nothing (L2 or L3).
     public func forEachLevel(_ side: Side, _ body: (Int64, Int64) -> Bool) {
         if let l3 {
-            var n = 8
-            var done = 0
-            while true {
-                let levels = l3.top(n, side: side)
-                for l in levels.dropFirst(done) { guard body(l.tick, l.total) else { return } }
-                guard levels.count == n else { return }
-                done = n
-                n *= 4
-            }
+            l3.forEachLevel(side: side, body)
+            return
         }
         readL2 { book in
             let tick = book.tickSize

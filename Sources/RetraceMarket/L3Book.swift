@@ -140,27 +140,37 @@ public final class L3Book {
         /// The `n` best visible levels, best first.
         func top(_ n: Int) -> [(tick: Int64, total: Int64)] {
             var out: [(tick: Int64, total: Int64)] = []
+            guard n > 0 else { return out }
+            forEachBestFirst { tick, total in
+                out.append((tick, total))
+                return out.count < n
+            }
+            return out
+        }
+
+        /// Calls `body(tick, total)` over the visible levels best first until it returns
+        /// false (window and overflow merged; nothing is allocated).
+        func forEachBestFirst(_ body: (Int64, Int64) -> Bool) {
             var window = best
             var far = isBid ? overflow.count - 1 : 0
-            while out.count < n {
+            while true {
                 while far >= 0 && far < overflow.count && !overflow[far].level.isVisible { far += isBid ? -1 : 1 }
                 let f: Int64? = far >= 0 && far < overflow.count ? overflow[far].tick : nil
                 let takeFar: Bool
                 switch (window, f) {
-                case (nil, nil): return out
+                case (nil, nil): return
                 case (nil, _): takeFar = true
                 case (_, nil): takeFar = false
                 case (let w?, let o?): takeFar = isBid ? o > w : o < w
                 }
                 if takeFar {
-                    out.append((f!, overflow[far].level.total))
+                    guard body(f!, overflow[far].level.total) else { return }
                     far += isBid ? -1 : 1
                 } else {
-                    out.append((window!, levels[Int(window! - base)].total))
+                    guard body(window!, levels[Int(window! - base)].total) else { return }
                     window = scan(from: window!)
                 }
             }
-            return out
         }
 
         /// Every non-empty level with its tick (window then overflow; unordered).
@@ -351,6 +361,10 @@ public final class L3Book {
 
     /// The `n` best levels of a side, best first (a top-N snapshot).
     public func top(_ n: Int, side: Side) -> [(tick: Int64, total: Int64)] { ladder(side).top(n) }
+
+    /// Calls `body(tick, total)` over a side's visible levels best first until it returns
+    /// false, allocating nothing.
+    public func forEachLevel(side: Side, _ body: (Int64, Int64) -> Bool) { ladder(side).forEachBestFirst(body) }
 
     /// Order ids queued at a level, front first.
     public func queue(side: Side, tick: Int64) -> [UInt64] {
