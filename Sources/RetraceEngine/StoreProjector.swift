@@ -22,7 +22,6 @@ public final class StoreProjector {
     /// index, so no hash order leaks out.
     private var orderIndex = OrderIndex(capacity: 1_024)
     private var orderRows: [OrderRow] = []
-    private var orderLive: [Bool] = []
     private var freeSlots: [Int32] = []
     private var trades = RoundTripTracker()
     private var pendingFill: (OrderFilled, Timestamp)?
@@ -87,7 +86,6 @@ public final class StoreProjector {
         if orderRows[k].state.isFinal {
             pending.append(.order(orderRows[k]))
             orderIndex.remove(id.raw)
-            orderLive[k] = false
             freeSlots.append(slot)
         }
     }
@@ -102,11 +100,9 @@ public final class StoreProjector {
         if let free = freeSlots.popLast() {
             slot = free
             orderRows[Int(free)] = row
-            orderLive[Int(free)] = true
         } else {
             slot = Int32(orderRows.count)
             orderRows.append(row)
-            orderLive.append(true)
         }
         _ = orderIndex.insert(row.orderID.raw, slot)
     }
@@ -147,7 +143,9 @@ public final class StoreProjector {
     @discardableResult
     public func finish(injectedFault: StoreError? = nil) throws(StoreError) -> Int {
         if !ordersQueued {
-            let working = orderRows.indices.filter { orderLive[$0] }.sorted { orderRows[$0].orderID.raw < orderRows[$1].orderID.raw }
+            // A slot is working while the index still points at it (freed slots are not).
+            let working = orderRows.indices.filter { orderIndex[orderRows[$0].orderID.raw] == Int32($0) }
+                .sorted { orderRows[$0].orderID.raw < orderRows[$1].orderID.raw }
             for k in working { pending.append(.order(orderRows[k])) }
             ordersQueued = true
         }

@@ -83,3 +83,32 @@ struct StoreWriterTests {
         #expect(try Tables(rebuilt) == Tables(a + "/store.sqlite"))
     }
 }
+
+@Suite("Store projector")
+struct StoreProjectorTests {
+    @Test("orders: a final order is written with the next batch and its slot reused; those still working are written at the finish, by id")
+    func workingOrders() throws {
+        let path = NSTemporaryDirectory() + "retrace-projector-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let projector = StoreProjector(store: try RunStore(path: path))
+        let i = InstrumentID(0)
+        var sequence: UInt64 = 0
+        func project(_ body: EventBody) {
+            sequence += 1
+            projector.project(Event(sequence: sequence, eventTime: Timestamp(nanos: Int64(sequence)), receiveTime: Timestamp(nanos: Int64(sequence)), body: body))
+        }
+        func submit(_ id: UInt64) {
+            project(.orderSubmitted(OrderSubmitted(orderID: ClientOrderID(id), instrument: i, side: .buy, type: .limit, sizing: .fixed,
+                                                   quantity: Quantity(raw: 1), limitPrice: Price(raw: 100))))
+            project(.orderAccepted(OrderAccepted(orderID: ClientOrderID(id), instrument: i)))
+        }
+        for id in [9, 5, 3] as [UInt64] { submit(id) }
+        project(.orderCanceled(OrderCanceled(orderID: ClientOrderID(3), instrument: i, leavesQuantity: Quantity(raw: 1))))
+        try projector.write()
+        #expect(try projector.store.orders().map { "\($0.orderID.raw) \($0.status)" } == ["3 canceled"])
+        submit(11)  // takes order 3's slot
+        project(.orderCanceled(OrderCanceled(orderID: ClientOrderID(77), instrument: i, leavesQuantity: .zero)))  // unknown: ignored
+        try projector.finish()
+        #expect(try projector.store.orders().map { "\($0.orderID.raw) \($0.status)" } == ["3 canceled", "5 accepted", "9 accepted", "11 accepted"])
+    }
+}
