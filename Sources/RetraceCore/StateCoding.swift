@@ -46,7 +46,7 @@ public struct StateWriter {
     /// An array where most elements usually equal `empty` (book ladders, hash tables, bit
     /// filters): its count, then either every element (when most differ from `empty`) or
     /// the index and value of each one that differs.
-    public mutating func put<T: StateCodable & Equatable>(sparse values: [T], empty: T) {
+    public mutating func put<C: RandomAccessCollection>(sparse values: C, empty: C.Element) where C.Element: StateCodable & Equatable {
         word(UInt64(values.count))
         let used = values.reduce(0) { $0 + ($1 == empty ? 0 : 1) }
         if used * 2 > values.count {

@@ -43,7 +43,7 @@ public final class Ledger: VenueListener {
     public func lastValue(_ id: InstrumentID) -> LastValueCache.Entry? {
         guard let venueRef else { return lastValues[id] }
         return venueRef._withUnsafeGuaranteedRef { venue in
-            lastValues.entry(id) { id, side, visit in venue.forEachRecordedLevel(id, side, visit) }
+            lastValues.entry(id, book: venue.forEachRecordedLevel)
         }
     }
 
@@ -116,7 +116,7 @@ extension Ledger {
         w.put(portfolio)
         w.put(now)
         if let venueRef {
-            venueRef._withUnsafeGuaranteedRef { venue in lastValues.refreshAll { id, side, visit in venue.forEachRecordedLevel(id, side, visit) } }
+            venueRef._withUnsafeGuaranteedRef { venue in lastValues.refreshAll(book: venue.forEachRecordedLevel) }
         }
         lastValues.saveState(&w)
         risk.saveState(&w)

@@ -423,10 +423,9 @@ struct LadderSlots: @unchecked Sendable {
     var count: Int { storage?.count ?? 0 }
     var isEmpty: Bool { count == 0 }
 
-    /// Every slot, in order (snapshots).
-    var array: [Int64] {
-        guard let storage else { return [] }
-        return Array(UnsafeBufferPointer(start: storage.base, count: storage.count))
+    /// Every slot, in order, read in place (snapshots: no copy of a wide window).
+    func withSlots<R>(_ body: (UnsafeBufferPointer<Int64>) -> R) -> R {
+        body(UnsafeBufferPointer(start: storage?.base, count: count))
     }
 
     @inline(__always)

@@ -8,7 +8,7 @@ extension PriceLadder {
     func saveState(_ w: inout StateWriter) {
         w.put(isBid)
         w.word(base)
-        w.put(sparse: quantities.array, empty: 0)
+        quantities.withSlots { w.put(sparse: $0, empty: 0) }
         w.put(sparse: words, empty: 0)
         w.word(UInt64(overflow.count))
         for o in overflow { w.word(o.tick); w.word(o.quantity) }
