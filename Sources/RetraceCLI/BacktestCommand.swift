@@ -177,6 +177,7 @@ enum Summary {
             o.add("wall_seconds", m.wallSeconds)
             o.add("events_per_second", rate)
             if let d = m.duplicatesDropped { o.add("duplicates_dropped", d) }
+            if let r = m.reference { o.add("reference_refused", r.refused) }
             if let st = m.store {
                 o.add("store_drain_seconds", st.drainSeconds)
                 o.add("store_failed_commits", st.failedCommits)
@@ -237,6 +238,7 @@ enum Summary {
           fingerprint  \(m.fingerprint)
           wall         \(String(format: "%.3f", m.wallSeconds)) s  (\(String(format: "%.0f", rate)) events/s)
         """ + ((m.duplicatesDropped ?? 0) > 0 ? "\n  duplicates   \(m.duplicatesDropped!) repeated trades dropped" : "")
+            + (m.reference.map { "\n  rules        \($0.refused) orders refused (\($0.file): \($0.hits) cache hits, \($0.misses) misses, \($0.evictions) evictions)" } ?? "")
             + (m.store.map { "\n  store        \($0.rows) rows in \($0.commits) commits, \(String(format: "%.3f", $0.drainSeconds)) s behind the core"
                 + ($0.failedCommits > 0 ? ", \($0.failedCommits) failed commits retried" : "") + ($0.stale.map { "; STALE: \($0)" } ?? "") } ?? "")
             + (m.placement.map { $0 == "not pinned" ? "" : "\n  placement    \($0)" } ?? "")

@@ -33,7 +33,39 @@ extension BenchCommand {
         figures.append(Figure(name: "engine.ring.spsc.messages_per_second", value: median((0..<iterations).map { _ in spsc(messages: 10_000_000) }), unit: "messages/s"))
         figures.append(Figure(name: "engine.ring.mpsc.messages_per_second", value: median((0..<iterations).map { _ in mpsc(producers: 2, messages: 4_000_000) }), unit: "messages/s"))
         figures.append(Figure(name: "engine.timerwheel.ops_per_second", value: median((0..<iterations).map { _ in timerWheel(timers: 2_000_000) }), unit: "ops/s"))
+        figures.append(Figure(name: "engine.cache.reference.checks_per_second", value: median((0..<iterations).map { _ in referenceChecks(4_000_000, instruments: 1) }), unit: "checks/s"))
+        figures.append(Figure(name: "engine.cache.reference.checks_per_second.64_instruments", value: median((0..<iterations).map { _ in referenceChecks(4_000_000, instruments: 64) }), unit: "checks/s"))
         return figures
+    }
+
+    /// Orders checked against instrument trading rules through the LRU + TTL cache, as the
+    /// core does on each submission: orders rotate over `instruments` instruments (one: the
+    /// most-recent fast path; 64: a hash lookup each), engine time advances 1 µs per order
+    /// and rules live 10 ms, so each instrument's rules are looked up again every 10,000 orders.
+    static func referenceChecks(_ n: Int, instruments: Int) -> Double {
+        var json = #"{"instruments": ["#
+        json += (0..<instruments).map { #"{"symbol": "I\#($0)", "tick_size": "0.01", "lot_size": "1", "min_quantity": "1", "min_notional": "1000"}"# }.joined(separator: ",")
+        json += "]}"
+        guard let table = try? ReferenceTable(json: Data(json.utf8), path: "bench", ttlNanos: 10_000_000, capacity: 1024) else { return 0 }
+        var data = ReferenceData(table: table)
+        let defs = (0..<instruments).map { Instrument(id: InstrumentID(UInt32($0)), symbol: Symbol("I\($0)")!, priceScale: 2, quantityScale: 0) }
+        var orders: [OrderSubmitted] = []
+        var rng = SplitMix64(seed: 5)
+        for k in 0..<4096 {
+            orders.append(OrderSubmitted(orderID: ClientOrderID(UInt64(k + 1)), instrument: defs[k % instruments].id, side: k & 1 == 0 ? .buy : .sell,
+                                         type: .limit, sizing: .fixed, quantity: Quantity(raw: Int64(1 + rng.next() % 50)),
+                                         limitPrice: Price(raw: Int64(10_000 + rng.next() % 100))))
+        }
+        var refused = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        for k in 0..<n {
+            let o = orders[k & 4095]
+            if data.check(o, instrument: defs[Int(o.instrument.raw)], touch: (9_999, 10_001), now: Int64(k) * 1_000) != nil { refused += 1 }
+        }
+        let seconds = secondsSince(start, clock)
+        precondition(refused == data.refused, "reference benchmark lost count of its refusals")
+        return Double(n) / seconds
     }
 
     /// One producer on CPU 0, the consumer on CPU 1, 64-byte messages through 4,096 slots.

@@ -144,7 +144,14 @@ enum ReplayCommand {
                                     levels: Int, quiet: Bool, snapshots: Bool, simulatedLive: Bool = false) throws -> RunManifest {
         let (_, account, values) = try BacktestDriver.prepare(type, base.overrides)
         var settings = base
-        let finalParameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
+        var finalParameters = Dictionary(uniqueKeysWithValues: values.values.map { ($0.name, $0.value) })
+        // A parameter newer than the recorded run, left at its default, changes nothing.
+        let defaults = Dictionary(uniqueKeysWithValues: try BacktestDriver.prepare(type, []).2.values.map { ($0.name, $0.value) })
+        for (name, value) in finalParameters where recorded.parameters[name] == nil && defaults[name] == value { finalParameters[name] = nil }
+        // The trading rules a run used must be the ones it is replayed with.
+        if let was = recorded.reference, finalParameters["reference.file"] == recorded.parameters["reference.file"], account.reference?.sha256 != was.sha256 {
+            throw EngineError(.invalidParameter, "reference.file \(was.file) changed since \(original) ran (SHA-256 \(was.sha256) then, \(account.reference?.sha256 ?? "no file") now): a replay needs the same rules")
+        }
         // A live run's market data against the simulated venue instead of the answers the
         // real one gave is a what-if by nature.
         let whatIf = simulatedLive || S.name != recorded.strategy || finalParameters != recorded.parameters || settings.seed != recorded.seed

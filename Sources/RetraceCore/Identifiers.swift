@@ -96,6 +96,12 @@ public enum RejectReason: UInt16, Sendable, CaseIterable, CustomStringConvertibl
     case venueUnavailable = 16
     case liveSizing = 17
     case killSwitch = 18
+    /// Instrument trading rules (`reference.file`).
+    case referenceTickSize = 19
+    case referenceLotSize = 20
+    case referenceMinQuantity = 21
+    case referenceMaxQuantity = 22
+    case referenceMinNotional = 23
 
     public var description: String {
         switch self {
@@ -117,6 +123,11 @@ public enum RejectReason: UInt16, Sendable, CaseIterable, CustomStringConvertibl
         case .venueUnavailable: "gateway: venue unavailable (disconnected or circuit breaker open)"
         case .liveSizing: "live: orders need a fixed quantity"
         case .killSwitch: "live: kill switch tripped"
+        case .referenceTickSize: "rules: limit price not a multiple of the tick size"
+        case .referenceLotSize: "rules: quantity not a multiple of the lot size"
+        case .referenceMinQuantity: "rules: quantity below the minimum"
+        case .referenceMaxQuantity: "rules: quantity above the maximum"
+        case .referenceMinNotional: "rules: order value below the minimum notional"
         }
     }
 }

@@ -25,6 +25,9 @@ public struct AccountConfig: Sendable {
         ParameterSpec("close_at_end", "true", "close open positions when the data ends (at the touch, last trade, or last bar's open)"),
         ParameterSpec("equity_interval", "60s", "for tick feeds: record an equity point at most this often in event time (bars: every bar; fills: always)"),
         ParameterSpec("dedup_window", "65536", "drop a trade whose id repeats one of the last N trade ids of its instrument, and count it (0: off)"),
+        ParameterSpec("reference.file", "", "instrument trading rules (JSON: tick_size, lot_size, min/max_quantity, min_notional per symbol, dated with 'from'); orders that break them are rejected (empty: no rules)"),
+        ParameterSpec("reference.ttl", "1h", "how long (engine time) a looked-up instrument's rules are cached before they are looked up again"),
+        ParameterSpec("reference.cache_size", "1024", "instruments whose rules are cached (least recently used dropped first)"),
     ] + RiskLimits.parameters
 
     public var cash: Money
@@ -40,6 +43,8 @@ public struct AccountConfig: Sendable {
     public var risk: RiskLimits
     /// Trade ids remembered for de-duplication (0: off).
     public var dedupWindow: Int
+    /// Instrument trading rules (`reference.*`; nil: none).
+    public var reference: ReferenceTable?
 
     /// Reads the account settings from parameter values.
     public init(_ p: ParameterValues) throws(EngineError) {
@@ -51,6 +56,11 @@ public struct AccountConfig: Sendable {
             throw EngineError(.invalidParameter, "parameter dedup_window=\(p.text("dedup_window")): expected a whole number from 0 to 67108864")
         }
         dedupWindow = w
+        let ttl = try p.durationNanos("reference.ttl")
+        guard ttl > 0 else { throw EngineError(.invalidParameter, "parameter reference.ttl=\(p.text("reference.ttl")): expected a positive duration") }
+        let cacheSize = try p.positiveInt("reference.cache_size")
+        let file = p.text("reference.file")
+        reference = file.isEmpty ? nil : try ReferenceTable(path: file, ttlNanos: ttl, capacity: cacheSize)
         var names: [String] = []
         for v in p.values where v.name.hasPrefix("venue.") {
             let name = String(v.name.split(separator: ".")[1])

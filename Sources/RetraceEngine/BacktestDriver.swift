@@ -141,6 +141,7 @@ public enum BacktestDriver {
             manifest.fills = result.fills
             manifest.duplicatesDropped = result.duplicatesDropped
             manifest.hotPath = result.hotPath
+            manifest.reference = result.reference
             manifest.latency = result.latency.isEmpty ? nil : result.latency
             manifest.pnl = result.pnl.text
             manifest.wallSeconds = elapsed.seconds

@@ -13,6 +13,8 @@ public struct RunResult: Sendable {
     public var duplicatesDropped: UInt64 = 0
     /// The core thread's allocations after the warm-up (when an allocation counter was given).
     public var hotPath: HotPathAllocations?
+    /// The trading-rules cache's figures and refusals (when the run had a reference file).
+    public var reference: ReferenceSummary?
     /// Latency histograms per stage and per venue (empty when profiling is off).
     public var latency: [LatencySummary] = []
     /// True when `afterEvent` stopped the run before its inputs ended (no settlement, no
@@ -136,7 +138,7 @@ public final class BacktestEngine<S: Strategy> {
             try finish()
         }
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
-                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, duplicatesDropped: duplicatesDropped, hotPath: hotPath,
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, duplicatesDropped: duplicatesDropped, hotPath: hotPath, reference: ledger.reference?.summary,
                          latency: profiler.summaries(venues: venue.venues.map(\.name)), stopped: stopped)
     }
 
@@ -213,10 +215,16 @@ public final class BacktestEngine<S: Strategy> {
         try drain()
     }
 
-    /// The pre-trade checks for one order (nil: it may go).
-    private func riskCheck(_ order: OrderSubmitted) -> RejectReason? {
+    /// The pre-trade checks for one order (nil: it may go): the instrument's trading rules
+    /// first (the venue would refuse such an order), then the risk limits.
+    private func preTradeCheck(_ order: OrderSubmitted) -> RejectReason? {
         let i = Int(order.instrument.raw)
         guard i < ledger.portfolio.instruments.count, let instrument = ledger.portfolio.instruments[i] else { return nil }
+        if ledger.reference != nil,
+           let reason = ledger.reference!.check(order, instrument: instrument, touch: venue.touch(order.instrument), now: clock.now.nanos) {
+            return reason
+        }
+        guard riskActive else { return nil }
         return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,
                                  touch: venue.touch(order.instrument), lastTrade: venue.lastTrade(order.instrument), now: clock.now.nanos,
                                  equity: ledger.portfolio.equity)
@@ -251,8 +259,9 @@ public final class BacktestEngine<S: Strategy> {
                 switch command {
                 case .submit(let order):
                     ledger.record(.orderSubmitted(order))
-                    let riskStart = riskActive ? profiler.riskStarted() : 0
-                    let refused = riskActive ? riskCheck(order) : nil
+                    let checked = riskActive || ledger.reference != nil
+                    let riskStart = checked ? profiler.riskStarted() : 0
+                    let refused = checked ? preTradeCheck(order) : nil
                     profiler.riskEnded(riskStart)
                     if let reason = refused {
                         listener.venueRejected(OrderRejected(orderID: order.orderID, instrument: order.instrument, reason: reason))

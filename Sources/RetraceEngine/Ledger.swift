@@ -34,12 +34,17 @@ public final class Ledger: VenueListener {
     @usableFromInline var venueRef: Unmanaged<SimulatedVenue>?
     /// Pre-trade risk checks; they hear how the orders they let through end.
     var risk: RiskGate
+    /// Instrument trading rules, through their LRU + TTL cache (nil: the run has none).
+    var reference: ReferenceData?
     private var nextOrderID: UInt64 = 1
     private let equityIntervalNanos: Int64
     private var lastEquityTime = Timestamp(nanos: Int64.min)
 
     /// The latest market values of an instrument (nil before its first market event); a
     /// depth feed's bid, ask and top levels are the venue's recorded book as it stands.
+    /// The trading-rules cache's figures and refusals (nil: the run has no reference file).
+    public var referenceSummary: ReferenceSummary? { reference?.summary }
+
     public func lastValue(_ id: InstrumentID) -> LastValueCache.Entry? {
         guard let venueRef else { return lastValues[id] }
         return venueRef._withUnsafeGuaranteedRef { venue in
@@ -50,6 +55,7 @@ public final class Ledger: VenueListener {
     init(account: AccountConfig, recorder: OutputRecorder) {
         portfolio = Portfolio(cash: account.cash)
         risk = RiskGate(limits: account.risk, startingCash: account.cash)
+        reference = account.reference.map(ReferenceData.init(table:))
         self.recorder = recorder
         equityIntervalNanos = account.equityIntervalNanos
         pendingFills.reserveCapacity(64)

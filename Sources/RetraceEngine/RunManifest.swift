@@ -44,6 +44,9 @@ public struct RunManifest: Codable, Equatable, Sendable {
     public var placement: String?
     /// The core thread's heap allocations in the steady state (only when counted: benchmarks).
     public var hotPath: HotPathAllocations?
+    /// The instrument trading rules a run checked orders against (`reference.file`): the
+    /// file's SHA-256, its cache's hits, misses and evictions, and the orders refused.
+    public var reference: ReferenceSummary?
     /// For backtests over a part of the data: the window as given (`--from`/`--until`).
     public var window: WindowRecord?
     /// For replays: the run replayed, its fingerprint, speed, window and pacing.
@@ -56,7 +59,7 @@ public struct RunManifest: Codable, Equatable, Sendable {
         case formatVersion = "format_version", runID = "run_id", mode, status, reason, strategy, parameters, dataset, inputs, seed
         case syncMode = "sync_mode", codeVersion = "code_version", startedAt = "started_at", endedAt = "ended_at", fingerprint
         case events, orders, fills, pnl, wallSeconds = "wall_seconds", instruments, duplicatesDropped = "duplicates_dropped", store
-        case hotPath = "hot_path", placement, latency, replay, window, live, inputsReferenced = "inputs_referenced"
+        case hotPath = "hot_path", placement, latency, replay, window, live, inputsReferenced = "inputs_referenced", reference
     }
 
     public init(runID: String, mode: String, status: String, codeVersion: String, startedAt: String) {

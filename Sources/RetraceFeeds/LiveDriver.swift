@@ -272,6 +272,7 @@ public enum LiveDriver {
                 live.tickToOrderP99Micros = Double(stats.tickToOrder.value(atQuantile: 0.99)) / 1000
             }
             manifest.live = live
+            manifest.reference = engine.ledger.referenceSummary
             if failure == nil {
                 do throws(EngineError) {
                     try engine.finish()

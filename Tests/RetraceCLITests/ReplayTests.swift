@@ -180,4 +180,23 @@ struct ReplayTests {
         #expect(d.stdout.contains("B \(dir)/fix: #70 OrderRejected"), "\(d.stdout)")
         #expect(d.stdout.contains("reason=risk: order larger than risk.max_order_size"))
     }
+
+    @Test("trading rules: a run with a reference file replays to its fingerprint; after the file changes the replay is refused, naming it")
+    func referenceRules() throws {
+        let (dir, _) = try #require(Self.recorded, "recording the run failed")
+        let rules = dir + "/rules.json"
+        // The generated quotes are in cents; a 5-cent tick refuses most of the maker's quotes.
+        try #"{"instruments": [{"symbol": "DEMO", "tick_size": "0.05", "lot_size": "1"}]}"#.write(toFile: rules, atomically: true, encoding: .utf8)
+        let b = try retrace(["backtest", "--data", dir + "/data/quotes.csv", "--strategy", "market-maker", "--param", "refresh=250ms", "--param", "spread_bps=1",
+                             "--param", "reference.file=" + rules, "--out", dir + "/ruled", "--json"])
+        #expect(b.status == 0, "\(b.stderr)")
+        let refused = try summary(b)["reference_refused"] as? Int ?? 0
+        #expect(refused > 100, "\(refused) refused")
+        let (r, same) = try replay([dir + "/ruled", "--out", dir + "/ruled-replay"])
+        #expect(r.status == 0 && same["matches"] as? Bool == true, "\(r.stderr)")
+        try #"{"instruments": [{"symbol": "DEMO", "tick_size": "0.10"}]}"#.write(toFile: rules, atomically: true, encoding: .utf8)
+        let changed = try retrace(["replay", dir + "/ruled", "--out", dir + "/ruled-changed"])
+        #expect(changed.status != 0)
+        #expect(changed.stderr.contains("reference.file \(rules) changed since \(dir)/ruled ran"), "\(changed.stderr)")
+    }
 }

@@ -166,7 +166,13 @@ public struct LRUCache<Key: Hashable, Value> {
     public var count: Int { index.count }
 
     /// The value for `key` if present and not expired at `now` (an expired entry is dropped).
+    /// The most recent entry is compared first, without hashing: a run that asks about one
+    /// instrument again and again pays one key comparison.
     public mutating func get(_ key: Key, now: Int64) -> Value? {
+        if head >= 0, slots[head].key == key, slots[head].expires > now {
+            hits += 1
+            return slots[head].value
+        }
         guard let i = index[key] else { misses += 1; return nil }
         if slots[i].expires <= now {
             remove(i)
@@ -178,25 +184,26 @@ public struct LRUCache<Key: Hashable, Value> {
         return slots[i].value
     }
 
-    /// Stores `value` for `key`, valid until `now + ttl`; evicts the least recently used
-    /// entry when full.
-    public mutating func put(_ key: Key, _ value: Value, now: Int64) {
+    /// Stores `value` for `key`, valid until `now + ttl` or `until` if that is earlier (data
+    /// known to change at a time); evicts the least recently used entry when full.
+    public mutating func put(_ key: Key, _ value: Value, now: Int64, until: Int64 = .max) {
+        let expires = min(now &+ ttlNanos, until)
         if let i = index[key] {
             slots[i].value = value
-            slots[i].expires = now &+ ttlNanos
+            slots[i].expires = expires
             moveToFront(i)
             return
         }
         let i: Int
         if slots.count < capacity {
             i = slots.count
-            slots.append(Slot(key: key, value: value, expires: now &+ ttlNanos, prev: -1, next: -1))
+            slots.append(Slot(key: key, value: value, expires: expires, prev: -1, next: -1))
         } else {
             i = tail
             unlink(i)
             index[slots[i].key] = nil
             evictions += 1
-            slots[i] = Slot(key: key, value: value, expires: now &+ ttlNanos, prev: -1, next: -1)
+            slots[i] = Slot(key: key, value: value, expires: expires, prev: -1, next: -1)
         }
         index[key] = i
         linkFront(i)
