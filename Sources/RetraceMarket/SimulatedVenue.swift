@@ -90,6 +90,8 @@ public final class SimulatedVenue {
     var lastDelivery: [Int64]
     /// Per venue, read on every event and answer without touching the settings' payloads.
     let zeroEntry: [Bool], zeroAck: [Bool], zeroFeed: [Bool], recordedFeed: [Bool]
+    /// No venue has a feed latency: every market event reaches the venue when it is received.
+    let noFeedLatency: Bool
     var sequence: UInt64 = 0
     /// One depth-market context per venue, reused by every depth event (its answers are
     /// emptied after each); all-in sizing builds its own.
@@ -109,6 +111,7 @@ public final class SimulatedVenue {
         zeroAck = venues.map(\.ackLatency.isZero)
         zeroFeed = venues.map { $0.feedLatency?.isZero ?? false }
         recordedFeed = venues.map { $0.feedLatency == nil }
+        noFeedLatency = zeroFeed.allSatisfy { $0 }
         depthContexts = venues.map { DepthMarket.Context(settings: $0, allIn: Self.noSizing) }
     }
 
@@ -353,6 +356,8 @@ public final class SimulatedVenue {
     /// random feed latency is drawn on each call: draw once per event and pass the value to
     /// `onMarket`.
     public func exchangeTime(of event: Event) -> Timestamp {
+        // The common case, decided once: no venue lookup per event.
+        if noFeedLatency { return Timestamp(nanos: max(event.receiveTime.nanos, exchangeNow.nanos)) }
         let v = instrumentID(of: event.body).map { Int($0.raw) < venueIndex.count ? venueIndex[Int($0.raw)] : 0 } ?? 0
         let feed: Int64
         if zeroFeed[v] { feed = 0 } else if recordedFeed[v] { feed = max(0, event.receiveTime.nanos &- event.eventTime.nanos) } else { feed = venues[v].feedLatency!.sample(&rngs[v]) }
