@@ -4,12 +4,10 @@ import Testing
 @testable import RetraceEngine
 @testable import RetraceStore
 
-/// Sends a fixed list of limit orders on the first event with a two-sided touch.
-struct RulesProbe: Strategy {
+/// Sends orders that each break one trading rule, then two that keep them all.
+struct RulesProbe: ScriptedProbe {
     static let name = "rules-probe"
-    static let summary = "test"
-    static let parameters: [ParameterSpec] = []
-    /// (side, type, quantity, limit price) against tick 2, lot 2, quantity 4...8, value ≥ 500.
+    /// Against tick 2, lot 2, quantity 4...8, value ≥ 500.
     static let script: [(Side, OrderType, Int64, Int64)] = [
         (.buy, .limit, 4, 99),     // off the tick grid
         (.buy, .limit, 3, 98),     // off the lot grid
@@ -21,14 +19,6 @@ struct RulesProbe: Strategy {
     ]
     var sent = false
     init(parameters: ParameterValues) throws(EngineError) {}
-    mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {
-        let t = context.touch(InstrumentID(0))
-        guard !sent, t.bid != nil, t.ask != nil else { return }
-        sent = true
-        for (side, type, q, p) in Self.script {
-            context.submitLimit(InstrumentID(0), side, quantity: Quantity(raw: q), price: Price(raw: p), type: type)
-        }
-    }
 }
 
 @Suite("Reference data (instrument trading rules)")

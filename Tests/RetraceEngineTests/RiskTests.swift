@@ -4,11 +4,29 @@ import Testing
 @testable import RetraceEngine
 @testable import RetraceStore
 
-/// Sends a fixed list of orders on the first event with a two-sided touch.
-struct RiskProbe: Strategy {
+/// A test strategy that sends a fixed list of limit orders on instrument 0 on the first
+/// event with a two-sided touch.
+protocol ScriptedProbe: Strategy {
+    /// (side, type, quantity, limit price)
+    static var script: [(Side, OrderType, Int64, Int64)] { get }
+    var sent: Bool { get set }
+}
+
+extension ScriptedProbe {
+    static var summary: String { "test" }
+    static var parameters: [ParameterSpec] { [] }
+    mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {
+        let t = context.touch(InstrumentID(0))
+        guard !sent, t.bid != nil, t.ask != nil else { return }
+        sent = true
+        for (side, type, q, p) in Self.script {
+            context.submitLimit(InstrumentID(0), side, quantity: Quantity(raw: q), price: Price(raw: p), type: type)
+        }
+    }
+}
+
+struct RiskProbe: ScriptedProbe {
     static let name = "risk-probe"
-    static let summary = "test"
-    static let parameters: [ParameterSpec] = []
     /// (side, type, quantity, limit price)
     static let script: [(Side, OrderType, Int64, Int64)] = [
         (.buy, .ioc, 11, 101),     // 1: larger than max_order_size 10
@@ -22,14 +40,6 @@ struct RiskProbe: Strategy {
     ]
     var sent = false
     init(parameters: ParameterValues) throws(EngineError) {}
-    mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {
-        let t = context.touch(InstrumentID(0))
-        guard !sent, t.bid != nil, t.ask != nil else { return }
-        sent = true
-        for (side, type, q, p) in Self.script {
-            context.submitLimit(InstrumentID(0), side, quantity: Quantity(raw: q), price: Price(raw: p), type: type)
-        }
-    }
 }
 
 @Suite("Risk checks")
