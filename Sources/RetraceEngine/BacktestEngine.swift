@@ -220,10 +220,7 @@ public final class BacktestEngine<S: Strategy> {
     private func preTradeCheck(_ order: OrderSubmitted) -> RejectReason? {
         let i = Int(order.instrument.raw)
         guard i < ledger.portfolio.instruments.count, let instrument = ledger.portfolio.instruments[i] else { return nil }
-        if ledger.reference != nil,
-           let reason = ledger.reference!.check(order, instrument: instrument, touch: venue.touch(order.instrument), now: clock.now.nanos) {
-            return reason
-        }
+        if let reason = ledger.reference?.check(order, instrument: instrument, touch: venue.touch(order.instrument), now: clock.now.nanos) { return reason }
         guard riskActive else { return nil }
         return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,
                                  touch: venue.touch(order.instrument), lastTrade: venue.lastTrade(order.instrument), now: clock.now.nanos,

@@ -308,10 +308,7 @@ public final class LiveEngine<S: Strategy> {
         if riskActive || ledger.reference != nil {
             let i = Int(order.instrument.raw)
             guard i < ledger.portfolio.instruments.count, let instrument = ledger.portfolio.instruments[i] else { return .unknownInstrument }
-            if ledger.reference != nil,
-               let reason = ledger.reference!.check(order, instrument: instrument, touch: market.touch(order.instrument), now: clock.now.nanos) {
-                return reason
-            }
+            if let reason = ledger.reference?.check(order, instrument: instrument, touch: market.touch(order.instrument), now: clock.now.nanos) { return reason }
             guard riskActive else { return nil }
             return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,
                                      touch: market.touch(order.instrument), lastTrade: market.lastTrade(order.instrument), now: clock.now.nanos,
