@@ -115,7 +115,7 @@ struct CacheTests {
     }
 
     @Test("last-value cache in a run: what the strategy reads equals the reference book's top five after every event, with no gaps",
-          arguments: [false, true])
+          .serialized, arguments: [false, true])  // one case at a time: the probe writes a shared list
     func lastValueInRun(orderLevel: Bool) throws {
         // Seeded depth around 12 prices a side, as L2 level updates or as L3 adds and
         // deletes; levels often empty, so top levels disappear and deeper ones move up.
