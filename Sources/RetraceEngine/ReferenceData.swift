@@ -105,17 +105,15 @@ public struct ReferenceTable: Sendable, Equatable {
     /// The number of entries.
     public var count: Int { entries.values.reduce(0) { $0 + $1.count } }
 
-    /// The entry of `symbol` in force at `now` and when the next one takes over (`.max`:
-    /// none), or nil when the symbol has no entry in force.
-    func entry(_ symbol: String, at now: Int64) -> (Entry, until: Int64)? {
-        guard let list = entries[symbol] else { return nil }
+    /// The entry of `symbol` in force at `now` (nil: none yet, or no such symbol) and when
+    /// the next one takes over (`.max`: never).
+    func entry(_ symbol: String, at now: Int64) -> (entry: Entry?, until: Int64) {
         var found: Entry?
-        var until = Int64.max
-        for e in list {
-            if e.from <= now { found = e } else { until = e.from; break }
+        for e in entries[symbol] ?? [] {
+            if e.from > now { return (found, e.from) }
+            found = e
         }
-        guard let found else { return nil }
-        return (found, until)
+        return (found, .max)
     }
 }
 
@@ -196,9 +194,9 @@ public struct ReferenceData {
     /// The rules of `instrument` at engine time `now` (nil: the table has none).
     public mutating func rules(_ instrument: Instrument, now: Int64) -> InstrumentRules? {
         if let cached = cache.get(instrument.id, now: now) { return cached }
-        let found = table.entry(instrument.symbol.description, at: now)
-        let rules = found.map { InstrumentRules($0.0, instrument: instrument) }
-        cache.put(instrument.id, rules, now: now, until: found?.until ?? table.nextEntry(instrument.symbol.description, after: now))
+        let (entry, until) = table.entry(instrument.symbol.description, at: now)
+        let rules = entry.map { InstrumentRules($0, instrument: instrument) }
+        cache.put(instrument.id, rules, now: now, until: until)
         return rules
     }
 
@@ -213,13 +211,6 @@ public struct ReferenceData {
     public var summary: ReferenceSummary {
         ReferenceSummary(file: table.path, sha256: table.sha256, entries: table.count, hits: cache.hits, misses: cache.misses,
                          evictions: cache.evictions, refused: refused)
-    }
-}
-
-extension ReferenceTable {
-    /// When `symbol`'s first entry takes effect, for a time before it (`.max`: never).
-    func nextEntry(_ symbol: String, after now: Int64) -> Int64 {
-        entries[symbol]?.first(where: { $0.from > now })?.from ?? .max
     }
 }
 

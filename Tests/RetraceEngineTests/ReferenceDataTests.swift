@@ -67,7 +67,7 @@ struct ReferenceDataTests {
 
     /// The rules check written out directly in exact decimals, with no cache.
     static func expected(_ t: ReferenceTable, _ o: OrderSubmitted, _ i: Instrument, now: Int64, ask: Int64, bid: Int64) -> RejectReason? {
-        guard let (e, _) = t.entry(i.symbol.description, at: now) else { return nil }
+        guard let e = t.entry(i.symbol.description, at: now).entry else { return nil }
         let price18 = Int128(o.limitPrice.raw) * Money.power(18 - i.priceScale)
         let qty18 = Int128(o.quantity.raw) * Money.power(18 - i.quantityScale)
         if o.type.hasLimit && e.tickSize > 0 && price18 % e.tickSize != 0 { return .referenceTickSize }
