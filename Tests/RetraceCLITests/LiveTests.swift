@@ -259,6 +259,47 @@ struct LiveTests {
         #expect(try marketInputs(dir + "/simulated") == marketInputs(dir + "/run"), "the same market data")
     }
 
+    @Test("live: the instrument trading rules refuse off-tick orders before they leave; the venue sees only orders on the grid, and the run replays")
+    func tradingRules() throws {
+        let dir = scratch("live-rules")
+        defer { removeScratch(dir) }
+        try Self.importDemo(dir)
+        // A tick of 0.02 on prices quoted in cents: the market maker's quotes at odd cents
+        // break the rule, the others go out.
+        let rules = dir + "/rules.json"
+        try #"{"instruments": [{"symbol": "DEMO", "tick_size": "0.02", "lot_size": "1", "min_quantity": "1"}]}"#.write(toFile: rules, atomically: true, encoding: .utf8)
+        let port = Self.freePort()
+        let venue = try Self.venue(dir, port: port, ["--speed", "300"])
+        let live = try Child(["live", "--venue", "127.0.0.1:\(port)", "--strategy", "market-maker", "--param", "reference.file=\(rules)",
+                              "--set", "engine.pin=-1", "--out", dir + "/run", "--json"], in: dir, name: "live")
+        let status = live.wait(seconds: 30)
+        _ = try Self.stop(venue)
+        #expect(status == 0, "live: \(live.stderr)")
+        let manifest = try Self.json(try String(contentsOfFile: dir + "/run/manifest.json", encoding: .utf8))
+        let reference = manifest["reference"] as? [String: Any]
+        let refused = reference?["refused"] as? Int ?? 0
+        // Every order journaled, its price, and which the rules refused.
+        let reader = try JournalReader(directory: dir + "/run/journal")
+        var prices: [UInt64: Int64] = [:]
+        var refusedIDs = Set<UInt64>()
+        while let (_, e) = try reader.nextEvent() {
+            switch e.body {
+            case .orderSubmitted(let o): prices[o.orderID.raw] = o.limitPrice.raw
+            case .orderRejected(let r) where r.reason == .referenceTickSize: refusedIDs.insert(r.orderID.raw)
+            default: break
+            }
+        }
+        #expect(refused > 0 && refused == refusedIDs.count, "manifest reference \(String(describing: reference)), \(refusedIDs.count) journaled refusals")
+        #expect(refusedIDs.allSatisfy { (prices[$0] ?? 0) % 2 != 0 }, "an order on the 0.02 grid was refused")
+        let sent = try Self.venueNews(dir).compactMap(UInt64.init)
+        #expect(!sent.isEmpty, "no order reached the venue")
+        #expect(sent.allSatisfy { !refusedIDs.contains($0) && (prices[$0] ?? 1) % 2 == 0 }, "an off-tick order reached the venue")
+        #expect(Set(sent).union(refusedIDs) == Set(prices.keys), "every order either went out or was refused")
+        let replay = try retrace(["replay", dir + "/run", "--out", dir + "/replay", "--json"])
+        let matches = try summary(replay)["matches"] as? Bool
+        #expect(replay.status == 0 && matches == true, "\(replay.stdout) \(replay.stderr)")
+    }
+
     static func kinds(_ run: String) throws -> Set<EventKind> {
         let reader = try JournalReader(directory: run + "/journal")
         var out: Set<EventKind> = []
