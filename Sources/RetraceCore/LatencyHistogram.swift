@@ -35,7 +35,15 @@ public struct LatencyHistogram: Equatable, Sendable {
     }
 
     /// Records one value (negative values count as 0: a clock that stepped back).
-    public mutating func record(_ value: Int64) { record(value, count: 1) }
+    @inline(__always)
+    public mutating func record(_ value: Int64) {
+        let v = Swift.max(0, value)
+        counts[Self.index(v)] &+= 1
+        count &+= 1
+        sum &+= Int128(v)
+        if v < min { min = v }
+        if v > max { max = v }
+    }
 
     /// Records `n` occurrences of `value`.
     public mutating func record(_ value: Int64, count n: UInt64) {

@@ -79,19 +79,57 @@ public struct MarketMaker: Strategy {
         let touch = context.touch(id)
         guard let b = touch.bid, let a = touch.ask, a.raw > b.raw else { return (nil, nil) }
         let position = context.position(id).raw
-        let twiceMid = Int128(b.raw) + Int128(a.raw)
+        let (bidRaw, askRaw) = prices(bid: b.raw, ask: a.raw, position: position)
+        let wantBid = position + size.raw <= maxPosition.raw && bidRaw > 0
+        let wantAsk = position - size.raw >= -maxPosition.raw && askRaw > 0
+        return (wantBid ? Price(raw: bidRaw) : nil, wantAsk ? Price(raw: askRaw) : nil)
+    }
+
+    /// The raw bid and ask: bid = mid × (1 − (spread/2 + skew)/10⁴) floored to a tick,
+    /// ask = mid × (1 + (spread/2 − skew)/10⁴) ceiled. In 64-bit arithmetic when nothing
+    /// overflows (every realistic price; a 128-bit division is a library call of about a
+    /// hundred instructions), else in 128 bits; both give the same result.
+    func prices(bid b: Int64, ask a: Int64, position: Int64) -> (bid: Int64, ask: Int64) {
+        if let fast = prices64(bid: b, ask: a, position: position) { return fast }
+        return prices128(bid: b, ask: a, position: position)
+    }
+
+    func prices128(bid b: Int64, ask a: Int64, position: Int64) -> (bid: Int64, ask: Int64) {
+        let twiceMid = Int128(b) + Int128(a)
         let skew = Int128(skewBps) * Int128(position) / Int128(maxPosition.raw)  // bps, toward flat
         let spread = Int128(spreadBps)
-        // bid = mid × (1 − (spread/2 + skew)/10⁴) floored to a tick; ask = mid × (1 + (spread/2 − skew)/10⁴) ceiled.
         var bidRaw = floorDiv(twiceMid * (20_000 - spread - 2 * skew), 40_000)
         var askRaw = ceilDiv(twiceMid * (20_000 + spread - 2 * skew), 40_000)
         if passive {
-            bidRaw = min(bidRaw, Int128(b.raw))
-            askRaw = max(askRaw, Int128(a.raw))
+            bidRaw = min(bidRaw, Int128(b))
+            askRaw = max(askRaw, Int128(a))
         }
-        let wantBid = position + size.raw <= maxPosition.raw && bidRaw > 0
-        let wantAsk = position - size.raw >= -maxPosition.raw && askRaw > 0
-        return (wantBid ? Price(raw: Int64(bidRaw)) : nil, wantAsk ? Price(raw: Int64(askRaw)) : nil)
+        return (Int64(clamping: bidRaw), Int64(clamping: askRaw))
+    }
+
+    @inline(__always)
+    func prices64(bid b: Int64, ask a: Int64, position: Int64) -> (bid: Int64, ask: Int64)? {
+        let (twiceMid, o1) = b.addingReportingOverflow(a)
+        let (skewScaled, o2) = skewBps.multipliedReportingOverflow(by: position)
+        guard !o1, !o2 else { return nil }
+        let skew = skewScaled / maxPosition.raw  // truncated toward zero, as Int128's
+        let (twoSkew, o3) = skew.multipliedReportingOverflow(by: 2)
+        let (down, o4) = Int64(20_000).subtractingReportingOverflow(spreadBps)
+        let (up, o5) = Int64(20_000).addingReportingOverflow(spreadBps)
+        let (low, o6) = down.subtractingReportingOverflow(twoSkew)
+        let (high, o7) = up.subtractingReportingOverflow(twoSkew)
+        let (bidNumerator, o8) = twiceMid.multipliedReportingOverflow(by: low)
+        let (askNumerator, o9) = twiceMid.multipliedReportingOverflow(by: high)
+        guard !(o3 || o4 || o5 || o6 || o7 || o8 || o9) else { return nil }
+        var bidRaw = bidNumerator / 40_000
+        if bidNumerator % 40_000 != 0 && bidNumerator < 0 { bidRaw -= 1 }
+        var askRaw = askNumerator / 40_000
+        if askNumerator % 40_000 != 0 && askNumerator > 0 { askRaw += 1 }
+        if passive {
+            bidRaw = min(bidRaw, b)
+            askRaw = max(askRaw, a)
+        }
+        return (bidRaw, askRaw)
     }
 
     mutating func requote(_ id: InstrumentID, force: Bool, _ context: inout StrategyContext) {

@@ -16,7 +16,14 @@ public struct LatencyProfiler {
     public let every: Int
     let timesOrders: Bool
     public private(set) var stage: [LatencyHistogram]
-    public private(set) var tickToOrder = LatencyHistogram()
+    /// Tick-to-order over every venue: the venues' histograms merged (each order is
+    /// recorded once, in its venue's; merging adds counts, so the figures are the same as
+    /// recording twice).
+    public var tickToOrder: LatencyHistogram {
+        var all = LatencyHistogram()
+        for h in byVenue { all.merge(h) }
+        return all
+    }
     /// Tick-to-order by venue index (the venue's position in the run's venue list).
     public private(set) var byVenue: [LatencyHistogram] = []
     var countdown: Int
@@ -85,7 +92,6 @@ public struct LatencyProfiler {
     mutating func orderSent(venue: Int) {
         guard eventStart != 0 else { return }
         let d = now() - eventStart
-        tickToOrder.record(d)
         while byVenue.count <= venue { byVenue.append(LatencyHistogram()) }
         byVenue[venue].record(d)
     }
@@ -104,7 +110,8 @@ public struct LatencyProfiler {
         guard every > 0 else { return [] }
         var out: [LatencySummary] = []
         for (i, name) in Self.stages.enumerated() where stage[i].count > 0 { out.append(LatencySummary(name, nil, stage[i])) }
-        if tickToOrder.count > 0 { out.append(LatencySummary("tick_to_order", nil, tickToOrder)) }
+        let all = tickToOrder
+        if all.count > 0 { out.append(LatencySummary("tick_to_order", nil, all)) }
         for (i, h) in byVenue.enumerated() where h.count > 0 { out.append(LatencySummary("tick_to_order", venues[i], h)) }
         return out
     }
