@@ -44,6 +44,7 @@ public enum EventBody: Equatable, Sendable {
     case orderCanceled(OrderCanceled)
     case orderFilled(OrderFilled)
     case orderModified(OrderModified)
+    case orderModifyRejected(OrderModifyRejected)
     // State
     case positionChanged(PositionChanged)
     case balanceChanged(BalanceChanged)
@@ -83,6 +84,7 @@ public enum EventBody: Equatable, Sendable {
         case .orderCanceled: .orderCanceled
         case .orderFilled: .orderFilled
         case .orderModified: .orderModified
+        case .orderModifyRejected: .orderModifyRejected
         case .positionChanged: .positionChanged
         case .balanceChanged: .balanceChanged
         case .timerFired: .timerFired
@@ -109,6 +111,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
     case orderCanceled = 23
     case orderFilled = 24
     case orderModified = 25
+    case orderModifyRejected = 26
     case positionChanged = 30
     case balanceChanged = 31
     case timerFired = 40
@@ -138,6 +141,7 @@ public enum EventKind: UInt8, Sendable, CaseIterable {
         case .orderCanceled: "OrderCanceled"
         case .orderFilled: "OrderFilled"
         case .orderModified: "OrderModified"
+        case .orderModifyRejected: "OrderModifyRejected"
         case .positionChanged: "PositionChanged"
         case .balanceChanged: "BalanceChanged"
         case .timerFired: "TimerFired"
@@ -287,6 +291,15 @@ public struct OrderFilled: Equatable, Sendable {
     public init(orderID: ClientOrderID, instrument: InstrumentID, side: Side, price: Price, quantity: Quantity, fee: Money, liquidity: Liquidity, leavesQuantity: Quantity) {
         (self.orderID, self.instrument, self.side, self.price, self.quantity, self.fee, self.liquidity, self.leavesQuantity) = (orderID, instrument, side, price, quantity, fee, liquidity, leavesQuantity)
     }
+}
+
+/// A modification was refused; the order works on unchanged (a rejection of the order
+/// itself is `OrderRejected`, which ends it).
+public struct OrderModifyRejected: Equatable, Sendable {
+    public var orderID: ClientOrderID
+    public var instrument: InstrumentID
+    public var reason: RejectReason
+    public init(orderID: ClientOrderID, instrument: InstrumentID, reason: RejectReason) { (self.orderID, self.instrument, self.reason) = (orderID, instrument, reason) }
 }
 
 /// The venue applied a modification: the order now works `leavesQuantity` at `price`.

@@ -37,6 +37,9 @@ extension EventCodec {
         case .orderRejected:
             let oid = ClientOrderID(r.u64()); let id = InstrumentID(r.u32()); let reason: RejectReason = try enumValue(r.u16(), seq, "reject reason"); r.skip(2)
             return .orderRejected(OrderRejected(orderID: oid, instrument: id, reason: reason))
+        case .orderModifyRejected:
+            let oid = ClientOrderID(r.u64()); let id = InstrumentID(r.u32()); let reason: RejectReason = try enumValue(r.u16(), seq, "reject reason"); r.skip(2)
+            return .orderModifyRejected(OrderModifyRejected(orderID: oid, instrument: id, reason: reason))
         case .orderCanceled:
             let oid = ClientOrderID(r.u64()); let id = InstrumentID(r.u32()); r.skip(4)
             return .orderCanceled(OrderCanceled(orderID: oid, instrument: id, leavesQuantity: Quantity(raw: r.i64())))

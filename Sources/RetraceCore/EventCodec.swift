@@ -25,7 +25,7 @@ public enum EventCodec {
         case .venueHeartbeat: 16
         case .sessionControl: 24
         case .orderSubmitted: 32
-        case .orderAccepted, .orderRejected: 16
+        case .orderAccepted, .orderRejected, .orderModifyRejected: 16
         case .orderCanceled: 24
         case .orderFilled: 56
         case .orderModified: 32
@@ -91,6 +91,8 @@ public enum EventCodec {
         case .orderAccepted(let e):
             w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u32(0)
         case .orderRejected(let e):
+            w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u16(e.reason.rawValue); w.u16(0)
+        case .orderModifyRejected(let e):
             w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u16(e.reason.rawValue); w.u16(0)
         case .orderCanceled(let e):
             w.u64(e.orderID.raw); w.u32(e.instrument.raw); w.u32(0); w.i64(e.leavesQuantity.raw)

@@ -57,6 +57,8 @@ public struct EventText: Sendable {
             return "order=\(a.orderID.raw) \(symbol(a.instrument))"
         case .orderRejected(let r):
             return "order=\(r.orderID.raw) \(symbol(r.instrument)) reason=\(r.reason)"
+        case .orderModifyRejected(let r):
+            return "order=\(r.orderID.raw) \(symbol(r.instrument)) reason=\(r.reason)"
         case .orderCanceled(let c):
             return "order=\(c.orderID.raw) \(symbol(c.instrument)) leaves=\(quantity(c.instrument, c.leavesQuantity))"
         case .orderFilled(let f):

@@ -316,6 +316,11 @@ extension OrderRejected: EventPayloadState {
     public static func from(_ body: EventBody) -> Self? { if case .orderRejected(let v) = body { v } else { nil } }
 }
 
+extension OrderModifyRejected: EventPayloadState {
+    public var eventBody: EventBody { .orderModifyRejected(self) }
+    public static func from(_ body: EventBody) -> Self? { if case .orderModifyRejected(let v) = body { v } else { nil } }
+}
+
 extension OrderCanceled: EventPayloadState {
     public var eventBody: EventBody { .orderCanceled(self) }
     public static func from(_ body: EventBody) -> Self? { if case .orderCanceled(let v) = body { v } else { nil } }

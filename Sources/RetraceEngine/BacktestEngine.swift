@@ -227,6 +227,13 @@ public final class BacktestEngine<S: Strategy> {
                                  equity: ledger.portfolio.equity)
     }
 
+    /// A modification the trading rules refuse (nil: it may go): the order as it would be
+    /// after it, checked like a new order.
+    private func modifyRefusal(_ id: ClientOrderID, quantity: Quantity, price: Price) -> OrderModifyRejected? {
+        guard ledger.reference != nil, let order = venue.submission(of: id) else { return nil }
+        return ledger.modifyRefusal(order, quantity: quantity, price: price, touch: venue.touch(order.instrument), now: clock.now.nanos)
+    }
+
     /// Trips the kill switch when equity has fallen to the limit: every working order is
     /// cancelled (in-flight requests are dropped) and later orders are refused.
     private func checkKillSwitch() throws(EngineError) {
@@ -269,7 +276,11 @@ public final class BacktestEngine<S: Strategy> {
                 case .cancel(let id):
                     venue.cancel(id, listener: &listener)
                 case .modify(let id, let quantity, let price):
-                    venue.modify(id, quantity: quantity, price: price, listener: &listener)
+                    if let refused = modifyRefusal(id, quantity: quantity, price: price) {
+                        ledger.modifyRejected(refused)
+                    } else {
+                        venue.modify(id, quantity: quantity, price: price, listener: &listener)
+                    }
                 case .schedule(let time, let id):
                     timers.schedule(at: time.nanos, id: id)
                 }
@@ -289,8 +300,9 @@ public final class BacktestEngine<S: Strategy> {
     }
 
     private func deliverAnswers() throws(EngineError) {
-        try answers.deliver(from: ledger) { rejects, fills, cancels throws(EngineError) in
+        try answers.deliver(from: ledger) { rejects, modifyRejects, fills, cancels throws(EngineError) in
             for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
+            for m in modifyRejects { callStrategy { s, c in s.onModifyRejected(m, &c) } }
             for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
             if riskActive && !fills.isEmpty { try checkKillSwitch() }
             for x in cancels { callStrategy { s, c in s.onCanceled(x, &c) } }
@@ -379,21 +391,24 @@ final class AnswerQueue {
     private var fills = BufferStack<OrderFilled>()
     private var rejects = BufferStack<OrderRejected>()
     private var cancels = BufferStack<OrderCanceled>()
+    private var modifyRejects = BufferStack<OrderModifyRejected>()
 
     @inline(__always)
-    func deliver(from ledger: Ledger, _ show: (_ rejects: [OrderRejected], _ fills: [OrderFilled], _ cancels: [OrderCanceled]) throws(EngineError) -> Void) throws(EngineError) {
+    func deliver(from ledger: Ledger, _ show: (_ rejects: [OrderRejected], _ modifyRejects: [OrderModifyRejected], _ fills: [OrderFilled], _ cancels: [OrderCanceled]) throws(EngineError) -> Void) throws(EngineError) {
         if let failure = ledger.failure { throw failure }
-        while !ledger.pendingFills.isEmpty || !ledger.pendingRejects.isEmpty || !ledger.pendingCancels.isEmpty {
-            var f = fills.take(), r = rejects.take(), c = cancels.take()
+        while ledger.hasAnswers {
+            var f = fills.take(), r = rejects.take(), c = cancels.take(), m = modifyRejects.take()
             swap(&f, &ledger.pendingFills)
             swap(&r, &ledger.pendingRejects)
             swap(&c, &ledger.pendingCancels)
+            swap(&m, &ledger.pendingModifyRejects)
             defer {
                 fills.give(&f)
                 rejects.give(&r)
                 cancels.give(&c)
+                modifyRejects.give(&m)
             }
-            try show(r, f, c)
+            try show(r, m, f, c)
         }
     }
 }

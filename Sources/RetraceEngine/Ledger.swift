@@ -17,8 +17,9 @@ public final class Ledger: VenueListener {
     var pendingFills: [OrderFilled] = []
     var pendingRejects: [OrderRejected] = []
     var pendingCancels: [OrderCanceled] = []
+    var pendingModifyRejects: [OrderModifyRejected] = []
     /// Whether a venue answer waits to be shown to the strategy.
-    @inline(__always) var hasAnswers: Bool { !pendingFills.isEmpty || !pendingRejects.isEmpty || !pendingCancels.isEmpty }
+    @inline(__always) var hasAnswers: Bool { !pendingFills.isEmpty || !pendingRejects.isEmpty || !pendingCancels.isEmpty || !pendingModifyRejects.isEmpty }
     /// The latest market values per instrument as the strategy sees them (BBO with sizes,
     /// last trade, top levels), updated by the engine on every market event; depth feeds'
     /// book part is copied from the venue's book when read (`lastValue`).
@@ -86,6 +87,25 @@ public final class Ledger: VenueListener {
         risk.orderReduced(event.orderID, by: 0, finished: true)
         record(.orderRejected(event))
         pendingRejects.append(event)
+    }
+
+    /// Checks a modification of `order` against the trading rules: the order as it would
+    /// be after it (`quantity` open at `price`), like a new order.
+    func modifyRefusal(_ order: OrderSubmitted, quantity: Quantity, price: Price, touch: (bid: Int64, ask: Int64), now: Int64) -> OrderModifyRejected? {
+        let i = Int(order.instrument.raw)
+        guard i < portfolio.instruments.count, let instrument = portfolio.instruments[i] else { return nil }
+        var changed = order
+        changed.quantity = quantity
+        changed.limitPrice = price
+        changed.sizing = .fixed
+        guard let reason = reference?.check(changed, instrument: instrument, touch: touch, now: now) else { return nil }
+        return OrderModifyRejected(orderID: order.orderID, instrument: order.instrument, reason: reason)
+    }
+
+    /// A modification the engine refused before it left (the order works on unchanged).
+    public func modifyRejected(_ event: OrderModifyRejected) {
+        record(.orderModifyRejected(event))
+        pendingModifyRejects.append(event)
     }
 
     public func venueFilled(_ event: OrderFilled) {

@@ -289,7 +289,15 @@ public final class LiveEngine<S: Strategy> {
                 case .cancel(let id):
                     if let o = open[id.raw] { queue(.cancel(id, o.order.instrument)) }
                 case .modify(let id, let quantity, let price):
-                    if let o = open[id.raw], gatewayOpen { queue(.modify(id, o.order.instrument, quantity, price)) }
+                    if let o = open[id.raw], gatewayOpen {
+                        // Checked against the trading rules as the order would be after it.
+                        if let refused = ledger.modifyRefusal(o.order, quantity: quantity, price: price, touch: market.touch(o.order.instrument), now: clock.now.nanos) {
+                            counters.localRejects += 1
+                            ledger.modifyRejected(refused)
+                        } else {
+                            queue(.modify(id, o.order.instrument, quantity, price))
+                        }
+                    }
                 case .schedule(let time, let id):
                     timers.schedule(at: time.nanos, id: id)
                 }
@@ -318,8 +326,9 @@ public final class LiveEngine<S: Strategy> {
     }
 
     private func deliverAnswers() throws(EngineError) {
-        try answers.deliver(from: ledger) { rejects, fills, cancels throws(EngineError) in
+        try answers.deliver(from: ledger) { rejects, modifyRejects, fills, cancels throws(EngineError) in
             for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
+            for m in modifyRejects { callStrategy { s, c in s.onModifyRejected(m, &c) } }
             for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
             if riskActive && !fills.isEmpty { try checkKillLoss() }
             for x in cancels { callStrategy { s, c in s.onCanceled(x, &c) } }

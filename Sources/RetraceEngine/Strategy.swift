@@ -27,6 +27,9 @@ public protocol Strategy {
     mutating func onFill(_ fill: OrderFilled, _ context: inout StrategyContext)
     /// One of our orders was rejected.
     mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext)
+    /// A modification of one of our orders was refused (the trading rules); the order works
+    /// on as it was.
+    mutating func onModifyRejected(_ reject: OrderModifyRejected, _ context: inout StrategyContext)
     /// One of our orders was cancelled (by us, or by the venue: IOC / FOK / market
     /// remainders, self-trade prevention).
     mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext)
@@ -48,6 +51,7 @@ extension Strategy {
     public mutating func onStart(_ context: inout StrategyContext) throws(EngineError) {}
     public mutating func onFill(_ fill: OrderFilled, _ context: inout StrategyContext) {}
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) {}
+    public mutating func onModifyRejected(_ reject: OrderModifyRejected, _ context: inout StrategyContext) {}
     public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) {}
     public mutating func onTimer(_ timerID: UInt64, _ context: inout StrategyContext) {}
     public mutating func onStop(_ context: inout StrategyContext) {}

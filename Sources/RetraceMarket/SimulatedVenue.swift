@@ -177,11 +177,15 @@ public final class SimulatedVenue {
         send(.modify(id, instrument, quantity, price), venue: venueIndex[Int(instrument.raw)], &listener)
     }
 
-    func instrumentOf(_ id: ClientOrderID) -> InstrumentID? {
-        if let w = working.first(where: { $0.order.orderID == id }) { return w.order.instrument }
-        for m in markets { if let d = m.depth, let r = d.resting.first(where: { $0.order.orderID == id }) { return r.order.instrument } }
+    func instrumentOf(_ id: ClientOrderID) -> InstrumentID? { submission(of: id)?.instrument }
+
+    /// The order `id` as it was submitted, while the venue knows it (working, resting in a
+    /// book, or on its way); nil for an unknown or finished order.
+    public func submission(of id: ClientOrderID) -> OrderSubmitted? {
+        if let w = working.first(where: { $0.order.orderID == id }) { return w.order }
+        for m in markets { if let d = m.depth, let r = d.resting.first(where: { $0.order.orderID == id }) { return r.order } }
         for a in arrivals {
-            if case .submit(let o) = a.request, o.orderID == id { return o.instrument }
+            if case .submit(let o) = a.request, o.orderID == id { return o }
         }
         return nil
     }

@@ -96,6 +96,12 @@ public struct QueueMaker: Strategy {
     }
     public mutating func onCanceled(_ cancel: OrderCanceled, _ context: inout StrategyContext) { forget(cancel.orderID) }
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) { forget(reject.orderID) }
+    /// The quote did not move (the trading rules refused the new price or size): it rests
+    /// where we no longer want it, so it is cancelled, and the next event quotes afresh.
+    public mutating func onModifyRejected(_ reject: OrderModifyRejected, _ context: inout StrategyContext) {
+        context.cancel(reject.orderID)
+        forget(reject.orderID)
+    }
 }
 
 extension QueueMaker {

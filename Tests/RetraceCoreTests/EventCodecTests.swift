@@ -9,7 +9,7 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
     let oid = ClientOrderID(rng.next())
     let side: Side = rng.next(modulo: 2) == 0 ? .buy : .sell
     let body: EventBody
-    switch rng.next(modulo: 20) {
+    switch rng.next(modulo: 21) {
     case 0: body = .instrumentDefined(InstrumentDefined(instrument: Instrument(id: id, symbol: Symbol("SYM\(rng.next(modulo: 1000))")!, priceScale: Int(rng.next(modulo: 13)), quantityScale: Int(rng.next(modulo: 13)))))
     case 1: body = .tradeReceived(TradeReceived(instrument: id, price: Price(raw: i64()), quantity: Quantity(raw: i64()), aggressor: AggressorSide(rawValue: UInt8(rng.next(modulo: 3)))!, tradeID: rng.next()))
     case 2: body = .quoteReceived(QuoteReceived(instrument: id, bidPrice: Price(raw: i64()), bidQuantity: Quantity(raw: i64()), askPrice: Price(raw: i64()), askQuantity: Quantity(raw: i64())))
@@ -34,6 +34,7 @@ func randomEvent(_ rng: inout SplitMix64) -> Event {
         body = .venueReport(VenueReport(venueSequence: rng.next(), body: answers[Int(rng.next(modulo: 5))]))
     case 17: body = .venueHeartbeat(VenueHeartbeat(venueTime: i64(), pingSent: i64()))
     case 18: body = .sessionControl(SessionControl(SessionControl.Action.allCases[Int(rng.next(modulo: 7))], a: rng.next(), b: rng.next()))
+    case 19: body = .orderModifyRejected(OrderModifyRejected(orderID: oid, instrument: id, reason: .referenceTickSize))
     default: body = .sessionEnded(SessionEnded(inputEvents: rng.next()))
     }
     return Event(sequence: rng.next(), eventTime: Timestamp(nanos: i64()), receiveTime: Timestamp(nanos: i64()), body: body)

@@ -3,6 +3,7 @@ import Testing
 @testable import RetraceCore
 @testable import RetraceEngine
 @testable import RetraceStore
+import RetraceJournal
 
 /// Sends orders that each break one trading rule, then two that keep them all.
 struct RulesProbe: ScriptedProbe {
@@ -19,6 +20,34 @@ struct RulesProbe: ScriptedProbe {
     ]
     var sent = false
     init(parameters: ParameterValues) throws(EngineError) {}
+}
+
+/// Rests one order, then modifies it off the tick grid; when that is refused, modifies it
+/// within the rules.
+struct ModifyProbe: Strategy {
+    static let name = "modify-probe"
+    static let summary = "test"
+    static let parameters: [ParameterSpec] = []
+    var order: ClientOrderID?
+    var modified = false
+    var refusals = 0
+    init(parameters: ParameterValues) throws(EngineError) {}
+    mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {
+        let t = context.touch(InstrumentID(0))
+        guard t.bid != nil, t.ask != nil else { return }
+        if let order {
+            if !modified { context.modify(order, quantity: Quantity(raw: 6), price: Price(raw: 97)) }  // off the tick grid
+            modified = true
+        } else {
+            order = context.submitLimit(InstrumentID(0), .buy, quantity: Quantity(raw: 6), price: Price(raw: 98))
+        }
+    }
+    mutating func onModifyRejected(_ reject: OrderModifyRejected, _ context: inout StrategyContext) {
+        refusals += 1
+        guard refusals == 1 else { return }
+        context.modify(reject.orderID, quantity: Quantity(raw: 4), price: Price(raw: 96))  // 384 < 500: below the minimum notional
+        context.modify(reject.orderID, quantity: Quantity(raw: 8), price: Price(raw: 96))  // within every rule
+    }
 }
 
 @Suite("Reference data (instrument trading rules)")
@@ -140,6 +169,37 @@ struct ReferenceDataTests {
             prints.append(m.fingerprint)
         }
         #expect(prints[0] == prints[1])
+    }
+
+    @Test("a modification is checked as the order would be after it: refused ones are journaled as OrderModifyRejected and heard by the strategy, the order works on; the rest reach the venue")
+    func modifications() throws {
+        let file = temporaryDirectory("rules-modify") + ".json"
+        try #"{"instruments": [{"symbol": "DEPTH", "tick_size": "2", "lot_size": "2", "min_quantity": "4", "max_quantity": "8", "min_notional": "500"}]}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let out = temporaryDirectory("rules-modify-run")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var source = ArrayInput(depthEvents())
+        let m = try BacktestDriver.run(ModifyProbe.self, source: &source, settings: BacktestDriver.Settings(overrides: [("close_at_end", "false"), ("reference.file", file)],
+                                                                                                          dataset: "t", inputs: [], out: out))
+        let reader = try JournalReader(directory: out + "/journal")
+        var answers: [String] = []
+        while let (_, e) = try reader.nextEvent() {
+            switch e.body {
+            case .orderSubmitted(let o): answers.append("submitted \(o.quantity.raw)@\(o.limitPrice.raw)")
+            case .orderAccepted: answers.append("accepted")
+            case .orderModifyRejected(let r): answers.append("modify rejected \(r.reason)")
+            case .orderModified(let o): answers.append("modified \(o.leavesQuantity.raw)@\(o.price.raw)")
+            case .orderRejected, .orderCanceled, .orderFilled: answers.append(e.body.kind.name)
+            default: break
+            }
+        }
+        #expect(answers == ["submitted 6@98", "accepted", "modify rejected \(RejectReason.referenceTickSize)", "modify rejected \(RejectReason.referenceMinNotional)", "modified 8@96",
+                           "OrderCanceled"])  // the run's end cancels what still works
+        #expect(m.reference?.refused == 2)
+        let orders = try RunStore(path: out + "/store.sqlite").orders()
+        // It worked on after the refusals, as modified, until the end of the run.
+        #expect(orders.count == 1 && orders[0].status == "canceled" && orders[0].rejectReason == "" && orders[0].quantity.raw == 8 && orders[0].limitPrice.raw == 96, "\(orders)")
     }
 
     @Test("bad files: errors name the file, the entry and the key")

@@ -232,6 +232,7 @@ public final class ReplayMonitor: @unchecked Sendable {
         case .orderCanceled(let c): c.orderID.raw
         case .orderFilled(let f): f.orderID.raw
         case .orderModified(let m): m.orderID.raw
+        case .orderModifyRejected(let m): m.orderID.raw
         default: nil
         }
     }
