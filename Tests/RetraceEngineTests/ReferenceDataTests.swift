@@ -94,6 +94,14 @@ struct ReferenceDataTests {
         #expect(data.cache.hits == 3 && data.cache.misses == 4)
     }
 
+    /// A rules file for the test depth feed's DEPTH: tick 2, lot 2, quantity 4...8, value ≥ 500.
+    static func depthRules(_ name: String) throws -> String {
+        let file = temporaryDirectory(name) + ".json"
+        try #"{"instruments": [{"symbol": "DEPTH", "tick_size": "2", "lot_size": "2", "min_quantity": "4", "max_quantity": "8", "min_notional": "500"}]}"#
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
     /// The rules check written out directly in exact decimals, with no cache.
     static func expected(_ t: ReferenceTable, _ o: OrderSubmitted, _ i: Instrument, now: Int64, ask: Int64, bid: Int64) -> RejectReason? {
         guard let e = t.entry(i.symbol.description, at: now).entry else { return nil }
@@ -149,9 +157,7 @@ struct ReferenceDataTests {
 
     @Test("a backtest refuses the orders that break the rules, with the rule as reason; the rest trade; the manifest reports the cache; same fingerprint twice")
     func inRun() throws {
-        let file = temporaryDirectory("rules") + ".json"
-        try #"{"instruments": [{"symbol": "DEPTH", "tick_size": "2", "lot_size": "2", "min_quantity": "4", "max_quantity": "8", "min_notional": "500"}]}"#
-            .write(toFile: file, atomically: true, encoding: .utf8)
+        let file = try Self.depthRules("rules")
         defer { try? FileManager.default.removeItem(atPath: file) }
         var prints: [String] = []
         for _ in 0..<2 {
@@ -173,9 +179,7 @@ struct ReferenceDataTests {
 
     @Test("a modification is checked as the order would be after it: refused ones are journaled as OrderModifyRejected and heard by the strategy, the order works on; the rest reach the venue")
     func modifications() throws {
-        let file = temporaryDirectory("rules-modify") + ".json"
-        try #"{"instruments": [{"symbol": "DEPTH", "tick_size": "2", "lot_size": "2", "min_quantity": "4", "max_quantity": "8", "min_notional": "500"}]}"#
-            .write(toFile: file, atomically: true, encoding: .utf8)
+        let file = try Self.depthRules("rules-modify")
         defer { try? FileManager.default.removeItem(atPath: file) }
         let out = temporaryDirectory("rules-modify-run")
         defer { try? FileManager.default.removeItem(atPath: out) }
