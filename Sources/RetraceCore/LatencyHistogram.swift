@@ -35,17 +35,11 @@ public struct LatencyHistogram: Equatable, Sendable {
     }
 
     /// Records one value (negative values count as 0: a clock that stepped back).
-    @inline(__always)
-    public mutating func record(_ value: Int64) {
-        let v = Swift.max(0, value)
-        counts[Self.index(v)] &+= 1
-        count &+= 1
-        sum &+= Int128(v)
-        if v < min { min = v }
-        if v > max { max = v }
-    }
+    public mutating func record(_ value: Int64) { record(value, count: 1) }
 
-    /// Records `n` occurrences of `value`.
+    /// Records `n` occurrences of `value`. Inlined, so a count known at the call (1 above)
+    /// folds away its check and its 128-bit multiplication.
+    @inline(__always)
     public mutating func record(_ value: Int64, count n: UInt64) {
         guard n > 0 else { return }
         let v = Swift.max(0, value)

@@ -138,7 +138,7 @@ public final class BacktestEngine<S: Strategy> {
             try finish()
         }
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
-                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, duplicatesDropped: duplicatesDropped, hotPath: hotPath, reference: ledger.reference?.summary,
+                         finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, duplicatesDropped: duplicatesDropped, hotPath: hotPath, reference: ledger.referenceSummary,
                          latency: profiler.summaries(venues: venue.venues.map(\.name)), stopped: stopped)
     }
 
@@ -218,8 +218,7 @@ public final class BacktestEngine<S: Strategy> {
     /// The pre-trade checks for one order (nil: it may go): the instrument's trading rules
     /// first (the venue would refuse such an order), then the risk limits.
     private func preTradeCheck(_ order: OrderSubmitted) -> RejectReason? {
-        let i = Int(order.instrument.raw)
-        guard i < ledger.portfolio.instruments.count, let instrument = ledger.portfolio.instruments[i] else { return nil }
+        guard let instrument = ledger.portfolio.instrument(order.instrument) else { return nil }
         if let reason = ledger.reference?.check(order, instrument: instrument, touch: venue.touch(order.instrument), now: clock.now.nanos) { return reason }
         guard riskActive else { return nil }
         return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,

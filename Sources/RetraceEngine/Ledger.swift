@@ -41,11 +41,11 @@ public final class Ledger: VenueListener {
     private let equityIntervalNanos: Int64
     private var lastEquityTime = Timestamp(nanos: Int64.min)
 
-    /// The latest market values of an instrument (nil before its first market event); a
-    /// depth feed's bid, ask and top levels are the venue's recorded book as it stands.
     /// The trading-rules cache's figures and refusals (nil: the run has no reference file).
     public var referenceSummary: ReferenceSummary? { reference?.summary }
 
+    /// The latest market values of an instrument (nil before its first market event); a
+    /// depth feed's bid, ask and top levels are the venue's recorded book as it stands.
     public func lastValue(_ id: InstrumentID) -> LastValueCache.Entry? {
         guard let venueRef else { return lastValues[id] }
         return venueRef._withUnsafeGuaranteedRef { venue in
@@ -92,8 +92,7 @@ public final class Ledger: VenueListener {
     /// Checks a modification of `order` against the trading rules: the order as it would
     /// be after it (`quantity` open at `price`), like a new order.
     func modifyRefusal(_ order: OrderSubmitted, quantity: Quantity, price: Price, touch: (bid: Int64, ask: Int64), now: Int64) -> OrderModifyRejected? {
-        let i = Int(order.instrument.raw)
-        guard i < portfolio.instruments.count, let instrument = portfolio.instruments[i] else { return nil }
+        guard reference != nil, let instrument = portfolio.instrument(order.instrument) else { return nil }
         var changed = order
         changed.quantity = quantity
         changed.limitPrice = price

@@ -314,8 +314,7 @@ public final class LiveEngine<S: Strategy> {
         if !gatewayOpen { return .venueUnavailable }
         if order.sizing != .fixed { return .liveSizing }
         if riskActive || ledger.reference != nil {
-            let i = Int(order.instrument.raw)
-            guard i < ledger.portfolio.instruments.count, let instrument = ledger.portfolio.instruments[i] else { return .unknownInstrument }
+            guard let instrument = ledger.portfolio.instrument(order.instrument) else { return .unknownInstrument }
             if let reason = ledger.reference?.check(order, instrument: instrument, touch: market.touch(order.instrument), now: clock.now.nanos) { return reason }
             guard riskActive else { return nil }
             return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,

@@ -36,6 +36,11 @@ public struct Portfolio: Sendable {
         instruments[i] = instrument
     }
 
+    /// An instrument's definition (nil if the run has no such instrument).
+    @inlinable public func instrument(_ id: InstrumentID) -> Instrument? {
+        Int(id.raw) < instruments.count ? instruments[Int(id.raw)] : nil
+    }
+
     /// The position in an instrument (flat if unknown).
     @inlinable public func position(_ id: InstrumentID) -> Position {
         Int(id.raw) < positions.count ? positions[Int(id.raw)] : Position()

@@ -116,9 +116,7 @@ public struct StrategyContext: ~Copyable {
     }
 
     /// An instrument's definition (nil if the run has no such instrument).
-    public func instrument(_ id: InstrumentID) -> Instrument? {
-        Int(id.raw) < ledger.portfolio.instruments.count ? ledger.portfolio.instruments[Int(id.raw)] : nil
-    }
+    public func instrument(_ id: InstrumentID) -> Instrument? { ledger.portfolio.instrument(id) }
 
     /// The best bid and ask of an instrument as the venue's book stands after the latest
     /// event (depth feeds: liquidity we took is excluded). Nil for a side with no price.

@@ -347,23 +347,22 @@ struct PriceLadder: Sendable {
         let end = base + Int64(quantities.count)
         var k = 0
         while k < overflow.count && overflow[k].tick < end { k += 1 }
-        let n = overflow.count
-        if isBid {
-            var i = n - 1
-            while i >= k { guard body(overflow[i].tick, overflow[i].quantity) else { return }; i -= 1 }
-        } else {
-            for i in 0..<k { guard body(overflow[i].tick, overflow[i].quantity) else { return } }
+        let below = 0..<k, above = k..<overflow.count
+        // Visits overflow levels best first (descending ticks for bids); false once `body` stops.
+        func visit(_ range: Range<Int>) -> Bool {
+            if isBid {
+                for i in range.reversed() { guard body(overflow[i].tick, overflow[i].quantity) else { return false } }
+            } else {
+                for i in range { guard body(overflow[i].tick, overflow[i].quantity) else { return false } }
+            }
+            return true
         }
+        guard visit(isBid ? above : below) else { return }
         while let s = slot {
             guard body(base + Int64(s), quantities[s]) else { return }
             slot = scan(after: s)
         }
-        if isBid {
-            var i = k - 1
-            while i >= 0 { guard body(overflow[i].tick, overflow[i].quantity) else { return }; i -= 1 }
-        } else {
-            for i in k..<n { guard body(overflow[i].tick, overflow[i].quantity) else { return } }
-        }
+        _ = visit(isBid ? below : above)
     }
 
     func check() -> String? {
