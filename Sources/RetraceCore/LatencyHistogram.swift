@@ -43,9 +43,10 @@ public struct LatencyHistogram: Equatable, Sendable {
     public mutating func record(_ value: Int64, count n: UInt64) {
         guard n > 0 else { return }
         let v = Swift.max(0, value)
-        counts[Self.index(v)] += n
-        count += n
-        sum += Int128(v) * Int128(n)
+        // Wrapping: 2⁶⁴ recordings, or a 128-bit sum of them, are out of reach.
+        counts[Self.index(v)] &+= n
+        count &+= n
+        sum &+= Int128(v) &* Int128(n)
         if v < min { min = v }
         if v > max { max = v }
     }

@@ -396,16 +396,22 @@ final class AnswerQueue {
     func deliver(from ledger: Ledger, _ show: (_ rejects: [OrderRejected], _ modifyRejects: [OrderModifyRejected], _ fills: [OrderFilled], _ cancels: [OrderCanceled]) throws(EngineError) -> Void) throws(EngineError) {
         if let failure = ledger.failure { throw failure }
         while ledger.hasAnswers {
-            var f = fills.take(), r = rejects.take(), c = cancels.take(), m = modifyRejects.take()
+            var f = fills.take(), r = rejects.take(), c = cancels.take()
             swap(&f, &ledger.pendingFills)
             swap(&r, &ledger.pendingRejects)
             swap(&c, &ledger.pendingCancels)
-            swap(&m, &ledger.pendingModifyRejects)
+            // Refused modifications are rare: their buffer moves only when one waits.
+            var m: [OrderModifyRejected] = []
+            let refusedModifies = !ledger.pendingModifyRejects.isEmpty
+            if refusedModifies {
+                m = modifyRejects.take()
+                swap(&m, &ledger.pendingModifyRejects)
+            }
             defer {
                 fills.give(&f)
                 rejects.give(&r)
                 cancels.give(&c)
-                modifyRejects.give(&m)
+                if refusedModifies { modifyRejects.give(&m) }
             }
             try show(r, m, f, c)
         }
