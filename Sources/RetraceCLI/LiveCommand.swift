@@ -175,6 +175,7 @@ enum LiveCommand {
         }
         settings.journal = config.journal
         settings.journal.syncMode = sync
+        settings.store = config.store
         if sync != .fsync { Output.err("warning: live journal sync mode is \(sync.rawValue): inputs are not durable before the engine acts") }
         settings.metricsAllowRemote = a.has("metrics-allow-remote") || config.live.metricsAllowRemote
         if let m = a.value("metrics") ?? config.live.metrics {

@@ -95,6 +95,7 @@ public enum BacktestDriver {
             writerSettings.seed = settings.seed
             writerSettings.avoidCPU = settings.pin
             let writer = StoreWriter(projector: StoreProjector(store: s), settings: writerSettings)
+            if writerSettings.spill { writer.spill(to: journal) }
             let recorder = OutputRecorder(journal: journal, writer: writer)
             if journalOptions.inputsByReference, let input = source.inputJournal {
                 let path = RunFolder.absolutePath(input.directory)
@@ -129,7 +130,7 @@ public enum BacktestDriver {
                 _ = writer.finish()  // the writer thread ends before the failure is recorded
                 throw error
             }
-            let report = writer.finish()
+            let report = writer.finish(journalEnd: journal.nextSequence &- 1)
             if let stale = report.store.stale { FileHandle.standardError.write(Data("warning: \(stale)\n".utf8)) }
             manifest.store = report.store
             manifest.placement = placement.note

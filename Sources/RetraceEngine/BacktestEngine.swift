@@ -189,6 +189,9 @@ public final class BacktestEngine<S: Strategy> {
             input.event.sequence = try recorder.recordInput(input.event).sequence
         }
         lastInputSequence = input.event.sequence
+        // A definition goes to the store writer at once, before any output this input may
+        // release: the writer is handed events in journal order (it may spill to the journal).
+        if case .instrumentDefined = input.event.body { recorder.publishInput(input.event) }
         profiler.mark(0)
         // One copy the calls below borrow: passing `input.event` (inout storage) made each
         // call copy the event first (five copies an input).
@@ -201,7 +204,6 @@ public final class BacktestEngine<S: Strategy> {
         if case .instrumentDefined(let d) = event.body {
             venue.define(d.instrument)
             ledger.define(d.instrument)
-            recorder.publishInput(event)
             return
         }
         venue.onMarket(event, at: exchangeTime, listener: &listener)

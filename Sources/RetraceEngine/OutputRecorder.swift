@@ -38,11 +38,14 @@ public final class OutputRecorder {
     /// `sourceSequence` (not 0): the payload is that record of the source declared as
     /// `referenceSource`, and is journaled by reference when one is set. `receiveTime`: the
     /// payload's receive time when the caller has it decoded (else it is read from the bytes).
+    /// Instrument definitions are always copied: a store writer that spilled reads them
+    /// back from this journal (`StoreWriter.spill(to:)`).
     @inlinable @discardableResult
     public func recordInput(encoded payload: UnsafeRawBufferPointer, sourceSequence: UInt64 = 0, receiveTime: Int64? = nil) throws(JournalError) -> UInt64 {
-        if muted && payload[1] != EventKind.instrumentDefined.rawValue { return 0 }
+        let definition = payload[1] == EventKind.instrumentDefined.rawValue
+        if muted && !definition { return 0 }
         inputEventCount()
-        let sequence = if let referenceSource, sourceSequence != 0 {
+        let sequence = if let referenceSource, sourceSequence != 0, !definition {
             try journal.appendReference(source: referenceSource, sourceSequence: sourceSequence, time: receiveTime ?? JournalFormat.payloadTime(payload))
         } else {
             try journal.append(encoded: payload)

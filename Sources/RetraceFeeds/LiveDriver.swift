@@ -25,6 +25,10 @@ public enum LiveDriver {
         public var venuePort: UInt16
         public var engine = LiveEngineSettings()
         public var journal = JournalOptions(syncMode: .fsync)
+        /// The store writer's batching, retry and breaker settings (`store.*` of the config).
+        /// A live session never spills: it journals a batch of inputs before it runs them,
+        /// so the events it hands the writer are not in journal order; a full ring waits.
+        public var store = StoreWriter.Settings()
         public var metricsHost: String?
         public var metricsPort: UInt16 = 0
         public var metricsAllowRemote = false
@@ -120,7 +124,7 @@ public enum LiveDriver {
             self.manifest = manifest
             self.settings = settings
             store = try BacktestDriver.openStore(path)
-            writer = StoreWriter(projector: StoreProjector(store: store))
+            writer = StoreWriter(projector: StoreProjector(store: store), settings: settings.store)
             recorder = OutputRecorder(journal: journal, writer: writer)
             engine = LiveEngine(strategy: strategy, account: account, recorder: recorder, settings: settings.engine)
         }

@@ -305,6 +305,12 @@ public final class JournalWriter: @unchecked Sendable {
         return next
     }
 
+    /// The segment appends go to now (the one holding the last record appended).
+    public var currentSegment: Int {
+        lock.lock(); defer { lock.unlock() }
+        return segment
+    }
+
     /// The last sequence known durable (covered by an `fdatasync`).
     public var durableSequence: UInt64 {
         lock.lock(); defer { lock.unlock() }

@@ -3,6 +3,7 @@ import Testing
 @testable import RetraceCore
 @testable import RetraceEngine
 @testable import RetraceFeeds
+@testable import RetraceJournal
 @testable import RetraceStore
 @testable import RetraceStrategies
 
@@ -39,16 +40,83 @@ struct StoreWriterTests {
         defer { for d in [a, b] { try? FileManager.default.removeItem(atPath: d) } }
         let clean = try run(a, StoreWriter.Settings())
         var faulty = small()
-        (faulty.faultEvery, faulty.faultBurst) = (3, 1)
+        (faulty.faultEvery, faulty.faultBurst, faulty.spill) = (3, 1, false)
         let m = try run(b, faulty)
         #expect(clean.fills > 500)
         #expect(m.fingerprint == clean.fingerprint)
         let report = try #require(m.store)
         #expect(report.failedCommits > 0)
         #expect(report.commits > report.failedCommits)
-        #expect(report.backpressureWaits > 0)
+        #expect(report.backpressureWaits > 0 && report.spilledFrom == nil)
         #expect(report.stale == nil)
         #expect(try Tables(b + "/store.sqlite") == Tables(a + "/store.sqlite"))
+    }
+
+    /// A data run of 20,000 seeded quotes (and a quote out of time order after them when
+    /// `broken`); the backtest over it keeps its inputs by reference.
+    func dataRun(_ path: String, broken: Bool = false) throws -> String {
+        _ = try ImportDriver.writeDataRun(out: path, replace: true, inputs: ["peer"], dataset: "peer", instruments: [PeerQuoteWorkload.instrument]) { journal in
+            var count: UInt64 = 0
+            var last: Event?
+            try PeerQuoteWorkload.generate(count: 20_000) { (e: Event) throws(JournalError) in
+                try journal.append(e)
+                (count, last) = (count + 1, e)
+            }
+            if broken, var e = last {
+                (e.eventTime, e.receiveTime) = (Timestamp(nanos: e.eventTime.nanos - 5_000_000), Timestamp(nanos: e.receiveTime.nanos - 5_000_000))
+                try journal.append(e)
+                count += 1
+            }
+            return count
+        }
+        return path
+    }
+
+    /// ema-cross over a data run, its journal in segments small enough to rotate while the
+    /// store writer follows them.
+    func run(data: String, _ out: String, _ store: StoreWriter.Settings) throws -> RunManifest {
+        var source = try JournalInput(runDirectory: data, readAhead: false)
+        var settings = BacktestDriver.Settings(overrides: [("fast", "5"), ("slow", "20"), ("size", "0.1")], dataset: data, inputs: [], out: out, seed: 7,
+                                               journal: JournalOptions(syncMode: .none, segmentBytes: 64 << 10))
+        settings.store = store
+        return try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
+    }
+
+    @Test("a full ring does not stop the core: the writer reads the rest from the journal (across segments, past inputs kept by reference), with failing commits too; same fingerprint, same tables")
+    func spills() throws {
+        let dirs = ["sw-data", "sw-ring", "sw-spill", "sw-spill-faults"].map(temporaryDirectory)
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        let data = try dataRun(dirs[0] + "/data")
+        let ring = try run(data: data, dirs[1], StoreWriter.Settings())
+        #expect(ring.fills > 500 && ring.store?.spilledFrom == nil)
+        var tiny = small()
+        tiny.ringSlots = 4
+        let spilled = try run(data: data, dirs[2], tiny)
+        var faulty = tiny
+        (faulty.faultEvery, faulty.faultBurst) = (3, 1)
+        let failing = try run(data: data, dirs[3], faulty)
+        for (m, dir) in [(spilled, dirs[2]), (failing, dirs[3])] {
+            let report = try #require(m.store)
+            #expect(report.spilledFrom != nil && report.backpressureWaits == 0 && report.stale == nil)
+            #expect(m.fingerprint == ring.fingerprint)
+            #expect(try Tables(dir + "/store.sqlite") == Tables(dirs[1] + "/store.sqlite"))
+        }
+        #expect((failing.store?.failedCommits ?? 0) > 0)
+        #expect(try JournalFormat.segmentIndexes(in: dirs[2] + "/journal").count > 3)
+    }
+
+    @Test("a run that fails after spilling ends promptly: the writer keeps what the journal holds")
+    func spillsThenFails() throws {
+        let dirs = ["sw-data-bad", "sw-spill-bad"].map(temporaryDirectory)
+        defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
+        let data = try dataRun(dirs[0] + "/data", broken: true)
+        var tiny = small()
+        tiny.ringSlots = 4
+        let started = ContinuousClock.now
+        #expect(throws: EngineError.self) { try run(data: data, dirs[1], tiny) }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        let manifest = try RunFolder.readManifest(dirs[1])
+        #expect(manifest.status == "failed" && manifest.reason.contains("earlier than the previous event"))
     }
 
     @Test("a burst of failures opens the circuit breaker; the store still catches up")

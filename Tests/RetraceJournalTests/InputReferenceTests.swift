@@ -155,6 +155,43 @@ struct InputReferenceTests {
         #expect(try Self.records(try JournalReader(directory: dir + "/ref", resolving: false)).count > 0)
     }
 
+    @Test("a follower started in the segment being written, without its sequence, hands out each record from there once, in order, stepping over references, across rotations")
+    func follower() throws {
+        let dir = temporaryDirectory("ref-follow")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.source(dir + "/source", count: 3_000)
+        let w = try JournalWriter(directory: dir + "/ref", runID: Self.runID, options: JournalOptions(syncMode: .none, segmentBytes: 4096, bufferBytes: 4096, indexInterval: 16))
+        _ = try w.declareSource(path: dir + "/source", runID: Self.sourceID)
+        var rng = SplitMix64(seed: 11)
+        var written: [UInt64] = []  // the records (not references) appended once following began
+        var seen: [UInt64] = []
+        var follower: JournalFollower?
+        var startSegment = 0
+        let reader = try JournalReader(directory: dir + "/source")
+        while let record = try reader.next() {
+            let time = JournalFormat.payloadTime(record.payload)
+            try w.appendReference(source: 0, sourceSequence: record.sequence, time: time)
+            if rng.next(modulo: 5) == 0 {
+                let sequence = try w.append(Event(eventTime: Timestamp(nanos: time), receiveTime: Timestamp(nanos: time), body: .timerFired(TimerFired(timerID: rng.next()))))
+                if follower == nil && record.sequence > 700 {
+                    startSegment = w.currentSegment
+                    follower = JournalFollower(directory: dir + "/ref", segment: startSegment, lastSequence: nil, from: sequence, references: .skip)
+                }
+                if follower != nil { written.append(sequence) }
+            }
+            if rng.next(modulo: 40) == 0 {
+                try w.commit()
+                _ = try follower?.poll(limit: 7) { seen.append($0.sequence) }
+            }
+        }
+        try w.finish()
+        let f = try #require(follower)
+        while try f.poll(limit: 7, { seen.append($0.sequence) }) > 0 {}
+        #expect(startSegment > 0 && f.segment > startSegment + 3 && written.count > 300)
+        #expect(seen == written)
+        #expect(f.lastSequence == w.nextSequence - 1)
+    }
+
     @Test("references that loop back to their own journal are an error, not a stack overflow")
     func referenceLoop() throws {
         let dir = temporaryDirectory("ref-loop")

@@ -1,5 +1,6 @@
 import Foundation
 import RetraceCore
+import RetraceJournal
 import RetraceStore
 import Synchronization
 
@@ -38,12 +39,15 @@ public struct StoreSummary: Codable, Equatable, Sendable {
     public var drainSeconds: Double = 0
     /// Times the core found the ring full and waited.
     public var backpressureWaits: UInt64 = 0
+    /// The sequence from which the writer read the run's journal instead of the ring (the
+    /// ring was full there and the core went on without waiting); nil: it never did.
+    public var spilledFrom: UInt64?
     /// Set when the store was given up on; the journal is complete.
     public var stale: String?
 
     enum CodingKeys: String, CodingKey {
         case rows, commits, failedCommits = "failed_commits", breakerOpens = "breaker_opens", finalBatchRows = "final_batch_rows"
-        case maxCommitSeconds = "max_commit_seconds", drainSeconds = "drain_seconds", backpressureWaits = "backpressure_waits", stale
+        case maxCommitSeconds = "max_commit_seconds", drainSeconds = "drain_seconds", backpressureWaits = "backpressure_waits", spilledFrom = "spilled_from", stale
     }
 }
 
@@ -51,6 +55,11 @@ public struct StoreSummary: Codable, Equatable, Sendable {
 /// SPSC ring, computes the run fingerprint over the outputs, and projects them into the
 /// SQLite store in batches.
 ///
+/// - Spilling: with `spill(to:)`, a core that finds the ring full does not wait. It stops
+///   handing events over, and the writer, once the ring is empty, reads the rest of the
+///   run from the journal's segment files (`JournalFollower`), where every event already
+///   is: the core never waits for SQLite, and the store's lag shows as `drainSeconds`.
+///   Without it the core waits while the ring is full (back-pressure).
 /// - Batching: a batch is committed when it holds `batchRows` rows, or when the ring is
 ///   empty and its oldest row waited `maxDelay`. `batchRows` adapts to the observed commit
 ///   latency: halved when a commit takes longer than `commitBudget`, doubled when it takes
@@ -59,7 +68,8 @@ public struct StoreSummary: Codable, Equatable, Sendable {
 ///   an exponential backoff with seeded jitter. After `breakerThreshold` failures in a row
 ///   the circuit breaker opens and nothing is tried for `breakerCooldown`; then one trial
 ///   batch (half-open). While rows are pending past `maxPendingRows` the writer stops taking
-///   from the ring, so the ring fills and the core waits: back-pressure, never loss.
+///   from the ring (or the journal), so the ring fills and the core waits (or the journal
+///   holds the rest): never loss.
 /// - Giving up: when commits have failed for `giveUpSeconds` without a success, the store
 ///   is declared stale: the writer keeps consuming (and fingerprinting) so the run finishes,
 ///   and the report says why. The journal holds everything; `retrace journal rebuild-store`
@@ -78,6 +88,9 @@ public final class StoreWriter: @unchecked Sendable {
         public var breakerThreshold = 5
         public var breakerCooldown = 0.5
         public var giveUpSeconds = 30.0
+        /// Whether a core that finds the ring full spills to the journal (`spill(to:)`, when
+        /// the driver offers the journal) instead of waiting.
+        public var spill = true
         /// Jitter seed (the run's seed): the retry schedule is reproducible.
         public var seed: UInt64 = 0
         /// Fault injection for tests: every `faultEvery`-th commit attempt fails (0: never),
@@ -103,6 +116,17 @@ public final class StoreWriter: @unchecked Sendable {
     private let closed = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     @usableFromInline var backpressureWaits: UInt64 = 0
+    /// Core thread: the journal to spill to (nil: wait when the ring is full), and whether
+    /// the core has stopped handing events over.
+    private var spillJournal: JournalWriter?
+    @usableFromInline var spilled = false
+    /// Set once by the core when it spills: the first sequence not in the ring, and the
+    /// journal folder and segment holding it.
+    private let spillFrom = Atomic<UInt64>(0)
+    private let spillSegment = Atomic<Int>(0)
+    private var spillDirectory = ""
+    /// The journal's last sequence, given by `finish` (0: not known).
+    private let journalEnd = Atomic<UInt64>(0)
     // Writer-thread state.
     private var fingerprint = RunFingerprint()
     private var report: Report
@@ -128,23 +152,42 @@ public final class StoreWriter: @unchecked Sendable {
         t.start()
     }
 
-    /// Core thread: hands over one journaled event. Waits (back-pressure) while the ring is full.
+    /// Core thread: from now on a full ring does not stop the core: the writer reads the
+    /// rest of the run from `journal`, the journal every published event was appended to
+    /// (just before it was published). Events must be published in sequence order, each
+    /// one the journal's last record when published, and the journal's instrument
+    /// definitions must be copies (not inputs kept by reference): the writer keeps the
+    /// outputs and definitions it reads there.
+    public func spill(to journal: JournalWriter) { spillJournal = journal }
+
+    /// Core thread: hands over one journaled event. When the ring is full it spills (see
+    /// `spill(to:)`) or waits (back-pressure).
     @inlinable @inline(__always)
     public func publish(sequence: UInt64, encoded: UnsafeRawBufferPointer) {
+        if spilled { return }
         let message = StoreMessage(sequence: sequence, encoded: encoded)
-        if !ring.push(message) { waitToPush(message) }
+        if !ring.push(message) { overflow(message) }
     }
 
-    @usableFromInline func waitToPush(_ message: StoreMessage) {
-        backpressureWaits += 1
-        while !ring.push(message) { sched_yield() }
+    @usableFromInline func overflow(_ message: StoreMessage) {
+        guard let journal = spillJournal else {
+            backpressureWaits += 1
+            while !ring.push(message) { sched_yield() }
+            return
+        }
+        spilled = true
+        spillDirectory = journal.directory
+        spillSegment.store(journal.currentSegment, ordering: .relaxed)
+        spillFrom.store(message.sequence, ordering: .releasing)
     }
 
     /// Core thread: no more events. Waits for the writer to commit everything (or give up)
-    /// and returns its report.
-    public func finish() -> Report {
+    /// and returns its report. `journalEnd`: the journal's last sequence, once the journal
+    /// is finished (a writer that spilled reads up to it; 0: what the files hold now).
+    public func finish(journalEnd end: UInt64 = 0) -> Report {
         let clock = ContinuousClock()  // determinism-ok: reported lag only
         let started = clock.now
+        journalEnd.store(end, ordering: .relaxed)
         closed.store(true, ordering: .releasing)
         done.wait()
         var r = report
@@ -166,26 +209,56 @@ public final class StoreWriter: @unchecked Sendable {
         var attempts = 0
         var idleSpins = 0
         var finalized = false
+        // After a spill: the reader of the journal, and whether reading it failed.
+        var follower: JournalFollower?
+        var followFailed = false
+        var stuckSince: ContinuousClock.Instant?
 
         while true {
-            // Take from the ring unless too much is already waiting for the store.
+            // Take from the ring (or the journal) unless too much is already waiting for the store.
             var took = 0
-            if projector.pending.count < settings.maxPendingRows {
-                took = ring.popBatch(max: 4_096) { message in
-                    message.withEncoded { bytes in
-                        report.messages += 1
-                        // The ring carries only events this code encoded; a decode failure is a bug.
-                        let event: Event
-                        do { event = try EventCodec.decode(bytes, sequence: message.sequence) } catch {
-                            fatalError("store writer: cannot decode event #\(message.sequence): \(error)")
+            var polled = false  // the journal was read (and held `took` records)
+            if projector.pending.count < settings.maxPendingRows && !followFailed {
+                if let f = follower {
+                    polled = true
+                    do { took = try f.poll(limit: 4_096) { record in consumeJournaled(record) } } catch {
+                        followFailed = true
+                        report.store.stale = "the store writer cannot read the journal (\(error)); the journal is complete: rebuild with `retrace journal rebuild-store`"
+                    }
+                } else {
+                    took = ring.popBatch(max: 4_096) { message in message.withEncoded { consume($0, message.sequence) } }
+                    let from = took == 0 ? spillFrom.load(ordering: .acquiring) : 0
+                    if from != 0 {
+                        // The core spilled: what it pushed before is in the ring, the rest in the journal.
+                        took = ring.popBatch(max: 4_096) { message in message.withEncoded { consume($0, message.sequence) } }
+                        if took == 0 {
+                            follower = JournalFollower(directory: spillDirectory, segment: spillSegment.load(ordering: .relaxed), lastSequence: nil, from: from, references: .skip)
+                            report.store.spilledFrom = from
                         }
-                        if event.body.kind.isOutput { fingerprint.add(encoded: bytes) }
-                        projector.project(event)
                     }
                 }
                 if took > 0, oldestPending == nil, !projector.pending.isEmpty { oldestPending = clock.now }
             }
-            let isClosed = took == 0 && closed.load(ordering: .acquiring) && ring.count == 0
+            var isClosed = false
+            if took == 0 && closed.load(ordering: .acquiring) {
+                let end = journalEnd.load(ordering: .relaxed)
+                if let f = follower {
+                    // Up to the journal's last record; without it, what the files hold now.
+                    isClosed = followFailed || (end != 0 && (f.lastSequence ?? 0) >= end) || (end == 0 && polled)
+                    if !isClosed && polled {
+                        // The journal is finished: its end must come. Never wait for it forever.
+                        if stuckSince == nil { stuckSince = clock.now }
+                        if (clock.now - stuckSince!).seconds >= 10 {
+                            report.store.stale = "the store writer read the journal to #\(f.lastSequence ?? 0) of \(end); the journal is complete: rebuild with `retrace journal rebuild-store`"
+                            isClosed = true
+                        }
+                    }
+                } else {
+                    isClosed = ring.count == 0 && spillFrom.load(ordering: .acquiring) == 0
+                }
+            } else if took > 0 {
+                stuckSince = nil
+            }
             if report.store.stale != nil {
                 projector.discardPending()
                 oldestPending = nil
@@ -242,6 +315,27 @@ public final class StoreWriter: @unchecked Sendable {
         report.fingerprint = fingerprint.hex
         report.outputs = fingerprint.count
         report.store.finalBatchRows = batchRows
+    }
+
+    /// Fingerprints and projects one event (writer thread).
+    private func consume(_ bytes: UnsafeRawBufferPointer, _ sequence: UInt64) {
+        report.messages += 1
+        // Only events this code encoded arrive here; a decode failure is a bug.
+        let event: Event
+        do { event = try EventCodec.decode(bytes, sequence: sequence) } catch {
+            fatalError("store writer: cannot decode event #\(sequence): \(error)")
+        }
+        if event.body.kind.isOutput { fingerprint.add(encoded: bytes) }
+        projector.project(event)
+    }
+
+    /// A record read from the journal after a spill: the events the core would have handed
+    /// over (outputs and instrument definitions) are consumed; inputs and session markers
+    /// are not.
+    private func consumeJournaled(_ record: JournalRecord) {
+        let p = record.payload
+        guard p.count >= 2, p[0] == EventCodec.version, let kind = EventKind(rawValue: p[1]), kind.isOutput || kind == .instrumentDefined else { return }
+        consume(p, record.sequence)
     }
 
     /// Waits a little when there is nothing to do: spins first, then sleeps up to 1 ms.
