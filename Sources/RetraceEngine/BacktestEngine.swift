@@ -228,11 +228,12 @@ public final class BacktestEngine<S: Strategy> {
                                  equity: ledger.portfolio.equity)
     }
 
-    /// A modification the trading rules refuse (nil: it may go): the order as it would be
-    /// after it, checked like a new order.
+    /// A modification the trading rules or the risk limits refuse (nil: it may go): the
+    /// order as it would be after it, checked like a new order.
     private func modifyRefusal(_ id: ClientOrderID, quantity: Quantity, price: Price) -> OrderModifyRejected? {
-        guard ledger.reference != nil, let order = venue.submission(of: id) else { return nil }
-        return ledger.modifyRefusal(order, quantity: quantity, price: price, touch: venue.touch(order.instrument), now: clock.now.nanos)
+        guard riskActive || ledger.reference != nil, let order = venue.submission(of: id) else { return nil }
+        return ledger.modifyRefusal(order, quantity: quantity, price: price, touch: venue.touch(order.instrument), lastTrade: venue.lastTrade(order.instrument),
+                                    now: clock.now.nanos, checkRisk: riskActive)
     }
 
     /// Trips the kill switch when equity has fallen to the limit: every working order is

@@ -81,7 +81,10 @@ public final class Ledger: VenueListener {
         record(.orderCanceled(event))
         pendingCancels.append(event)
     }
-    public func venueModified(_ event: OrderModified) { record(.orderModified(event)) }
+    public func venueModified(_ event: OrderModified) {
+        risk.orderModified(event.orderID, leaves: event.leavesQuantity.raw)
+        record(.orderModified(event))
+    }
 
     public func venueRejected(_ event: OrderRejected) {
         risk.orderReduced(event.orderID, by: 0, finished: true)
@@ -89,15 +92,22 @@ public final class Ledger: VenueListener {
         pendingRejects.append(event)
     }
 
-    /// Checks a modification of `order` against the trading rules: the order as it would
-    /// be after it (`quantity` open at `price`), like a new order.
-    func modifyRefusal(_ order: OrderSubmitted, quantity: Quantity, price: Price, touch: (bid: Int64, ask: Int64), now: Int64) -> OrderModifyRejected? {
-        guard reference != nil, let instrument = portfolio.instrument(order.instrument) else { return nil }
+    /// Checks a modification of `order` as the order would be after it (`quantity` open at
+    /// `price`): against the trading rules like a new order, then (with `checkRisk`) the
+    /// risk limits.
+    func modifyRefusal(_ order: OrderSubmitted, quantity: Quantity, price: Price, touch: (bid: Int64, ask: Int64), lastTrade: Price?, now: Int64,
+                       checkRisk: Bool) -> OrderModifyRejected? {
+        guard reference != nil || checkRisk, let instrument = portfolio.instrument(order.instrument) else { return nil }
         var changed = order
         changed.quantity = quantity
         changed.limitPrice = price
         changed.sizing = .fixed
-        guard let reason = reference?.check(changed, instrument: instrument, touch: touch, now: now) else { return nil }
+        var reason = reference?.check(changed, instrument: instrument, touch: touch, now: now)
+        if reason == nil && checkRisk {
+            reason = risk.checkModify(changed, instrument: instrument, position: portfolio.position(order.instrument).quantity.raw, touch: touch,
+                                      lastTrade: lastTrade, equity: portfolio.equity)
+        }
+        guard let reason else { return nil }
         return OrderModifyRejected(orderID: order.orderID, instrument: order.instrument, reason: reason)
     }
 

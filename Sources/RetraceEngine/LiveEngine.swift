@@ -290,8 +290,9 @@ public final class LiveEngine<S: Strategy> {
                     if let o = open[id.raw] { queue(.cancel(id, o.order.instrument)) }
                 case .modify(let id, let quantity, let price):
                     if let o = open[id.raw], gatewayOpen {
-                        // Checked against the trading rules as the order would be after it.
-                        if let refused = ledger.modifyRefusal(o.order, quantity: quantity, price: price, touch: market.touch(o.order.instrument), now: clock.now.nanos) {
+                        // Checked against the trading rules and the risk limits as the order would be after it.
+                        if let refused = ledger.modifyRefusal(o.order, quantity: quantity, price: price, touch: market.touch(o.order.instrument),
+                                                              lastTrade: market.lastTrade(o.order.instrument), now: clock.now.nanos, checkRisk: riskActive) {
                             counters.localRejects += 1
                             ledger.modifyRejected(refused)
                         } else {

@@ -2,7 +2,9 @@ import RetraceCore
 
 /// Pre-trade risk checks between the strategy and the venue. Every order the strategy
 /// sends is checked before it leaves; a refused order is journaled as submitted and then
-/// rejected with the check's reason, and the strategy hears `onRejected`.
+/// rejected with the check's reason, and the strategy hears `onRejected`. A modification
+/// is checked as the order would be after it (all but the order rate: it sends no new
+/// order); a refused one is journaled as `OrderModifyRejected` and the order works on.
 ///
 /// Checks (each off when its parameter is 0, the default):
 /// - `risk.max_order_size`: units per order;
@@ -118,19 +120,7 @@ struct RiskGate {
             let reach = order.side == .buy ? position + w.buy + qty : -(position - w.sell - qty)
             if l.position < 0 || reach > l.position { return .riskMaxPosition }
         }
-        let price: Int64 = order.type.hasLimit ? order.limitPrice.raw : (order.side == .buy ? touch.ask : touch.bid)
-        if limits.maxNotional.raw > 0 && price > 0 {
-            let value = Money.notional(price: Price(raw: price), quantity: Quantity(raw: qty), priceScale: instrument.priceScale, quantityScale: instrument.quantityScale)
-            if value > limits.maxNotional { return .riskMaxNotional }
-        }
-        if limits.priceBand > 0 && order.type.hasLimit {
-            let reference: Int64? = touch.bid > 0 && touch.ask > 0 ? (touch.bid + touch.ask) / 2 : lastTrade?.raw
-            if let r = reference, r > 0 {
-                // |limit − ref| / ref > band (hundredths of a bp = 10⁻⁶): compare in integers.
-                let distance = Int128(abs(order.limitPrice.raw - r)) * 1_000_000
-                if distance > Int128(r) * Int128(limits.priceBand) { return .riskPriceBand }
-            }
-        }
+        if let reason = valueCheck(order, quantity: qty, instrument: instrument, touch: touch, lastTrade: lastTrade) { return reason }
         if limits.maxOrders > 0 {
             // The oldest of the last `maxOrders` sends must be outside the window.
             if recent[recentNext] != .min && now - recent[recentNext] < limits.rateWindowNanos { return .riskOrderRate }
@@ -142,6 +132,61 @@ struct RiskGate {
             open[order.orderID.raw] = (i, order.side, qty)
         }
         return nil
+    }
+
+    /// The checks on an order's value: its notional (the limit price, or the touch for a
+    /// market order, × `quantity`) and the distance of its limit price from the mid (else
+    /// the last trade).
+    private func valueCheck(_ order: OrderSubmitted, quantity: Int64, instrument: Instrument, touch: (bid: Int64, ask: Int64), lastTrade: Price?) -> RejectReason? {
+        let price: Int64 = order.type.hasLimit ? order.limitPrice.raw : (order.side == .buy ? touch.ask : touch.bid)
+        if limits.maxNotional.raw > 0 && price > 0 {
+            let value = Money.notional(price: Price(raw: price), quantity: Quantity(raw: quantity), priceScale: instrument.priceScale, quantityScale: instrument.quantityScale)
+            if value > limits.maxNotional { return .riskMaxNotional }
+        }
+        if limits.priceBand > 0 && order.type.hasLimit {
+            let reference: Int64? = touch.bid > 0 && touch.ask > 0 ? (touch.bid + touch.ask) / 2 : lastTrade?.raw
+            if let r = reference, r > 0 {
+                // |limit − ref| / ref > band (hundredths of a bp = 10⁻⁶): compare in integers.
+                let distance = Int128(abs(order.limitPrice.raw - r)) * 1_000_000
+                if distance > Int128(r) * Int128(limits.priceBand) { return .riskPriceBand }
+            }
+        }
+        return nil
+    }
+
+    /// The reason to refuse a modification, given the order as it would be after it
+    /// (`changed`: its new open quantity and price), or nil to let it through. A change let
+    /// through that adds to the order's open quantity counts toward the position limit at
+    /// once; the venue's answer (`orderModified`) then sets the count.
+    mutating func checkModify(_ changed: OrderSubmitted, instrument: Instrument, position: Int64, touch: (bid: Int64, ask: Int64),
+                              lastTrade: Price?, equity: Money) -> RejectReason? {
+        _ = checkKill(equity: equity)
+        if killed { return .riskKillSwitch }
+        let l = limitsInLots(instrument)
+        let i = Int(instrument.id.raw)
+        let qty = changed.quantity.raw
+        if l.size != 0 && (l.size < 0 || qty > l.size) { return .riskMaxOrderSize }
+        let counted = open[changed.orderID.raw]?.leaves ?? 0
+        if l.position != 0 {
+            let w = working[i]
+            let reach = changed.side == .buy ? position + w.buy - counted + qty : -(position - (w.sell - counted + qty))
+            if l.position < 0 || reach > l.position { return .riskMaxPosition }
+        }
+        if let reason = valueCheck(changed, quantity: qty, instrument: instrument, touch: touch, lastTrade: lastTrade) { return reason }
+        if l.position != 0 && qty > counted {
+            if changed.side == .buy { working[i].buy += qty - counted } else { working[i].sell += qty - counted }
+            open[changed.orderID.raw] = (i, changed.side, qty)
+        }
+        return nil
+    }
+
+    /// The venue changed an order the gate counts: it is now `leaves` open.
+    mutating func orderModified(_ id: ClientOrderID, leaves: Int64) {
+        guard !open.isEmpty, var o = open[id.raw] else { return }
+        let change = leaves - o.leaves
+        if o.side == .buy { working[o.instrument].buy += change } else { working[o.instrument].sell += change }
+        o.leaves = leaves
+        open[id.raw] = leaves == 0 ? nil : o
     }
 
     /// An order the gate let through filled (`quantity`) or ended (`finished`).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RetraceCore
 @testable import RetraceEngine
+@testable import RetraceJournal
 @testable import RetraceStore
 
 /// A test strategy that sends a fixed list of limit orders on instrument 0 on the first
@@ -101,6 +102,61 @@ struct RiskTests {
         // One probe per quote: before the collapse it goes through; from the collapse on it is refused.
         let probes = orders.dropFirst(2)
         #expect(probes.map { $0.rejectReason == RejectReason.riskKillSwitch.description } == [false, true, true, true], "\(probes.map(\.rejectReason))")
+    }
+
+    @Test("modifications are checked as the order would be after them: size, position (an increase counts at once), price band; a refused one leaves the order as it was")
+    func modifications() throws {
+        let out = temporaryDirectory("risk-modify")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var source = ArrayInput(depthEvents())
+        // With an entry latency the venue confirms a change a millisecond after it is sent.
+        let overrides = [("risk.max_order_size", "10"), ("risk.max_position", "10"), ("risk.price_band_bps", "500"), ("entry_latency", "1ms"), ("close_at_end", "false")]
+        _ = try BacktestDriver.run(RiskModifyProbe.self, source: &source, settings: BacktestDriver.Settings(overrides: overrides, dataset: "t", inputs: [], out: out))
+        let reader = try JournalReader(directory: out + "/journal")
+        var answers: [String] = []
+        while let (_, e) = try reader.nextEvent() {
+            switch e.body {
+            case .orderSubmitted(let o): answers.append("#\(o.orderID.raw) \(o.quantity.raw)@\(o.limitPrice.raw)")
+            case .orderModifyRejected(let r): answers.append("#\(r.orderID.raw) refused \(r.reason)")
+            case .orderModified(let o): answers.append("#\(o.orderID.raw) now \(o.leavesQuantity.raw)@\(o.price.raw)")
+            case .orderRejected, .orderFilled: answers.append(e.body.kind.name)
+            default: break
+            }
+        }
+        #expect(answers == ["#1 4@99", "#2 4@98",
+                            "#1 refused \(RejectReason.riskMaxOrderSize)",   // 11 > 10
+                            "#1 refused \(RejectReason.riskMaxPosition)",    // 4 + 4 working, #1 to 7: 11 > 10
+                            "#2 refused \(RejectReason.riskPriceBand)",      // 150 is 50 % from the mid
+                            "#2 refused \(RejectReason.riskMaxPosition)",    // #1 to 6 went (6 + 4 = 10) and counts at once: 6 + 5 > 10
+                            "#1 now 6@99",                                    // the venue's confirmation
+                            "#1 now 2@99",                                    // a decrease, counted when the venue confirms it
+                            "#2 now 8@98"], "\(answers)")                    // 2 + 8 = 10
+        let orders = try RunStore(path: out + "/store.sqlite").orders()
+        #expect(orders.map { "\($0.quantity.raw)@\($0.limitPrice.raw) \($0.status)" } == ["2@99 canceled", "8@98 canceled"])
+    }
+}
+
+/// Two resting bids on the first touch, then modifications of them, one batch per event.
+struct RiskModifyProbe: Strategy {
+    static let name = "risk-modify-probe"
+    static let summary = "test"
+    static let parameters: [ParameterSpec] = []
+    var step = 0
+    var orders: [ClientOrderID] = []
+    init(parameters: ParameterValues) throws(EngineError) {}
+    mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {
+        let t = context.touch(InstrumentID(0))
+        guard t.bid != nil, t.ask != nil else { return }
+        func modify(_ k: Int, _ q: Int64, _ p: Int64) { context.modify(orders[k], quantity: Quantity(raw: q), price: Price(raw: p)) }
+        switch step {
+        case 0: orders = [context.submitLimit(InstrumentID(0), .buy, quantity: Quantity(raw: 4), price: Price(raw: 99)),
+                          context.submitLimit(InstrumentID(0), .buy, quantity: Quantity(raw: 4), price: Price(raw: 98))]
+        case 1: modify(0, 11, 99); modify(0, 7, 99); modify(1, 4, 150); modify(0, 6, 99); modify(1, 5, 98)
+        case 2: modify(0, 2, 99)
+        case 3: modify(1, 8, 98)
+        default: break
+        }
+        step += 1
     }
 }
 
