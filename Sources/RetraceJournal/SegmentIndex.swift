@@ -27,12 +27,17 @@ public struct SegmentIndex: Equatable, Sendable {
     public var maxTime: Int64
     public var interval: Int
     public var entries: [Entry]
+    /// Records to add before the next one gets an entry (a countdown: `records % interval`
+    /// on every append was a 64-bit division, about 40 cycles, on each journaled event).
+    private var untilEntry: Int
 
     static let magic: [UInt8] = Array("RTRCIDX\0".utf8)
 
     public init(segment: Int, firstSequence: UInt64, lastSequence: UInt64, records: Int, maxTime: Int64, interval: Int, entries: [Entry]) {
         (self.segment, self.firstSequence, self.lastSequence, self.records) = (segment, firstSequence, lastSequence, records)
         (self.maxTime, self.interval, self.entries) = (maxTime, interval, entries)
+        let past = records % interval
+        untilEntry = past == 0 ? 0 : interval - past
     }
 
     /// The index of a segment with no records yet.
@@ -135,7 +140,11 @@ public struct SegmentIndex: Equatable, Sendable {
     /// Accounts for one more record (the writer calls this as it appends).
     public mutating func add(sequence: UInt64, time: Int64, offset: Int) {
         if time > maxTime { maxTime = time }
-        if records % interval == 0 { entries.append(Entry(sequence: sequence, maxTime: maxTime, offset: offset)) }
+        if untilEntry == 0 {
+            entries.append(Entry(sequence: sequence, maxTime: maxTime, offset: offset))
+            untilEntry = interval
+        }
+        untilEntry &-= 1
         records += 1
         lastSequence = sequence
     }
