@@ -58,6 +58,10 @@ public final class LiveEngine<S: Strategy> {
     public private(set) var timeSync: TimeSync
     /// Requests decided since the driver last took them.
     public var outbound: [OutboundItem] = []
+    /// Whether `process` hands a new instrument definition to the store writer. A driver
+    /// that journals a batch of inputs before running it turns this off and hands each new
+    /// definition over as it journals it: the writer must see events in journal order.
+    public var publishesDefinitions = true
 
     /// Our orders the venue may still act on, by id (iterate `openIDs` for order).
     public private(set) var open: [UInt64: OpenOrder] = [:]
@@ -132,7 +136,7 @@ public final class LiveEngine<S: Strategy> {
             if i < ledger.portfolio.instruments.count, ledger.portfolio.instruments[i] != nil { return }  // sent again after a reconnect
             market.define(d.instrument)
             ledger.define(d.instrument)
-            ledger.recorder.publishInput(event)
+            if publishesDefinitions { ledger.recorder.publishInput(event) }
         case .venueReport(let report):
             try apply(report)
         case .venueHeartbeat(let h):

@@ -25,9 +25,7 @@ public enum LiveDriver {
         public var venuePort: UInt16
         public var engine = LiveEngineSettings()
         public var journal = JournalOptions(syncMode: .fsync)
-        /// The store writer's batching, retry and breaker settings (`store.*` of the config).
-        /// A live session never spills: it journals a batch of inputs before it runs them,
-        /// so the events it hands the writer are not in journal order; a full ring waits.
+        /// The store writer's batching, retry, breaker and spill settings (`store.*` of the config).
         public var store = StoreWriter.Settings()
         public var metricsHost: String?
         public var metricsPort: UInt16 = 0
@@ -198,6 +196,11 @@ public enum LiveDriver {
                 settings.onMetricsBound?(metrics!.port)
             }
             gateway.start()
+            // From here on the store writer sees events in journal order (a definition as it
+            // is journaled, outputs as they are), so a full ring may send it to the journal.
+            engine.publishesDefinitions = false
+            var defined = Set(engine.ledger.portfolio.instruments.compactMap { $0?.id.raw })
+            if settings.store.spill { writer.spill(to: journal) }
             var batch: [Event] = []
             // Requests decided while resuming (after the journal's last output) go first.
             if !engine.outbound.isEmpty {
@@ -236,6 +239,8 @@ public enum LiveDriver {
                     for i in batch.indices {
                         do { batch[i].sequence = try journal.append(batch[i]) } catch { throw EngineError(.journal, error.message) }
                         recorder.countInput()
+                        // A definition the engine will keep (not one sent again after a reconnect).
+                        if case .instrumentDefined(let d) = batch[i].body, defined.insert(d.instrument.id.raw).inserted { recorder.publishInput(batch[i]) }
                     }
                     try commit()
                     // 2. Only now does the core act on it.
@@ -283,7 +288,7 @@ public enum LiveDriver {
                     do { try journal.finish() } catch { throw EngineError(.journal, error.message) }
                 } catch { failure = error }
             }
-            let report = writer.finish()
+            let report = writer.finish(journalEnd: failure == nil ? journal.nextSequence &- 1 : 0)
             manifest.store = report.store
             manifest.events = recorder.inputEvents
             manifest.orders = recorder.orders
@@ -403,6 +408,10 @@ extension LiveDriver {
         let writer = StoreWriter(projector: StoreProjector(store: store))
         let recorder = OutputRecorder(journal: journal, writer: writer)
         let engine = LiveEngine(strategy: strategy, account: account, recorder: recorder, settings: live.settings)
+        // Definitions go to the store writer as they are journaled (journal order: a full ring may send it to the journal).
+        engine.publishesDefinitions = false
+        var defined = Set<UInt32>()
+        writer.spill(to: journal)
         writer.start()
         var source = try ReplayInput(runDirectory: original, speed: speed)
         do throws(EngineError) {
@@ -414,6 +423,7 @@ extension LiveDriver {
                 } else {
                     e = try recorder.recordInput(e)
                 }
+                if case .instrumentDefined(let d) = e.body, defined.insert(d.instrument.id.raw).inserted { recorder.publishInput(e) }
                 try engine.process(e)
                 engine.outbound.removeAll(keepingCapacity: true)
             }
@@ -427,7 +437,7 @@ extension LiveDriver {
             try folder.commit()
             throw error
         }
-        let report = writer.finish()
+        let report = writer.finish(journalEnd: journal.nextSequence &- 1)
         manifest.store = report.store
         manifest.status = "completed"
         manifest.fingerprint = report.fingerprint

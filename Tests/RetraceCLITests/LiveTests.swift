@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import RetraceCore
 @testable import RetraceJournal
+@testable import RetraceStore
 
 /// Live mode against a loopback venue: real processes, real sockets on 127.0.0.1 ports the
 /// tests pick, bounded durations, every process cleaned up.
@@ -259,7 +260,7 @@ struct LiveTests {
         #expect(try marketInputs(dir + "/simulated") == marketInputs(dir + "/run"), "the same market data")
     }
 
-    @Test("live: the instrument trading rules refuse off-tick orders before they leave; the venue sees only orders on the grid, and the run replays")
+    @Test("live: the instrument trading rules refuse off-tick orders before they leave; the venue sees only orders on the grid; a four-slot store ring spills to the journal and the store still equals one rebuilt from it; the run replays")
     func tradingRules() throws {
         let dir = scratch("live-rules")
         defer { removeScratch(dir) }
@@ -271,7 +272,7 @@ struct LiveTests {
         let port = Self.freePort()
         let venue = try Self.venue(dir, port: port, ["--speed", "300"])
         let live = try Child(["live", "--venue", "127.0.0.1:\(port)", "--strategy", "market-maker", "--param", "reference.file=\(rules)",
-                              "--set", "engine.pin=-1", "--out", dir + "/run", "--json"], in: dir, name: "live")
+                              "--set", "engine.pin=-1", "--set", "store.ring_slots=4", "--out", dir + "/run", "--json"], in: dir, name: "live")
         let status = live.wait(seconds: 30)
         _ = try Self.stop(venue)
         #expect(status == 0, "live: \(live.stderr)")
@@ -295,10 +296,22 @@ struct LiveTests {
         #expect(!sent.isEmpty, "no order reached the venue")
         #expect(sent.allSatisfy { !refusedIDs.contains($0) && (prices[$0] ?? 1) % 2 == 0 }, "an off-tick order reached the venue")
         #expect(Set(sent).union(refusedIDs) == Set(prices.keys), "every order either went out or was refused")
+        // The core did not wait for the store: the writer read on from the journal, and
+        // what it wrote is what the journal projects to.
+        #expect((manifest["store"] as? [String: Any])?["spilled_from"] as? Int != nil, "\(String(describing: manifest["store"]))")
+        let rebuilt = try retrace(["journal", "rebuild-store", dir + "/run", "--out", dir + "/rebuilt.sqlite"])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        for table in ["instruments", "orders", "fills", "positions", "equity", "trades"] {
+            let query = "SELECT * FROM \(table) ORDER BY 1"
+            #expect(try Self.rows(dir + "/run/store.sqlite", query) == Self.rows(dir + "/rebuilt.sqlite", query), "\(table)")
+        }
+        #expect(try Self.rows(dir + "/run/store.sqlite", "SELECT count(*) FROM orders") != [[.integer(0)]])
         let replay = try retrace(["replay", dir + "/run", "--out", dir + "/replay", "--json"])
         let matches = try summary(replay)["matches"] as? Bool
         #expect(replay.status == 0 && matches == true, "\(replay.stdout) \(replay.stderr)")
     }
+
+    static func rows(_ path: String, _ sql: String) throws -> [[SQLiteValue]] { try SQLiteDatabase(path: path).query(sql) }
 
     static func kinds(_ run: String) throws -> Set<EventKind> {
         let reader = try JournalReader(directory: run + "/journal")
