@@ -42,10 +42,9 @@ public final class OutputRecorder {
     /// back from this journal (`StoreWriter.spill(to:)`).
     @inlinable @discardableResult
     public func recordInput(encoded payload: UnsafeRawBufferPointer, sourceSequence: UInt64 = 0, receiveTime: Int64? = nil) throws(JournalError) -> UInt64 {
-        let definition = payload[1] == EventKind.instrumentDefined.rawValue
-        if muted && !definition { return 0 }
+        if muted && payload[1] != EventKind.instrumentDefined.rawValue { return 0 }
         inputEventCount()
-        let sequence = if let referenceSource, sourceSequence != 0, !definition {
+        let sequence = if let referenceSource, sourceSequence != 0, payload[1] != EventKind.instrumentDefined.rawValue {
             try journal.appendReference(source: referenceSource, sourceSequence: sourceSequence, time: receiveTime ?? JournalFormat.payloadTime(payload))
         } else {
             try journal.append(encoded: payload)

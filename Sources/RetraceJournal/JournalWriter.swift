@@ -137,6 +137,12 @@ public final class JournalWriter: @unchecked Sendable {
     private var epoch = 0
     /// The reference frame appended last, while it may still grow (see `appendReference`).
     private var openReference: OpenReference?
+    /// While that frame can take the next input: where it ends in the active buffer, and the
+    /// source and source sequence that extend it (`growEnd` −1: it cannot). Three compares
+    /// decide an input's fast path.
+    private var growEnd = -1
+    private var growSource: UInt16 = 0
+    private var growNext: UInt64 = 0
     /// Sources declared (`declareSource`), by index.
     private var sources = 0
 
@@ -375,25 +381,28 @@ public final class JournalWriter: @unchecked Sendable {
     /// event. The frame's count and CRC are written once, when it closes.
     @discardableResult
     public func appendReference(source: UInt16, sourceSequence: UInt64, time: Int64) throws(JournalError) -> UInt64 {
-        precondition(Int(source) < sources, "source \(source) was not declared")
         lock.lock(); defer { lock.unlock() }
-        if var open = openReference, open.end == active.used, open.epoch == epoch, open.segment == segment, open.span.source == source,
-           open.span.first &+ UInt64(open.span.count) == sourceSequence, open.span.count < InputReference.maxCount, failure == nil, !closed {
+        // `growEnd` is reset whenever anything else is appended, the buffers swap, the
+        // journal fails or closes, and when the frame is full.
+        if sourceSequence == growNext && active.used == growEnd && source == growSource {
             // The frame's count and CRC are written when it is closed (`closeReferenceLocked`).
-            open.span.count += 1
-            open.span.lastTime = time
-            openReference = open
+            openReference!.span.count += 1
+            openReference!.span.lastTime = time
+            if openReference!.span.count == InputReference.maxCount { growEnd = -1 }
+            growNext &+= 1
             let sequence = next
             next += 1
             index.extend(through: sequence, time: time)
             return sequence
         }
+        precondition(Int(source) < sources, "source \(source) was not declared")
         closeReferenceLocked()
         let at = try reserveLocked(payloadBytes: InputReference.referenceBytes)
         let span = InputReference.Span(source: source, count: 1, time: time, first: sourceSequence, lastTime: time)
         InputReference.writeReference(span, to: active.base + at + JournalFormat.frameSize)
         let sequence = sealLocked(at: at, payloadBytes: InputReference.referenceBytes, time: time)
         openReference = OpenReference(end: active.used, epoch: epoch, segment: segment, span: span)
+        (growEnd, growSource, growNext) = (active.used, source, sourceSequence &+ 1)
         return sequence
     }
 
@@ -401,6 +410,7 @@ public final class JournalWriter: @unchecked Sendable {
     /// Called before the frame can be written out (a buffer swap) and before another
     /// reference frame is opened; the frame then takes no more inputs.
     private func closeReferenceLocked() {
+        growEnd = -1
         guard let open = openReference else { return }
         openReference = nil
         guard open.epoch == epoch, open.span.count > 1 else { return }  // one input: sealed as written
@@ -506,6 +516,7 @@ public final class JournalWriter: @unchecked Sendable {
         }
         if let failure { throw failure }
         closed = true
+        growEnd = -1
         lock.broadcast()
         if filePreallocated { _ = ftruncate(fd, off_t(fileOffset)) }
         try index.write(directory: directory)
