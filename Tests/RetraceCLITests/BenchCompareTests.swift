@@ -10,7 +10,7 @@ struct BenchCompareTests {
         try Data("{\"machine\":{},\"figures\":[\(list)]}".utf8).write(to: URL(fileURLWithPath: path))
     }
 
-    @Test("a rate down 10 % is noise, down 30 % a regression; a p99 up 30 % is noise; a fill count that changes is flagged; exit 1 on any")
+    @Test("a rate down 10 % is noise, down 30 % a regression; a p99 up 30 % is noise; a fill count that changes is flagged; an allocation rate near zero moves by an absolute slack; exit 1 on any")
     func bands() throws {
         let dir = scratch("bench-compare")
         defer { removeScratch(dir) }
@@ -30,6 +30,14 @@ struct BenchCompareTests {
         #expect(lines.contains { $0.hasPrefix("engine.backtest.ema_cross.events_per_second") && $0.hasSuffix("REGRESSION") }, "\(bad.stdout)")
         #expect(lines.contains { $0.hasPrefix("engine.backtest.ema_cross.fills") && $0.hasSuffix("CHANGED") })
         #expect(bad.stdout.contains("not measured this time: 1 baseline figures"))
+        // An allocation rate near zero: 3e-5 → 6e-5 per event is the same behaviour; 0.01 is not.
+        try Self.write(dir + "/alloc-base.json", [("engine.hotpath.mallocs_per_event", 3e-5, "allocations/event")])
+        try Self.write(dir + "/alloc-same.json", [("engine.hotpath.mallocs_per_event", 6e-5, "allocations/event")])
+        try Self.write(dir + "/alloc-worse.json", [("engine.hotpath.mallocs_per_event", 0.01, "allocations/event")])
+        let same = try retrace(["bench", "--compare", dir + "/alloc-base.json", "--results", dir + "/alloc-same.json"])
+        #expect(same.status == 0 && same.stdout.contains("within noise"), "\(same.stdout)")
+        let worse = try retrace(["bench", "--compare", dir + "/alloc-base.json", "--results", dir + "/alloc-worse.json"])
+        #expect(worse.status == 1 && worse.stdout.contains("REGRESSION"), "\(worse.stdout)")
         let missing = try retrace(["bench", "--compare", dir + "/nothing.json"])
         #expect(missing.status == 2 && missing.stderr.contains("nothing.json"))
     }
