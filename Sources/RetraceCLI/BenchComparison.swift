@@ -63,18 +63,22 @@ struct BenchComparison {
         var out = "figure".padding(toLength: 56, withPad: " ", startingAt: 0) + "      baseline        current   ratio  band  verdict\n"
         var regressions = 0
         for r in rows {
-            var d = Self.direction(r.name, r.unit)
-            let band = Self.band(r.name, d)
             let ratio = r.baseline == 0 ? (r.current == 0 ? 1 : .infinity) : r.current / r.baseline
-            var worse = d == .higher ? ratio < 1 - band : d == .lower ? ratio > 1 + band : abs(ratio - 1) > band
-            var better = d == .higher ? ratio > 1 + band : d == .lower ? ratio < 1 - band : false
+            let (worse, better, exact, bandText): (Bool, Bool, Bool, String)
             if r.name.hasSuffix("mallocs_per_event") {
-                (d, worse, better) = (.lower, r.current > r.baseline + Self.allocationSlack, r.current < r.baseline - Self.allocationSlack)
+                (worse, better) = (r.current > r.baseline + Self.allocationSlack, r.current < r.baseline - Self.allocationSlack)
+                (exact, bandText) = (false, " abs")
+            } else {
+                let d = Self.direction(r.name, r.unit)
+                let band = Self.band(r.name, d)
+                worse = d == .higher ? ratio < 1 - band : d == .lower ? ratio > 1 + band : abs(ratio - 1) > band
+                better = d == .higher ? ratio > 1 + band : d == .lower ? ratio < 1 - band : false
+                (exact, bandText) = (d == .exact, String(format: "±%2.0f%%", band * 100))
             }
             if worse { regressions += 1 }
             out += r.name.padding(toLength: 56, withPad: " ", startingAt: 0)
-                + String(format: " %14.1f %14.1f %6.2f× ±%2.0f%%  ", r.baseline, r.current, ratio, band * 100)
-                + (worse ? (d == .exact ? "CHANGED" : "REGRESSION") : better ? "better" : "within noise") + "\n"
+                + String(format: " %14.1f %14.1f %6.2f× ", r.baseline, r.current, ratio) + bandText + "  "
+                + (worse ? (exact ? "CHANGED" : "REGRESSION") : better ? "better" : "within noise") + "\n"
         }
         if !missing.isEmpty { out += "not measured this time: \(missing.count) baseline figures (run every group to compare them all)\n" }
         out += regressions == 0 ? "no regressions beyond the noise bands" : "\(regressions) figure(s) regressed beyond their noise band"

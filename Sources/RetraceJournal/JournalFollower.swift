@@ -40,8 +40,9 @@ public final class JournalFollower {
     /// store writer's samples reading a market maker's journal in 4 MiB reads, 6.5 % in
     /// these; mapping the segments instead moved the same cost into the CRC check).
     private static let wideRead = 256 << 10
-    /// Bytes read when nothing new was found last time (a preallocated segment reads as
-    /// zeros to its end: an idle poll should not copy a window of them).
+    /// Bytes read when nothing new was found last time and the next frame's first bytes
+    /// show something (a preallocated segment reads as zeros to its end: an idle poll
+    /// reads 16 of them, not a window).
     private static let idleRead = 64 << 10
 
     /// Follows from `offset` in `segment` (0: from the segment's header). `lastSequence`:
@@ -156,10 +157,12 @@ public final class JournalFollower {
     }
 
     /// Reads the file from the window's next frame on: a wide read while records are
-    /// coming, a small one otherwise, and the whole buffer when the frame there needs it.
+    /// coming; otherwise first the next frame's 16 bytes (none, or the zeros of a
+    /// preallocated segment: still nothing new, for the price of a tiny read), then a small
+    /// read; the whole buffer when the frame there needs it.
     private func refill(wide: Bool) throws(JournalError) {
         let offset = base + at
-        var want = wide ? Self.wideRead : Self.idleRead
+        var want = wide ? Self.wideRead : JournalFormat.frameSize
         while true {
             let n = pread(fd, buffer.baseAddress, want, off_t(offset))
             guard n >= 0 else {
@@ -167,10 +170,15 @@ public final class JournalFollower {
             }
             (base, at) = (offset, 0)
             window = UnsafeRawBufferPointer(start: buffer.baseAddress, count: n)
-            // A record longer than the small read: read as much as it says.
-            guard want < buffer.count, n >= JournalFormat.frameSize else { return }
+            guard n == want, want < buffer.count else { return }
+            if want == JournalFormat.frameSize {
+                guard !JournalFormat.isZero(window, from: 0) else { return }
+                want = Self.idleRead  // something is there: read on
+                continue
+            }
+            // A record longer than the read: read as much as it says.
             let length = Int(UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
-            guard length <= JournalFormat.payloadMax, JournalFormat.recordSize(payloadBytes: length) > n, n == want else { return }
+            guard length <= JournalFormat.payloadMax, JournalFormat.recordSize(payloadBytes: length) > n else { return }
             want = buffer.count
         }
     }
