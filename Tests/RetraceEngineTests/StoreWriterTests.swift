@@ -82,7 +82,7 @@ struct StoreWriterTests {
         return try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
     }
 
-    @Test("a full ring does not stop the core: the writer reads the rest from the journal (across segments, past inputs kept by reference), with failing commits too; same fingerprint, same tables")
+    @Test("a full ring does not stop the core: the writer reads the rest from the journal (across segments, past inputs kept by reference or copied), with failing commits too; same fingerprint, same tables")
     func spills() throws {
         let dirs = ["sw-data", "sw-ring", "sw-spill", "sw-spill-faults"].map(temporaryDirectory)
         defer { for d in dirs { try? FileManager.default.removeItem(atPath: d) } }
@@ -103,6 +103,13 @@ struct StoreWriterTests {
         }
         #expect((failing.store?.failedCommits ?? 0) > 0)
         #expect(try JournalFormat.segmentIndexes(in: dirs[2] + "/journal").count > 3)
+        // Inputs journaled as copies (events held in memory): the writer steps over them too.
+        let (c, d) = (temporaryDirectory("sw-copies"), temporaryDirectory("sw-copies-spill"))
+        defer { for x in [c, d] { try? FileManager.default.removeItem(atPath: x) } }
+        let clean = try run(c, StoreWriter.Settings())
+        let copied = try run(d, tiny)
+        #expect(copied.store?.spilledFrom != nil && copied.fingerprint == clean.fingerprint)
+        #expect(try Tables(d + "/store.sqlite") == Tables(c + "/store.sqlite"))
     }
 
     @Test("a run that fails after spilling ends promptly: the writer keeps what the journal holds")
