@@ -181,6 +181,7 @@ enum Summary {
             if let st = m.store {
                 o.add("store_drain_seconds", st.drainSeconds)
                 o.add("store_failed_commits", st.failedCommits)
+                if let from = st.spilledFrom { o.add("store_spilled_from", from) }
                 if let stale = st.stale { o.add("store_stale", stale) }
             }
             if let p = m.placement { o.add("placement", p) }
@@ -240,7 +241,8 @@ enum Summary {
         """ + ((m.duplicatesDropped ?? 0) > 0 ? "\n  duplicates   \(m.duplicatesDropped!) repeated trades dropped" : "")
             + (m.reference.map { "\n  rules        \($0.refused) orders refused (\($0.file): \($0.hits) cache hits, \($0.misses) misses, \($0.evictions) evictions)" } ?? "")
             + (m.store.map { "\n  store        \($0.rows) rows in \($0.commits) commits, \(String(format: "%.3f", $0.drainSeconds)) s behind the core"
-                + ($0.failedCommits > 0 ? ", \($0.failedCommits) failed commits retried" : "") + ($0.stale.map { "; STALE: \($0)" } ?? "") } ?? "")
+                + ($0.failedCommits > 0 ? ", \($0.failedCommits) failed commits retried" : "")
+                + ($0.spilledFrom.map { "; read from the journal from #\($0) on (the core did not wait)" } ?? "") + ($0.stale.map { "; STALE: \($0)" } ?? "") } ?? "")
             + (m.placement.map { $0 == "not pinned" ? "" : "\n  placement    \($0)" } ?? "")
             + (m.latency?.first(where: { $0.stage == "tick_to_order" && $0.venue == nil }).map {
                 "\n  tick→order   p50 \($0.p50) ns, p99 \($0.p99) ns, max \($0.max) ns over \($0.count) orders (per stage: manifest.json)" } ?? "")
