@@ -221,11 +221,8 @@ public final class BacktestEngine<S: Strategy> {
     /// first (the venue would refuse such an order), then the risk limits.
     private func preTradeCheck(_ order: OrderSubmitted) -> RejectReason? {
         guard let instrument = ledger.portfolio.instrument(order.instrument) else { return nil }
-        if let reason = ledger.reference?.check(order, instrument: instrument, touch: venue.touch(order.instrument), now: clock.now.nanos) { return reason }
-        guard riskActive else { return nil }
-        return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,
-                                 touch: venue.touch(order.instrument), lastTrade: venue.lastTrade(order.instrument), now: clock.now.nanos,
-                                 equity: ledger.portfolio.equity)
+        return ledger.preTradeRefusal(order, instrument: instrument, touch: venue.touch(order.instrument), lastTrade: venue.lastTrade(order.instrument),
+                                      now: clock.now.nanos, checkRisk: riskActive)
     }
 
     /// A modification the trading rules or the risk limits refuse (nil: it may go): the

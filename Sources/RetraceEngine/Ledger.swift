@@ -92,6 +92,17 @@ public final class Ledger: VenueListener {
         pendingRejects.append(event)
     }
 
+    /// The pre-trade checks of a new order in `instrument` (nil: it may go): the
+    /// instrument's trading rules first (the venue would refuse such an order), then (with
+    /// `checkRisk`) the risk limits.
+    func preTradeRefusal(_ order: OrderSubmitted, instrument: Instrument, touch: (bid: Int64, ask: Int64), lastTrade: Price?, now: Int64,
+                         checkRisk: Bool) -> RejectReason? {
+        if let reason = reference?.check(order, instrument: instrument, touch: touch, now: now) { return reason }
+        guard checkRisk else { return nil }
+        return risk.check(order, instrument: instrument, position: portfolio.position(order.instrument).quantity.raw, touch: touch,
+                          lastTrade: lastTrade, now: now, equity: portfolio.equity)
+    }
+
     /// Checks a modification of `order` as the order would be after it (`quantity` open at
     /// `price`): against the trading rules like a new order, then (with `checkRisk`) the
     /// risk limits.

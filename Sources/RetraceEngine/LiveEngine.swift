@@ -320,11 +320,8 @@ public final class LiveEngine<S: Strategy> {
         if order.sizing != .fixed { return .liveSizing }
         if riskActive || ledger.reference != nil {
             guard let instrument = ledger.portfolio.instrument(order.instrument) else { return .unknownInstrument }
-            if let reason = ledger.reference?.check(order, instrument: instrument, touch: market.touch(order.instrument), now: clock.now.nanos) { return reason }
-            guard riskActive else { return nil }
-            return ledger.risk.check(order, instrument: instrument, position: ledger.portfolio.position(order.instrument).quantity.raw,
-                                     touch: market.touch(order.instrument), lastTrade: market.lastTrade(order.instrument), now: clock.now.nanos,
-                                     equity: ledger.portfolio.equity)
+            return ledger.preTradeRefusal(order, instrument: instrument, touch: market.touch(order.instrument), lastTrade: market.lastTrade(order.instrument),
+                                          now: clock.now.nanos, checkRisk: riskActive)
         }
         return nil
     }

@@ -109,29 +109,59 @@ struct RiskGate {
     /// The reason to refuse `order`, or nil to let it through (and count it).
     mutating func check(_ order: OrderSubmitted, instrument: Instrument, position: Int64, touch: (bid: Int64, ask: Int64),
                         lastTrade: Price?, now: Int64, equity: Money) -> RejectReason? {
-        _ = checkKill(equity: equity)
-        if killed { return .riskKillSwitch }
-        let l = limitsInLots(instrument)
-        let i = Int(instrument.id.raw)
         let qty = order.sizing == .fixed ? order.quantity.raw : 0
-        if l.size != 0 && (l.size < 0 || qty > l.size) { return .riskMaxOrderSize }
-        if l.position != 0 {
-            let w = working[i]
-            let reach = order.side == .buy ? position + w.buy + qty : -(position - w.sell - qty)
-            if l.position < 0 || reach > l.position { return .riskMaxPosition }
+        if let reason = limitCheck(order, quantity: qty, counted: 0, instrument: instrument, position: position, touch: touch, lastTrade: lastTrade, equity: equity) {
+            return reason
         }
-        if let reason = valueCheck(order, quantity: qty, instrument: instrument, touch: touch, lastTrade: lastTrade) { return reason }
         if limits.maxOrders > 0 {
             // The oldest of the last `maxOrders` sends must be outside the window.
             if recent[recentNext] != .min && now - recent[recentNext] < limits.rateWindowNanos { return .riskOrderRate }
             recent[recentNext] = now
             recentNext = (recentNext + 1) % limits.maxOrders
         }
-        if l.position != 0 && qty > 0 {
-            if order.side == .buy { working[i].buy += qty } else { working[i].sell += qty }
-            open[order.orderID.raw] = (i, order.side, qty)
-        }
+        count(order, quantity: qty, counted: 0, instrument: instrument)
         return nil
+    }
+
+    /// The reason to refuse a modification, given the order as it would be after it
+    /// (`changed`: its new open quantity and price), or nil to let it through: every check
+    /// of a new order but the order rate (a modification sends no new order). A change let
+    /// through that adds to the order's open quantity counts toward the position limit at
+    /// once; the venue's answer (`orderModified`) then sets the count.
+    mutating func checkModify(_ changed: OrderSubmitted, instrument: Instrument, position: Int64, touch: (bid: Int64, ask: Int64),
+                              lastTrade: Price?, equity: Money) -> RejectReason? {
+        let qty = changed.quantity.raw
+        let counted = open[changed.orderID.raw]?.leaves ?? 0
+        if let reason = limitCheck(changed, quantity: qty, counted: counted, instrument: instrument, position: position, touch: touch, lastTrade: lastTrade, equity: equity) {
+            return reason
+        }
+        count(changed, quantity: qty, counted: counted, instrument: instrument)
+        return nil
+    }
+
+    /// The kill switch, size, position and value checks of an order open for `quantity`,
+    /// of which `counted` is already among the working quantities (a modified order's).
+    private mutating func limitCheck(_ order: OrderSubmitted, quantity qty: Int64, counted: Int64, instrument: Instrument, position: Int64,
+                                     touch: (bid: Int64, ask: Int64), lastTrade: Price?, equity: Money) -> RejectReason? {
+        _ = checkKill(equity: equity)
+        if killed { return .riskKillSwitch }
+        let l = limitsInLots(instrument)
+        if l.size != 0 && (l.size < 0 || qty > l.size) { return .riskMaxOrderSize }
+        if l.position != 0 {
+            let w = working[Int(instrument.id.raw)]
+            let reach = order.side == .buy ? position + w.buy - counted + qty : -(position - (w.sell - counted + qty))
+            if l.position < 0 || reach > l.position { return .riskMaxPosition }
+        }
+        return valueCheck(order, quantity: qty, instrument: instrument, touch: touch, lastTrade: lastTrade)
+    }
+
+    /// Counts an order let through (open for `quantity`, `counted` of it counted already)
+    /// toward the position limit's working quantities.
+    private mutating func count(_ order: OrderSubmitted, quantity qty: Int64, counted: Int64, instrument: Instrument) {
+        let i = Int(instrument.id.raw)
+        guard lots[i]?.position ?? 0 != 0, qty > counted else { return }
+        if order.side == .buy { working[i].buy += qty - counted } else { working[i].sell += qty - counted }
+        open[order.orderID.raw] = (i, order.side, qty)
     }
 
     /// The checks on an order's value: its notional (the limit price, or the touch for a
@@ -150,32 +180,6 @@ struct RiskGate {
                 let distance = Int128(abs(order.limitPrice.raw - r)) * 1_000_000
                 if distance > Int128(r) * Int128(limits.priceBand) { return .riskPriceBand }
             }
-        }
-        return nil
-    }
-
-    /// The reason to refuse a modification, given the order as it would be after it
-    /// (`changed`: its new open quantity and price), or nil to let it through. A change let
-    /// through that adds to the order's open quantity counts toward the position limit at
-    /// once; the venue's answer (`orderModified`) then sets the count.
-    mutating func checkModify(_ changed: OrderSubmitted, instrument: Instrument, position: Int64, touch: (bid: Int64, ask: Int64),
-                              lastTrade: Price?, equity: Money) -> RejectReason? {
-        _ = checkKill(equity: equity)
-        if killed { return .riskKillSwitch }
-        let l = limitsInLots(instrument)
-        let i = Int(instrument.id.raw)
-        let qty = changed.quantity.raw
-        if l.size != 0 && (l.size < 0 || qty > l.size) { return .riskMaxOrderSize }
-        let counted = open[changed.orderID.raw]?.leaves ?? 0
-        if l.position != 0 {
-            let w = working[i]
-            let reach = changed.side == .buy ? position + w.buy - counted + qty : -(position - (w.sell - counted + qty))
-            if l.position < 0 || reach > l.position { return .riskMaxPosition }
-        }
-        if let reason = valueCheck(changed, quantity: qty, instrument: instrument, touch: touch, lastTrade: lastTrade) { return reason }
-        if l.position != 0 && qty > counted {
-            if changed.side == .buy { working[i].buy += qty - counted } else { working[i].sell += qty - counted }
-            open[changed.orderID.raw] = (i, changed.side, qty)
         }
         return nil
     }
