@@ -95,7 +95,7 @@ public enum BacktestDriver {
             writerSettings.seed = settings.seed
             writerSettings.avoidCPU = settings.pin
             let writer = StoreWriter(projector: StoreProjector(store: s), settings: writerSettings)
-            if writerSettings.spill { writer.spill(to: journal) }
+            writer.spill(to: journal)
             let recorder = OutputRecorder(journal: journal, writer: writer)
             if journalOptions.inputsByReference, let input = source.inputJournal {
                 let path = RunFolder.absolutePath(input.directory)

@@ -200,7 +200,7 @@ public enum LiveDriver {
             // is journaled, outputs as they are), so a full ring may send it to the journal.
             engine.publishesDefinitions = false
             var defined = Set(engine.ledger.portfolio.instruments.compactMap { $0?.id.raw })
-            if settings.store.spill { writer.spill(to: journal) }
+            writer.spill(to: journal)
             var batch: [Event] = []
             // Requests decided while resuming (after the journal's last output) go first.
             if !engine.outbound.isEmpty {

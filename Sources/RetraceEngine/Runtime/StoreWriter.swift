@@ -88,8 +88,8 @@ public final class StoreWriter: @unchecked Sendable {
         public var breakerThreshold = 5
         public var breakerCooldown = 0.5
         public var giveUpSeconds = 30.0
-        /// Whether a core that finds the ring full spills to the journal (`spill(to:)`, when
-        /// the driver offers the journal) instead of waiting.
+        /// Whether a core that finds the ring full spills to the journal (when the driver
+        /// offers it with `spill(to:)`) instead of waiting.
         public var spill = true
         /// Jitter seed (the run's seed): the retry schedule is reproducible.
         public var seed: UInt64 = 0
@@ -157,8 +157,8 @@ public final class StoreWriter: @unchecked Sendable {
     /// (just before it was published). Events must be published in sequence order, each
     /// one the journal's last record when published, and the journal's instrument
     /// definitions must be copies (not inputs kept by reference): the writer keeps the
-    /// outputs and definitions it reads there.
-    public func spill(to journal: JournalWriter) { spillJournal = journal }
+    /// outputs and definitions it reads there. Nothing changes when `settings.spill` is off.
+    public func spill(to journal: JournalWriter) { if settings.spill { spillJournal = journal } }
 
     /// Core thread: hands over one journaled event. When the ring is full it spills (see
     /// `spill(to:)`) or waits (back-pressure).
