@@ -121,10 +121,9 @@ public final class StoreWriter: @unchecked Sendable {
     private var spillJournal: JournalWriter?
     @usableFromInline var spilled = false
     /// Set once by the core when it spills: the first sequence not in the ring, and the
-    /// journal folder and segment holding it.
+    /// journal segment holding it (the writer reads `spillJournal`'s folder once it sees them).
     private let spillFrom = Atomic<UInt64>(0)
     private let spillSegment = Atomic<Int>(0)
-    private var spillDirectory = ""
     /// The journal's last sequence, given by `finish` (0: not known).
     private let journalEnd = Atomic<UInt64>(0)
     // Writer-thread state.
@@ -176,7 +175,6 @@ public final class StoreWriter: @unchecked Sendable {
             return
         }
         spilled = true
-        spillDirectory = journal.directory
         spillSegment.store(journal.currentSegment, ordering: .relaxed)
         spillFrom.store(message.sequence, ordering: .releasing)
     }
@@ -232,7 +230,7 @@ public final class StoreWriter: @unchecked Sendable {
                         // The core spilled: what it pushed before is in the ring, the rest in the journal.
                         took = ring.popBatch(max: 4_096) { message in message.withEncoded { consume($0, message.sequence) } }
                         if took == 0 {
-                            follower = JournalFollower(directory: spillDirectory, segment: spillSegment.load(ordering: .relaxed), lastSequence: nil, from: from, references: .skip)
+                            follower = JournalFollower(directory: spillJournal.unsafelyUnwrapped.directory, segment: spillSegment.load(ordering: .relaxed), lastSequence: nil, from: from, references: .skip)
                             report.store.spilledFrom = from
                         }
                     }
