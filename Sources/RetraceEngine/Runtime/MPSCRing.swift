@@ -28,7 +28,9 @@ public final class MPSCRing<Element>: @unchecked Sendable {
         precondition(capacity >= 2 && capacity & (capacity - 1) == 0, "MPSC ring capacity \(capacity) is not a power of two ≥ 2")
         self.capacity = capacity
         mask = capacity - 1
-        slots = .allocate(capacity: capacity)
+        // Slots start on a line boundary, so a 64-byte element never straddles two lines.
+        slots = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Element>.stride * capacity, alignment: Swift.max(128, MemoryLayout<Element>.alignment))
+            .bindMemory(to: Element.self, capacity: capacity)
         sequences = .allocate(capacity: capacity)
         // Slot k is first used by the position p ≥ startIndex with p & mask == k.
         for k in 0..<capacity {
@@ -47,7 +49,7 @@ public final class MPSCRing<Element>: @unchecked Sendable {
         while pop() != nil {}
         sequences.deinitialize(count: capacity)
         sequences.deallocate()
-        slots.deallocate()
+        UnsafeMutableRawPointer(slots).deallocate()
         tail.deinitialize(count: 1)
         tailBlock.deallocate()
         headBlock.deallocate()
