@@ -137,19 +137,27 @@ public enum LiveDriver {
         func resume(sessionID: [UInt8]) throws(EngineError) -> RunManifest {
             try BacktestDriver.saveCatalog(store, manifest, values)
             writer.start()
-            // Read back what the journal holds: inputs to re-apply, outputs to check.
-            var inputs: [Event] = []
+            // Read back what the journal holds: inputs to re-apply (with a segment at or
+            // before each one's), outputs to check.
+            var inputs: [(event: Event, segment: Int)] = []
             var outputs: [(sequence: UInt64, bytes: [UInt8])] = []
             do throws(JournalError) {
                 let reader = try JournalReader(directory: RunFolder.journalPath(path))
-                while let (record, event) = try reader.nextEvent() {
+                while true {
+                    let segment = reader.currentSegment  // the next record is in this one or a later one
+                    guard let (record, event) = try reader.nextEvent() else { break }
                     let kind = event.body.kind
-                    if kind.isOutput { outputs.append((record.sequence, Array(record.payload))) } else if kind != .sessionStarted && kind != .sessionEnded { inputs.append(event) }
+                    if kind.isOutput { outputs.append((record.sequence, Array(record.payload))) } else if kind != .sessionStarted && kind != .sessionEnded { inputs.append((event, segment)) }
                 }
             } catch { throw EngineError(.journal, error.message) }
             let resume = ResumeOutputs(outputs)
             recorder.resume = resume
-            for e in inputs {
+            // The outputs derived again are records the journal holds, each after its input:
+            // a full ring sends the writer to the journal from the input's segment on, so the
+            // core does not wait for the store while it catches up either.
+            writer.spill(to: journal)
+            for (e, segment) in inputs {
+                writer.spillSegmentHint = segment
                 recorder.countInput()
                 let before = resume.exhausted
                 try engine.process(e)
@@ -163,6 +171,7 @@ public enum LiveDriver {
                 throw EngineError(.badInput, "resume: the journal holds \(resume.remaining) outputs that its inputs no longer produce; the code or the parameters changed")
             }
             recorder.resume = nil
+            writer.spillSegmentHint = nil
             FileHandle.standardError.write(Data("live: resumed \(path): \(inputs.count) inputs and \(outputs.count) outputs re-applied; \(engine.open.count) orders open\n".utf8))
             try recorder.recordControl(.sessionStarted(SessionStarted(mode: .live, seed: 0)), at: engine.clock.now)
             // The crash cut the connection: say so before anything new happens.

@@ -420,7 +420,7 @@ struct LiveTests {
         var recordedResumes = 0
         for i in 0...kills {
             let args = i == 0 ? ["live", "--venue", "127.0.0.1:\(port)", "--strategy", "market-maker", "--out", run, "--json"]
-                              : ["live", "--resume", run, "--json"] + (i == kills ? ["--duration", "1"] : [])
+                              : ["live", "--resume", run, "--set", "store.ring_slots=4", "--json"] + (i == kills ? ["--duration", "1"] : [])
             let live = try Child(args, in: dir, name: "live\(i)")
             if i == kills {
                 let status = live.wait(seconds: 60)
@@ -457,5 +457,19 @@ struct LiveTests {
         let r = try summary(replay)
         #expect(r["matches"] as? Bool == true)
         #expect(r["fingerprint"] as? String == manifest["fingerprint"] as? String)
+        // The resumes ran with a 4-slot ring to the store: re-applying the journal filled it,
+        // and the writer read on from the journal instead of holding the core up. What it
+        // wrote is what the journal projects to.
+        let spilledFrom = try #require((manifest["store"] as? [String: Any])?["spilled_from"] as? Int, "\(String(describing: manifest["store"]))")
+        var lastStart: UInt64 = 0  // the final resume's session marker, journaled once it re-applied the rest
+        let reader = try JournalReader(directory: run + "/journal")
+        while let (record, event) = try reader.nextEvent() { if event.body.kind == .sessionStarted { lastStart = record.sequence } }
+        #expect(UInt64(spilledFrom) < lastStart, "the writer went to the journal at #\(spilledFrom), after the resume (#\(lastStart))")
+        let rebuilt = try retrace(["journal", "rebuild-store", run, "--out", dir + "/rebuilt.sqlite"])
+        #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+        for table in ["instruments", "orders", "fills", "positions", "equity", "trades"] {
+            let query = "SELECT * FROM \(table) ORDER BY 1"
+            #expect(try Self.rows(run + "/store.sqlite", query) == Self.rows(dir + "/rebuilt.sqlite", query), "\(table)")
+        }
     }
 }

@@ -154,10 +154,17 @@ public final class StoreWriter: @unchecked Sendable {
     /// Core thread: from now on a full ring does not stop the core: the writer reads the
     /// rest of the run from `journal`, the journal every published event was appended to
     /// (just before it was published). Events must be published in sequence order, each
-    /// one the journal's last record when published, and the journal's instrument
-    /// definitions must be copies (not inputs kept by reference): the writer keeps the
-    /// outputs and definitions it reads there. Nothing changes when `settings.spill` is off.
+    /// one the journal's last record when published (or, while `spillSegmentHint` is set,
+    /// a record at or after that segment), and the journal's instrument definitions must
+    /// be copies (not inputs kept by reference): the writer keeps the outputs and
+    /// definitions it reads there. Nothing changes when `settings.spill` is off.
     public func spill(to journal: JournalWriter) { if settings.spill { spillJournal = journal } }
+
+    /// Core thread: set while the events published are records the journal already held
+    /// (a live run's `--resume` deriving its journaled outputs again): a segment at or
+    /// before the one holding them, where a spill starts reading (records before the first
+    /// unpublished one are stepped over). nil: the journal's current segment.
+    public var spillSegmentHint: Int?
 
     /// Core thread: hands over one journaled event. When the ring is full it spills (see
     /// `spill(to:)`) or waits (back-pressure).
@@ -175,7 +182,7 @@ public final class StoreWriter: @unchecked Sendable {
             return
         }
         spilled = true
-        spillSegment.store(journal.currentSegment, ordering: .relaxed)
+        spillSegment.store(spillSegmentHint ?? journal.currentSegment, ordering: .relaxed)
         spillFrom.store(message.sequence, ordering: .releasing)
     }
 
