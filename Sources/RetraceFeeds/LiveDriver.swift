@@ -123,6 +123,10 @@ public enum LiveDriver {
             self.settings = settings
             store = try BacktestDriver.openStore(path)
             writer = StoreWriter(projector: StoreProjector(store: store), settings: settings.store)
+            // The writer sees events in journal order (a definition as it is journaled, the
+            // outputs as they are, and while resuming each re-derived output after its input),
+            // so a full ring may send it to the journal rather than hold the core.
+            writer.spill(to: journal)
             recorder = OutputRecorder(journal: journal, writer: writer)
             engine = LiveEngine(strategy: strategy, account: account, recorder: recorder, settings: settings.engine)
         }
@@ -153,9 +157,7 @@ public enum LiveDriver {
             let resume = ResumeOutputs(outputs)
             recorder.resume = resume
             // The outputs derived again are records the journal holds, each after its input:
-            // a full ring sends the writer to the journal from the input's segment on, so the
-            // core does not wait for the store while it catches up either.
-            writer.spill(to: journal)
+            // a spill reads the journal from the input's segment on.
             for (e, segment) in inputs {
                 writer.spillSegmentHint = segment
                 recorder.countInput()
@@ -205,11 +207,9 @@ public enum LiveDriver {
                 settings.onMetricsBound?(metrics!.port)
             }
             gateway.start()
-            // From here on the store writer sees events in journal order (a definition as it
-            // is journaled, outputs as they are), so a full ring may send it to the journal.
+            // From here on the driver hands each new definition to the writer as it journals it.
             engine.publishesDefinitions = false
             var defined = Set(engine.ledger.portfolio.instruments.compactMap { $0?.id.raw })
-            writer.spill(to: journal)
             var batch: [Event] = []
             // Requests decided while resuming (after the journal's last output) go first.
             if !engine.outbound.isEmpty {
