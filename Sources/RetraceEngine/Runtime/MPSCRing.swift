@@ -28,9 +28,7 @@ public final class MPSCRing<Element>: @unchecked Sendable {
         precondition(capacity >= 2 && capacity & (capacity - 1) == 0, "MPSC ring capacity \(capacity) is not a power of two ≥ 2")
         self.capacity = capacity
         mask = capacity - 1
-        // Slots start on a line boundary, so a 64-byte element never straddles two lines.
-        slots = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Element>.stride * capacity, alignment: Swift.max(128, MemoryLayout<Element>.alignment))
-            .bindMemory(to: Element.self, capacity: capacity)
+        slots = .allocateLineAligned(capacity: capacity)
         sequences = .allocate(capacity: capacity)
         // Slot k is first used by the position p ≥ startIndex with p & mask == k.
         for k in 0..<capacity {

@@ -30,10 +30,7 @@ public final class SPSCRing<Element>: @unchecked Sendable {
         precondition(capacity > 0 && capacity & (capacity - 1) == 0, "ring capacity \(capacity) is not a power of two")
         self.capacity = capacity
         mask = capacity - 1
-        // Slots start on a line boundary: unaligned 64-byte messages straddle two lines, and
-        // the producer writing one then shares a line with the consumer reading the one before.
-        slots = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Element>.stride * capacity, alignment: Swift.max(128, MemoryLayout<Element>.alignment))
-            .bindMemory(to: Element.self, capacity: capacity)
+        slots = .allocateLineAligned(capacity: capacity)
         producerBlock = .allocate(byteCount: 128, alignment: 128)
         consumerBlock = .allocate(byteCount: 128, alignment: 128)
         tail = producerBlock.bindMemory(to: Atomic<Int>.self, capacity: 1)
@@ -111,4 +108,15 @@ public final class SPSCRing<Element>: @unchecked Sendable {
 
     /// Elements in the ring now (a snapshot; exact only when neither side is running).
     @inlinable public var count: Int { tail.pointee.load(ordering: .acquiring) &- head.pointee.load(ordering: .acquiring) }
+}
+
+extension UnsafeMutablePointer {
+    /// Room for `capacity` elements starting on a 128-byte boundary (free it through
+    /// `UnsafeMutableRawPointer(p).deallocate()`). A ring's slots come from here: from
+    /// `malloc` (16-byte aligned) a 64-byte element straddles two cache lines, and a producer
+    /// writing one shares a line with the consumer reading the one before.
+    static func allocateLineAligned(capacity: Int) -> UnsafeMutablePointer {
+        UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<Pointee>.stride * capacity, alignment: Swift.max(128, MemoryLayout<Pointee>.alignment))
+            .bindMemory(to: Pointee.self, capacity: capacity)
+    }
 }
