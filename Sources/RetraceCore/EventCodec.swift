@@ -44,14 +44,21 @@ public enum EventCodec {
     /// `encodedSize(event.body)` bytes. Returns the number of bytes written.
     @inlinable @discardableResult
     public static func encode(_ event: Event, to destination: UnsafeMutableRawPointer) -> Int {
+        encode(event.body, eventTime: event.eventTime, receiveTime: event.receiveTime, to: destination)
+    }
+
+    /// Writes the event `body` stamped with these times, as `encode(_:to:)` writes it, from
+    /// the body alone (the output path: no `Event` is built around it).
+    @inlinable @discardableResult
+    public static func encode(_ body: borrowing EventBody, eventTime: Timestamp, receiveTime: Timestamp, to destination: UnsafeMutableRawPointer) -> Int {
         var w = _UnsafeByteWriter(destination)
         w.u8(version)
-        w.u8(event.body.kind.rawValue)
+        w.u8(body.kind.rawValue)
         w.u16(0)
         w.u32(0)
-        w.i64(event.eventTime.nanos)
-        w.i64(event.receiveTime.nanos)
-        encodeBody(event.body, &w)
+        w.i64(eventTime.nanos)
+        w.i64(receiveTime.nanos)
+        encodeBody(body, &w)
         return w.offset
     }
 

@@ -121,19 +121,15 @@ public struct JournalInput: InputSource {
     /// The next input of `reader` (the journal of run `source`) into `input`.
     @inline(__always)
     static func read(_ reader: JournalReader, _ source: String, into input: inout InputEvent) throws(EngineError) -> Bool {
-        while true {
-            let next: JournalRecord?
-            do { next = try reader.nextEvent(into: &input.event) } catch { throw EngineError(.journal, error.message) }
-            guard let record = next else {
-                if let torn = reader.tornTail { throw EngineError(.journal, "\(source): input journal ends in a \(torn)") }
-                return false
-            }
-            let kind = input.event.body.kind
-            if kind.isOutput || kind.isLiveSession || kind == .sessionStarted || kind == .sessionEnded { continue }
-            input.encoded = record.payload
-            input.sourceSequence = record.sequence
-            return true
+        let next: JournalRecord?
+        do { next = try reader.nextInput(into: &input.event) } catch { throw EngineError(.journal, error.message) }
+        guard let record = next else {
+            if let torn = reader.tornTail { throw EngineError(.journal, "\(source): input journal ends in a \(torn)") }
+            return false
         }
+        input.encoded = record.payload
+        input.sourceSequence = record.sequence
+        return true
     }
 
     public var inputJournal: JournalReader? { reader }

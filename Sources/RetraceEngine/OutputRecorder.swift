@@ -73,26 +73,32 @@ public final class OutputRecorder {
     /// commits them with one `fdatasync`; a resume re-reads them).
     public func countInput() { inputEvents += 1 }
 
-    /// Journals an output event stamped at `time` and hands it to the store writer.
+    /// Journals an output event stamped at `time` and hands it to the store writer; returns
+    /// its journal sequence (0 while muted). The body is encoded as it is, never copied
+    /// into an `Event` (only for a tap).
     @discardableResult
-    public func record(_ body: EventBody, at time: Timestamp) throws(EngineError) -> Event {
-        var e = Event(eventTime: time, receiveTime: time, body: body)
-        if muted { return e }
+    public func record(_ body: borrowing EventBody, at time: Timestamp) throws(EngineError) -> UInt64 {
+        if muted { return 0 }
         // SAFETY: the scratch buffer holds `maxEncodedSize` bytes; only the core thread uses it.
-        let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(e, to: scratch))
-        if let resume, let sequence = try resume.match(bytes, body) {
-            e.sequence = sequence
+        let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(body, eventTime: time, receiveTime: time, to: scratch))
+        let sequence: UInt64
+        if let resume, let matched = try resume.match(bytes, body) {
+            sequence = matched
         } else {
-            do { e.sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+            do { sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
         }
-        switch body {
+        switch body.kind {
         case .orderSubmitted: orders += 1
         case .orderFilled: fills += 1
         default: break
         }
-        writer?.publish(sequence: e.sequence, encoded: bytes)
-        if let tap { tap(e) }
-        return e
+        writer?.publish(sequence: sequence, encoded: bytes)
+        if let tap {
+            var e = Event(eventTime: time, receiveTime: time, body: copy body)
+            e.sequence = sequence
+            tap(e)
+        }
+        return sequence
     }
 
     /// Hands a journaled input event the store keeps (an instrument definition) to the writer.
@@ -121,7 +127,7 @@ public final class ResumeOutputs {
     public var exhausted: Bool { index == outputs.count }
     public var remaining: Int { outputs.count - index }
     /// The next recorded output's sequence when `bytes` equals it; nil when none is left.
-    func match(_ bytes: UnsafeRawBufferPointer, _ body: EventBody) throws(EngineError) -> UInt64? {
+    func match(_ bytes: UnsafeRawBufferPointer, _ body: borrowing EventBody) throws(EngineError) -> UInt64? {
         guard index < outputs.count else { return nil }
         let o = outputs[index]
         guard o.bytes.elementsEqual(bytes) else {
