@@ -160,15 +160,22 @@ public final class BacktestEngine<S: Strategy> {
         try drain()
     }
 
-    /// Runs one input. While it runs, `input.event.sequence` is this run's journal
-    /// sequence; the source's own sequence is put back afterwards (replay breakpoints name
-    /// the recorded run's numbers).
+    /// Runs one input, timed by the profiler. While it runs, `input.event.sequence` is this
+    /// run's journal sequence; the source's own sequence is put back afterwards (replay
+    /// breakpoints name the recorded run's numbers).
+    @inline(__always)
     private func process(_ input: inout InputEvent) throws(EngineError) {
-        let recorder = self.recorder
-        let venue = self.venue  // one reference for the whole input (not one per call)
         // A replay's fast-forward to its window is not measured (tick-to-order is the window's).
         if !recorder.muted { profiler.begin() }
-        defer { profiler.end() }
+        try handle(&input)
+        // Not a `defer`: that was a call of its own on every input. A thrown error ends the
+        // run, so its event needs no end.
+        profiler.end()
+    }
+
+    private func handle(_ input: inout InputEvent) throws(EngineError) {
+        let recorder = self.recorder
+        let venue = self.venue  // one reference for the whole input (not one per call)
         guard input.event.receiveTime >= clock.now else {
             throw EngineError(.badInput, "input event #\(input.event.sequence) (\(input.event.body.kind.name)) at \(input.event.receiveTime) is earlier than the previous event at \(clock.now)")
         }
