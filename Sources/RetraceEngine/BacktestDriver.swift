@@ -101,6 +101,9 @@ public enum BacktestDriver {
                 let path = RunFolder.absolutePath(input.directory)
                 do { recorder.referenceSource = try journal.declareSource(path: path, runID: input.runID) } catch { throw EngineError(.journal, error.message) }
                 manifest.inputsReferenced = path
+                // Consecutive inputs go to the journal in runs (not with a replay's stepping,
+                // which stops between any two inputs, nor in fsync mode).
+                recorder.holdsReferences = journalOptions.syncMode != .fsync && settings.afterEvent == nil
             }
             recorder.tap = settings.outputTap
             settings.gate?.attach(recorder)

@@ -110,21 +110,32 @@ public final class BacktestEngine<S: Strategy> {
             own.deinitialize(count: 1)
             own.deallocate()
         }
-        while let slot = try source.next(slot: own) {
-            if !started, slot.pointee.event.body.kind != .instrumentDefined {
-                try start(at: slot.pointee.event.receiveTime)
-                started = true
+        do throws(EngineError) {
+            while let slot = try source.next(slot: own) {
+                if !started, slot.pointee.event.body.kind != .instrumentDefined {
+                    try start(at: slot.pointee.event.receiveTime)
+                    started = true
+                }
+                try process(&slot.pointee)
+                count &+= 1
+                if let write = sink, started, count % UInt64(snapshotEvery) == 0, lastInputSequence > 0 {
+                    if let state = saveState() {
+                        try releaseHeldInputs()  // the snapshot names an input the journal must hold
+                        try write(lastInputSequence, state)
+                    } else {
+                        sink = nil  // the strategy keeps none
+                    }
+                }
+                if count == allocationWarmup, let counter = allocationCounter { allocationsAtWarmup = counter() }
+                if let afterEvent, afterEvent(slot.pointee.event, ledger, venue) {
+                    stopped = true
+                    break
+                }
             }
-            try process(&slot.pointee)
-            count &+= 1
-            if let write = sink, started, count % UInt64(snapshotEvery) == 0, lastInputSequence > 0 {
-                if let state = saveState() { try write(lastInputSequence, state) } else { sink = nil }  // nil: the strategy keeps none
-            }
-            if count == allocationWarmup, let counter = allocationCounter { allocationsAtWarmup = counter() }
-            if let afterEvent, afterEvent(slot.pointee.event, ledger, venue) {
-                stopped = true
-                break
-            }
+        } catch {
+            // The inputs journaled before the failure stay in the journal.
+            try? releaseHeldInputs()
+            throw error
         }
         var hotPath: HotPathAllocations?
         if let base = allocationsAtWarmup, let counter = allocationCounter {
@@ -140,6 +151,10 @@ public final class BacktestEngine<S: Strategy> {
         return RunResult(inputEvents: recorder.inputEvents, orders: recorder.orders, fills: recorder.fills, startingCash: account.cash,
                          finalEquity: ledger.portfolio.equity, fees: ledger.portfolio.fees, duplicatesDropped: duplicatesDropped, hotPath: hotPath, reference: ledger.referenceSummary,
                          latency: profiler.summaries(venues: venue.venues.map(\.name)), stopped: stopped)
+    }
+
+    private func releaseHeldInputs() throws(EngineError) {
+        do { try recorder.releaseHeldInputs() } catch { throw EngineError(.journal, error.message) }
     }
 
     /// Starts from a saved state: the instruments it knew are journaled again (a replay's

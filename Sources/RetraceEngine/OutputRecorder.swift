@@ -24,6 +24,23 @@ public final class OutputRecorder {
     /// journaled by reference to (nil: inputs are copied).
     public var referenceSource: UInt16?
 
+    /// Inputs journaled by reference are held and handed to the journal in runs of
+    /// consecutive source sequences (`JournalWriter.appendReferences`): one call per run
+    /// instead of one per input. Their sequences are known when they are recorded; the
+    /// journal holds them before anything the recorder journals after them. For a
+    /// backtest or replay reading a data run; never in `fsync` mode (an input is durable
+    /// before the engine acts on it).
+    public var holdsReferences = false {
+        didSet { precondition(!holdsReferences || journal.syncMode != .fsync, "inputs are not held in fsync mode") }
+    }
+    /// The held run: its first source sequence, its length, its first journal sequence
+    /// and each input's receive time.
+    @usableFromInline static let maxHeld = 256
+    @usableFromInline var heldFirst: UInt64 = 0
+    @usableFromInline var heldCount = 0
+    @usableFromInline var heldSequence: UInt64 = 0
+    @usableFromInline let heldTimes = UnsafeMutablePointer<Int64>.allocate(capacity: OutputRecorder.maxHeld)
+
     private let scratch = UnsafeMutableRawPointer.allocate(byteCount: EventCodec.maxEncodedSize, alignment: 8)
 
     public init(journal: JournalWriter, writer: StoreWriter?) {
@@ -31,7 +48,10 @@ public final class OutputRecorder {
         self.writer = writer
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        heldTimes.deallocate()
+    }
 
     /// Journals an input event given as encoded bytes; returns its sequence. In `fsync`
     /// mode the event is durable when this returns (the core acts on it only afterwards).
@@ -40,17 +60,58 @@ public final class OutputRecorder {
     /// payload's receive time when the caller has it decoded (else it is read from the bytes).
     /// Instrument definitions are always copied: a store writer that spilled reads them
     /// back from this journal (`StoreWriter.spill(to:)`).
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func recordInput(encoded payload: UnsafeRawBufferPointer, sourceSequence: UInt64 = 0, receiveTime: Int64? = nil) throws(JournalError) -> UInt64 {
-        if muted && payload[1] != EventKind.instrumentDefined.rawValue { return 0 }
+        let definition = payload[1] == EventKind.instrumentDefined.rawValue
+        if muted && !definition { return 0 }
         inputEventCount()
-        let sequence = if let referenceSource, sourceSequence != 0, payload[1] != EventKind.instrumentDefined.rawValue {
-            try journal.appendReference(source: referenceSource, sourceSequence: sourceSequence, time: receiveTime ?? JournalFormat.payloadTime(payload))
-        } else {
-            try journal.append(encoded: payload)
+        if let referenceSource, sourceSequence != 0, !definition {
+            let time = receiveTime ?? JournalFormat.payloadTime(payload)
+            if holdsReferences { return try holdReference(sourceSequence, time: time) }
+            let sequence = try journal.appendReference(source: referenceSource, sourceSequence: sourceSequence, time: time)
+            if journal.syncMode == .fsync { try journal.commit() }
+            return sequence
         }
+        try releaseHeldInputs()
+        let sequence = try journal.append(encoded: payload)
         if journal.syncMode == .fsync { try journal.commit() }
         return sequence
+    }
+
+    /// Holds an input journaled by reference (`holdsReferences`): returns the sequence it
+    /// will have. It joins the held run when its source sequence follows the run's last;
+    /// otherwise the run goes to the journal first and a new one starts with it.
+    @inlinable @inline(__always)
+    func holdReference(_ sourceSequence: UInt64, time: Int64) throws(JournalError) -> UInt64 {
+        if heldCount > 0 {
+            if heldCount < Self.maxHeld && sourceSequence == heldFirst &+ UInt64(heldCount) {
+                heldTimes[heldCount] = time
+                heldCount &+= 1
+                return heldSequence &+ UInt64(heldCount &- 1)
+            }
+            try appendHeld()
+        }
+        heldFirst = sourceSequence
+        heldTimes[0] = time
+        heldCount = 1
+        heldSequence = journal.nextSequence
+        return heldSequence
+    }
+
+    /// Hands the inputs held by reference to the journal. Everything else the recorder
+    /// journals calls this first (so the journal's order is the engine's), and the engine
+    /// calls it before a snapshot names an input and when a run fails.
+    @inlinable
+    public func releaseHeldInputs() throws(JournalError) {
+        if heldCount > 0 { try appendHeld() }
+    }
+
+    @usableFromInline
+    func appendHeld() throws(JournalError) {
+        let count = heldCount
+        heldCount = 0
+        let first = try journal.appendReferences(source: referenceSource!, firstSourceSequence: heldFirst, times: UnsafeBufferPointer(start: heldTimes, count: count))
+        precondition(first == heldSequence, "held inputs were to be #\(heldSequence)…, but the journal numbered them from #\(first): something appended to it past the recorder")
     }
 
     /// Journals an input event; returns it with its sequence. (Inputs are not projected
@@ -61,6 +122,7 @@ public final class OutputRecorder {
         inputEventCount()
         var e = event
         do {
+            try releaseHeldInputs()
             e.sequence = try journal.append(event)
             if journal.syncMode == .fsync { try journal.commit() }
         } catch { throw EngineError(.journal, error.message) }
@@ -85,7 +147,10 @@ public final class OutputRecorder {
         if let resume, let matched = try resume.match(bytes, body) {
             sequence = matched
         } else {
-            do { sequence = try journal.append(encoded: bytes) } catch { throw EngineError(.journal, error.message) }
+            do {
+                try releaseHeldInputs()
+                sequence = try journal.append(encoded: bytes)
+            } catch { throw EngineError(.journal, error.message) }
         }
         switch body.kind {
         case .orderSubmitted: orders += 1
@@ -112,7 +177,10 @@ public final class OutputRecorder {
 extension OutputRecorder {
     /// Journals a session marker (neither input data nor an output).
     public func recordControl(_ body: EventBody, at time: Timestamp) throws(EngineError) {
-        do { try journal.append(Event(eventTime: time, receiveTime: time, body: body)) } catch { throw EngineError(.journal, error.message) }
+        do {
+            try releaseHeldInputs()
+            try journal.append(Event(eventTime: time, receiveTime: time, body: body))
+        } catch { throw EngineError(.journal, error.message) }
     }
 }
 

@@ -395,6 +395,43 @@ public final class JournalWriter: @unchecked Sendable {
             index.extend(through: sequence, time: time)
             return sequence
         }
+        return try openReferenceLocked(source: source, sourceSequence: sourceSequence, time: time)
+    }
+
+    /// Journals `times.count` inputs by reference: source sequences `firstSourceSequence`,
+    /// `firstSourceSequence + 1`, … received at `times` (one per input). Returns the
+    /// first one's sequence; the others follow it. The frames are the ones that as many
+    /// `appendReference` calls would write, at one call's cost: a caller that knows its
+    /// inputs follow each other (a backtest reading a data run) hands them over in runs.
+    @discardableResult
+    public func appendReferences(source: UInt16, firstSourceSequence: UInt64, times: UnsafeBufferPointer<Int64>) throws(JournalError) -> UInt64 {
+        lock.lock(); defer { lock.unlock() }
+        let first = next
+        var i = 0
+        while i < times.count {
+            let sourceSequence = firstSourceSequence &+ UInt64(i)
+            guard sourceSequence == growNext && active.used == growEnd && source == growSource else {
+                _ = try openReferenceLocked(source: source, sourceSequence: sourceSequence, time: times[i])
+                i += 1
+                continue
+            }
+            // As many as the open frame takes, in one step.
+            let n = min(Int(InputReference.maxCount - openReference!.span.count), times.count - i)
+            var latest = times[i]
+            for k in (i + 1)..<(i + n) where times[k] > latest { latest = times[k] }
+            openReference!.span.count += UInt32(n)
+            openReference!.span.lastTime = times[i + n - 1]
+            if openReference!.span.count == InputReference.maxCount { growEnd = -1 }
+            growNext &+= UInt64(n)
+            next += UInt64(n)
+            index.extend(through: next - 1, time: latest)
+            i += n
+        }
+        return first
+    }
+
+    /// Opens a reference frame for one input (closing the one open before).
+    private func openReferenceLocked(source: UInt16, sourceSequence: UInt64, time: Int64) throws(JournalError) -> UInt64 {
         precondition(Int(source) < sources, "source \(source) was not declared")
         closeReferenceLocked()
         let at = try reserveLocked(payloadBytes: InputReference.referenceBytes)

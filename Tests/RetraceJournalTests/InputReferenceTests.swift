@@ -120,6 +120,62 @@ struct InputReferenceTests {
         #expect(try Self.records(try JournalReader(directory: dir + "/ref")).count == copied.count + 1)
     }
 
+    @Test("inputs handed over in runs (appendReferences) write the same bytes as one call each, across the frame limit")
+    func runsMatchSingleCalls() throws {
+        let dir = temporaryDirectory("ref-runs")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.source(dir + "/source", count: Int(InputReference.maxCount) + 3_000)
+        let options = JournalOptions(syncMode: .none, segmentBytes: 4096, bufferBytes: 4096, indexInterval: 16)
+        let single = try JournalWriter(directory: dir + "/single", runID: Self.runID, options: options)
+        let runs = try JournalWriter(directory: dir + "/runs", runID: Self.runID, options: options)
+        for w in [single, runs] { _ = try w.declareSource(path: dir + "/source", runID: Self.sourceID) }
+        var rng = SplitMix64(seed: 11)
+        var held: (first: UInt64, sequence: UInt64, times: [Int64]) = (0, 0, [])
+        func release() throws {
+            guard !held.times.isEmpty else { return }
+            let first = try held.times.withUnsafeBufferPointer { times throws(JournalError) in
+                try runs.appendReferences(source: 0, firstSourceSequence: held.first, times: times)
+            }
+            #expect(first == held.sequence)
+            held.times.removeAll()
+        }
+        let reader = try JournalReader(directory: dir + "/source")
+        // Long unbroken stretches in the middle, so that one crosses the 65,536-input limit.
+        var sequence: UInt64 = 0
+        while let record = try reader.next() {
+            sequence = record.sequence
+            let quiet = sequence > 1_000 && sequence < UInt64(InputReference.maxCount) + 2_000
+            if !quiet && rng.next(modulo: 12) == 0 { continue }  // a gap: the next input starts a new run
+            let time = JournalFormat.payloadTime(record.payload)
+            if let last = held.times.indices.last, held.first + UInt64(last) + 1 != sequence { try release() }
+            if held.times.isEmpty { (held.first, held.sequence) = (sequence, single.nextSequence) }
+            held.times.append(time)
+            try single.appendReference(source: 0, sourceSequence: sequence, time: time)
+            if quiet { continue }
+            if rng.next(modulo: 9) == 0 {
+                try release()
+                let output = Event(eventTime: Timestamp(nanos: time), receiveTime: Timestamp(nanos: time), body: .timerFired(TimerFired(timerID: rng.next())))
+                #expect(try single.append(output) == (try runs.append(output)))
+            }
+            if rng.next(modulo: 40) == 0 {
+                try release()
+                try single.commit()
+                try runs.commit()
+            }
+        }
+        try release()
+        #expect(single.nextSequence == runs.nextSequence)
+        try single.finish()
+        try runs.finish()
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/single").sorted()
+        #expect(files == (try FileManager.default.contentsOfDirectory(atPath: dir + "/runs").sorted()) && files.count > 2)
+        for f in files {
+            #expect(FileManager.default.contents(atPath: dir + "/single/" + f) == FileManager.default.contents(atPath: dir + "/runs/" + f), "\(f) differs")
+        }
+        let back = try Self.records(try JournalReader(directory: dir + "/runs"))
+        #expect(back.count == Int(single.nextSequence - 1))
+    }
+
     @Test("a long stretch splits at the frame limit; declaring after a record is refused")
     func longStretch() throws {
         let dir = temporaryDirectory("ref-long")
