@@ -385,14 +385,8 @@ public final class JournalWriter: @unchecked Sendable {
         // `growEnd` is reset whenever anything else is appended, the buffers swap, the
         // journal fails or closes, and when the frame is full.
         if sourceSequence == growNext && active.used == growEnd && source == growSource {
-            // The frame's count and CRC are written when it is closed (`closeReferenceLocked`).
-            openReference!.span.count += 1
-            openReference!.span.lastTime = time
-            if openReference!.span.count == InputReference.maxCount { growEnd = -1 }
-            growNext &+= 1
             let sequence = next
-            next += 1
-            index.extend(through: sequence, time: time)
+            growLocked(by: 1, lastTime: time, latest: time)
             return sequence
         }
         return try openReferenceLocked(source: source, sourceSequence: sourceSequence, time: time)
@@ -419,15 +413,23 @@ public final class JournalWriter: @unchecked Sendable {
             let n = min(Int(InputReference.maxCount - openReference!.span.count), times.count - i)
             var latest = times[i]
             for k in (i + 1)..<(i + n) where times[k] > latest { latest = times[k] }
-            openReference!.span.count += UInt32(n)
-            openReference!.span.lastTime = times[i + n - 1]
-            if openReference!.span.count == InputReference.maxCount { growEnd = -1 }
-            growNext &+= UInt64(n)
-            next += UInt64(n)
-            index.extend(through: next - 1, time: latest)
+            growLocked(by: n, lastTime: times[i + n - 1], latest: latest)
             i += n
         }
         return first
+    }
+
+    /// Grows the open reference frame by `n` inputs (it has room), the last received at
+    /// `lastTime`, the latest at `latest`. The frame's count and CRC are written when it
+    /// is closed (`closeReferenceLocked`).
+    @inline(__always)
+    private func growLocked(by n: Int, lastTime: Int64, latest: Int64) {
+        openReference!.span.count += UInt32(n)
+        openReference!.span.lastTime = lastTime
+        if openReference!.span.count == InputReference.maxCount { growEnd = -1 }
+        growNext &+= UInt64(n)
+        next += UInt64(n)
+        index.extend(through: next - 1, time: latest)
     }
 
     /// Opens a reference frame for one input (closing the one open before).
