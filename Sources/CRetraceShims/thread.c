@@ -9,6 +9,15 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 
 int retrace_pin_current_thread(int cpu) {
     if (cpu < 0 || cpu >= CPU_SETSIZE) return EINVAL;
@@ -99,6 +108,15 @@ int retrace_start_writeback(int fd, int64_t start, int64_t length) {
 int retrace_drop_written(int fd, int64_t start, int64_t length) {
     if (sync_file_range(fd, start, length, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) return errno;
     return posix_fadvise(fd, start, length, POSIX_FADV_DONTNEED);
+}
+
+int retrace_populate(void *start, size_t length, int write) {
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0) page = 4096;
+    uintptr_t first = ((uintptr_t)start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)start + length) & ~((uintptr_t)page - 1);
+    if (end <= first) return 0;
+    return madvise((void *)first, end - first, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0 ? 0 : errno;
 }
 
 int retrace_pinned_cpu(void) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CRetraceShims
 @testable import RetraceCore
 @testable import RetraceEngine
 
@@ -89,6 +90,45 @@ struct RingTests {
             }
         }
         #expect(wrong == 0 && ring.pop() == nil)
+    }
+
+    @Test("SPSC populateAhead maps the slots ahead of the producer, and only those, and leaves what they hold alone")
+    func spscPopulateAhead() throws {
+        // 16 MiB of slots: the part past the producer plus the lead must not be mapped yet.
+        let ring = SPSCRing<UInt64>(capacity: 1 << 21, startIndex: 5)
+        let base = Int(bitPattern: UnsafeMutableRawPointer(ring.slots))
+        let page = 4096
+        /// Whether the page holding byte `offset` of the slots is resident (mincore).
+        func resident(_ offset: Int) -> Bool {
+            let start = (base + offset) & ~(page - 1)
+            var flag: UInt8 = 0
+            guard mincore(UnsafeMutableRawPointer(bitPattern: start), page, &flag) == 0 else { return false }
+            return flag & 1 == 1
+        }
+        for i in 0..<1000 { #expect(ring.push(UInt64(i))) }
+        let written = 1000 * 8
+        ring.populateAhead(lead: 1 << 20)
+        // Whether this kernel has the populate advice (5.14+), asked of a mapping of our own.
+        let probe = mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+        defer { munmap(probe, 2 * page) }
+        guard retrace_populate(probe, 2 * page, 1) == 0 else {
+            // A kernel before 5.14 has no populate advice: nothing is mapped, nothing breaks.
+            #expect(ring.popBatch(max: 2000) { _ in } == 1000)
+            return
+        }
+        let unmapped = stride(from: 8 * page, to: written + (1 << 20) - 2 * page, by: page).filter { !resident($0) }
+        #expect(unmapped.isEmpty, "pages at slot bytes \(unmapped.prefix(3))… are not mapped")
+        #expect(!resident(8 << 20), "nothing far past the lead is mapped")
+        // The producer moves on: the next call maps up to its new index plus the lead.
+        for i in 1000..<200_000 { #expect(ring.push(UInt64(i))) }
+        ring.populateAhead(lead: 1 << 20)
+        #expect(resident(200_000 * 8 + (1 << 19)))
+        var expected: UInt64 = 0
+        _ = ring.popBatch(max: 300_000) { v in
+            if v != expected { Issue.record("slot \(expected) holds \(v)") }
+            expected += 1
+        }
+        #expect(expected == 200_000)
     }
 
     @Test("MPSC under four producers: no loss, no duplicate, each producer's order kept")

@@ -52,6 +52,12 @@ int retrace_start_writeback(int fd, int64_t start, int64_t length);
 /// the page cache (POSIX_FADV_DONTNEED: clean pages only). Returns 0 or an errno value.
 int retrace_drop_written(int fd, int64_t start, int64_t length);
 
+/// Maps the whole pages inside [start, start+length) in now, as a write (`write` != 0,
+/// MADV_POPULATE_WRITE) or a read (MADV_POPULATE_READ) would, without changing what they
+/// hold: the first touches that would fault later fault here, on the calling thread.
+/// Returns 0 or an errno value (EINVAL: the kernel has no populate advice, before 5.14).
+int retrace_populate(void *start, size_t length, int write);
+
 /// A non-blocking eventfd (a doorbell one thread rings and another polls), or -1.
 int retrace_eventfd(void);
 

@@ -220,6 +220,8 @@ public final class StoreWriter: @unchecked Sendable {
         var stuckSince: ContinuousClock.Instant?
 
         while true {
+            // The ring's next pages are mapped here, not by the core's first pushes.
+            ring.populateAhead()
             // Take from the ring (or the journal) unless too much is already waiting for the store.
             var took = 0
             var polled = false  // the journal was read (and held `took` records)
