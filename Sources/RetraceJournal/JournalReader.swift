@@ -42,7 +42,7 @@ final class SegmentData {
         self.number = number
         let plain = directory + "/" + JournalFormat.segmentName(number)
         do {
-            let m = try _UnsafeMappedFile(path: plain)
+            let m = try _UnsafeMappedFile(path: plain, background: true)
             (path, compressed, fileBytes, mapped, heap) = (plain, false, m.count, m, nil)
             return
         } catch where error.code == .notFound {}

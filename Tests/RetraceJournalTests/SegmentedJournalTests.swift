@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import CRetraceShims
 @testable import RetraceCore
 @testable import RetraceJournal
 
@@ -410,5 +411,57 @@ struct SegmentedJournalTests {
             }
             bytes.withUnsafeBytes { b in _ = try? JournalReader.scanSegment(b) }
         }
+    }
+}
+
+@Suite("Segment maps")
+struct SegmentMapTests {
+    /// Kilobytes of `range` mapped in (the Rss of its entry in /proc/self/smaps).
+    static func residentKiB(_ start: UnsafeRawPointer) -> Int? {
+        // Read to the end: a /proc file's size is 0.
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/smaps"), let smaps = String(data: handle.readDataToEndOfFile(), encoding: .utf8) else { return nil }
+        let address = String(UInt(bitPattern: start), radix: 16)
+        var inside = false
+        for line in smaps.split(separator: "\n") {
+            if let dash = line.firstIndex(of: "-"), line[..<dash].allSatisfy(\.isHexDigit) {
+                inside = line[..<dash].drop(while: { $0 == "0" }) == address[...]
+            } else if inside, line.hasPrefix("Rss:") {
+                return Int(line.split(separator: " ")[1])
+            }
+        }
+        return nil
+    }
+
+    @Test("a segment's map is populated off the reading thread; a plain map is not; both read the same bytes")
+    func backgroundPopulate() throws {
+        let dir = NSTemporaryDirectory() + "retrace-map-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/file"
+        let size = 8 << 20
+        var bytes = [UInt8](repeating: 0, count: size)
+        for i in stride(from: 0, to: size, by: 4096) { bytes[i] = UInt8(truncatingIfNeeded: i >> 12) }
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let plain = try _UnsafeMappedFile(path: path)
+        let background = try _UnsafeMappedFile(path: path, background: true)
+        let before = try #require(Self.residentKiB(plain.bytes.baseAddress!), "the map is in /proc/self/smaps")
+        #expect(before < 1024, "nothing read yet, \(before) KiB mapped")
+        // The helper maps it in shortly; a kernel without populate advice never does.
+        var mapped = 0
+        for _ in 0..<200 {
+            mapped = Self.residentKiB(background.bytes.baseAddress!) ?? 0
+            if mapped >= size >> 10 { break }
+            usleep(10_000)
+        }
+        // Whether this kernel has the populate advice (5.14+), asked of a mapping of our own.
+        let probe = mmap(nil, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+        defer { munmap(probe, 8192) }
+        if retrace_populate(probe, 8192, 1) == 0 {
+            #expect(mapped >= size >> 10, "only \(mapped) KiB of \(size >> 10) mapped in")
+        } else {
+            #expect(mapped < 1024, "no populate advice, yet \(mapped) KiB mapped")
+        }
+        #expect(Self.residentKiB(plain.bytes.baseAddress!)! < 1024, "the plain map stays untouched")
+        #expect(plain.bytes.elementsEqual(background.bytes))
     }
 }
