@@ -259,11 +259,16 @@ public final class DepthMarket {
     /// An L2 level changed (or, in an order-level run, a level total was set).
     public func onLevel(_ u: L2LevelUpdated, _ cx: inout Context) {
         let side = u.side, price = u.price.raw, new = u.quantity.raw
-        // The level's previous size matters only to orders resting in its queue.
-        let old = resting.isEmpty ? 0 : depth(side: side, price: price)
+        // The level's previous size matters only to orders resting in its queue; what the
+        // update can newly cross, only our orders on the other side at or through its price.
+        var queued = false, reaches = false
+        for r in resting {
+            if r.order.side == side { queued = queued || r.price == price } else { reaches = reaches || Self.crosses(r.order.side, limit: r.price, price: price) }
+        }
+        let old = queued ? depth(side: side, price: price) : 0
         if let l3 { l3.setLevelTotal(side: side, tick: price, total: new) } else { l2.apply(u) }
         levelChanged(side, price)
-        if !resting.isEmpty {
+        if queued {
             for i in resting.indices where resting[i].order.side == side && resting[i].price == price {
                 var r = resting[i]
                 if l3 == nil, case .power = cx.settings.queueModel {
@@ -278,8 +283,11 @@ public final class DepthMarket {
                 r.traded = 0
                 resting[i] = r
             }
-            fillCrossed(cx: &cx)
         }
+        // No resting order is crossed between events (each crossing is filled when it
+        // appears): only liquidity made available at this price can cross one now. An
+        // emptied level moves its side's best away from our orders.
+        if reaches && new > 0 { fillCrossed(cx: &cx) }
     }
 
     /// An order-level message: the exact queue bookkeeping, then the book change.
