@@ -27,9 +27,11 @@ public struct LatencyProfiler {
     /// Tick-to-order by venue index (the venue's position in the run's venue list).
     public private(set) var byVenue: [LatencyHistogram] = []
     var countdown: Int
-    /// This event's receipt (0: none; orders from timers alone are not tick-to-order).
-    var eventStart: Int64 = 0
-    var last: Int64 = 0
+    /// This event's receipt, in ticks of the cycle counter (0: none; orders from timers
+    /// alone are not tick-to-order). Kept in ticks: scaled to nanoseconds only when a
+    /// duration is recorded, not on every input.
+    var eventStart: UInt64 = 0
+    var last: UInt64 = 0
     /// Whether this event's stages are being sampled.
     var sampling = false
 
@@ -40,21 +42,23 @@ public struct LatencyProfiler {
         self.timesOrders = timesOrders
         countdown = every
         nanosPerTick = every > 0 ? retrace_nanos_per_cycle() : 1
-        baseTick = retrace_cycles()
         stage = Array(repeating: LatencyHistogram(), count: Self.stages.count)
     }
 
     /// Nanoseconds per tick of the cycle counter (measured once per process).
     let nanosPerTick: Double
-    /// The tick readings count from (keeps the Double exact).
-    let baseTick: UInt64
 
-    /// Now, in nanoseconds on the cycle counter's scale: the TSC read directly (a few
-    /// nanoseconds here, against about 22 for `clock_gettime`, and it is read on every
-    /// input), scaled by a rate measured against CLOCK_MONOTONIC.
+    /// Now, in ticks of the cycle counter: the TSC read inline (a few nanoseconds here,
+    /// against about 22 for `clock_gettime`, and it is read on every input). Never 0.
     @inline(__always)
-    func now() -> Int64 {
-        Int64(Double(retrace_cycles() &- baseTick) * nanosPerTick)  // determinism-ok: profiling only, never read by the engine's logic
+    func now() -> UInt64 {
+        retrace_ticks() | 1  // determinism-ok: profiling only, never read by the engine's logic
+    }
+
+    /// Nanoseconds between two readings of `now()`, at the rate measured against CLOCK_MONOTONIC.
+    @inline(__always)
+    func nanos(from start: UInt64, to end: UInt64) -> Int64 {
+        Int64(Double(Int64(bitPattern: end &- start)) * nanosPerTick)
     }
 
     /// An input event was received.
@@ -74,24 +78,24 @@ public struct LatencyProfiler {
     mutating func mark(_ index: Int) {
         guard sampling else { return }
         let t = now()
-        stage[index].record(t - last)
+        stage[index].record(nanos(from: last, to: t))
         last = t
     }
 
     /// The risk checks of one order (sampled events only).
     @inline(__always)
-    func riskStarted() -> Int64 { sampling ? now() : 0 }
+    func riskStarted() -> UInt64 { sampling ? now() : 0 }
 
     @inline(__always)
-    mutating func riskEnded(_ started: Int64) {
+    mutating func riskEnded(_ started: UInt64) {
         guard sampling, started != 0 else { return }
-        stage[3].record(now() - started)
+        stage[3].record(nanos(from: started, to: now()))
     }
 
     /// An order caused by the current event is handed to the venue at index `venue`.
     mutating func orderSent(venue: Int) {
         guard eventStart != 0 else { return }
-        let d = now() - eventStart
+        let d = nanos(from: eventStart, to: now())
         while byVenue.count <= venue { byVenue.append(LatencyHistogram()) }
         byVenue[venue].record(d)
     }
