@@ -137,15 +137,21 @@ public struct SegmentIndex: Equatable, Sendable {
         if time > maxTime { maxTime = time }
     }
 
-    /// Accounts for one more record (the writer calls this as it appends).
+    /// Accounts for one more record (the writer calls this as it appends). Inlined into the
+    /// writer's append (a call of its own cost more than its body); the entry every
+    /// `interval` records is the outlined part.
+    @inline(__always)
     public mutating func add(sequence: UInt64, time: Int64, offset: Int) {
         if time > maxTime { maxTime = time }
-        if untilEntry == 0 {
-            entries.append(Entry(sequence: sequence, maxTime: maxTime, offset: offset))
-            untilEntry = interval
-        }
+        if untilEntry == 0 { addEntry(sequence: sequence, offset: offset) }
         untilEntry &-= 1
         records += 1
         lastSequence = sequence
+    }
+
+    @inline(never)
+    private mutating func addEntry(sequence: UInt64, offset: Int) {
+        entries.append(Entry(sequence: sequence, maxTime: maxTime, offset: offset))
+        untilEntry = interval
     }
 }
