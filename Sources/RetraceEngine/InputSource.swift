@@ -121,14 +121,12 @@ public struct JournalInput: InputSource {
     /// The next input of `reader` (the journal of run `source`) into `input`.
     @inline(__always)
     static func read(_ reader: JournalReader, _ source: String, into input: inout InputEvent) throws(EngineError) -> Bool {
-        let next: JournalRecord?
-        do { next = try reader.nextInput(into: &input.event) } catch { throw EngineError(.journal, error.message) }
-        guard let record = next else {
+        let found: Bool
+        do { found = try reader.nextInput(into: &input.event, payload: &input.encoded, sequence: &input.sourceSequence) } catch { throw EngineError(.journal, error.message) }
+        guard found else {
             if let torn = reader.tornTail { throw EngineError(.journal, "\(source): input journal ends in a \(torn)") }
             return false
         }
-        input.encoded = record.payload
-        input.sourceSequence = record.sequence
         return true
     }
 
