@@ -41,6 +41,13 @@ struct BacktestEngineTests {
     /// up-cross → buy 10 to close (fill 12.00, fee 0.12; trade −30 − 0.21 = −30.21) and buy 10
     /// (12.00, fee 0.12). The data ends long 10: closed at the last bar's open 13.00 (fee 0.13;
     /// trade +10 − 0.25 = 9.75). PnL −20.46, fees 0.46, 4 orders, 4 fills.
+    @Test("an event's sequence and event time are its first 16 bytes (the core stores them together)")
+    func eventLayout() {
+        #expect(MemoryLayout<Event>.offset(of: \Event.sequence) == 0)
+        #expect(MemoryLayout<Event>.offset(of: \Event.eventTime) == 8)
+        #expect(MemoryLayout<Timestamp>.size == 8)
+    }
+
     @Test("a hand-computed bar backtest gives the worked fills, trades and PnL")
     func handComputed() throws {
         let out = temporaryDirectory("hand")
