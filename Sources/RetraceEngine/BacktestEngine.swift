@@ -483,4 +483,3 @@ struct BufferStack<Element> {
         swap(&b, &buffers[depth])
     }
 }
-

@@ -112,11 +112,11 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     }
 
     /// Consumer: maps in the slots the producer writes next, up to `lead` bytes past its
-    /// latest one, until the whole ring is mapped. A fresh
-    /// ring's pages are mapped on first touch: without this the producer's first pass over
-    /// a 32 MiB ring takes some 8,000 page faults (about 13 ms of the core thread's time);
-    /// here the consumer takes them, on its own thread. Returns at once when the ring is
-    /// mapped, or when the kernel cannot populate (it is then not tried again).
+    /// latest one, until the whole ring is mapped. A fresh ring's pages are mapped on first
+    /// touch: without this the producer's first pass over a 32 MiB ring takes some 8,000
+    /// page faults (about 13 ms of the core thread's time); here the consumer takes them,
+    /// on its own thread. Returns at once when the ring is mapped, or when the kernel cannot
+    /// populate (it is then not tried again).
     public func populateAhead(lead: Int = 4 << 20) {
         let stride = MemoryLayout<Element>.stride
         guard populated < capacity * stride else { return }
