@@ -514,27 +514,20 @@ public final class JournalReader {
     }
 
     /// The next input event of a run's journal decoded into `event`, as `nextEvent(into:)`
-    /// reads it: the run's outputs and session markers (start, end, live connection
-    /// events) are read, checked and passed over. Nil at the end.
-    @inline(__always)
-    public func nextInput(into event: inout Event) throws(JournalError) -> JournalRecord? {
+    /// reads it, its payload and sequence stored straight into the caller's storage; the
+    /// run's outputs and session markers (start, end, live connection events) are read,
+    /// checked and passed over. False at the end. (A record handed back by value went
+    /// through memory, and copying its payload out read 16 bytes just written as two
+    /// 8-byte halves: a store-forwarding stall on every input.)
+    public func nextInput(into event: inout Event, payload: inout UnsafeRawBufferPointer?, sequence: inout UInt64) throws(JournalError) -> Bool {
         while let record = try nextEvent(into: &event) {
             let kind = event.body.kind
             if kind.isOutput || kind.isLiveSession || kind == .sessionStarted || kind == .sessionEnded { continue }
-            return record
+            payload = record.payload
+            sequence = record.sequence
+            return true
         }
-        return nil
-    }
-
-    /// `nextInput(into:)` with the record's payload and sequence stored straight into the
-    /// caller's storage; false at the end. Copying the payload out of a record handed back
-    /// by value read 16 bytes the callee had just written as two 8-byte halves: a
-    /// store-forwarding stall on every input.
-    public func nextInput(into event: inout Event, payload: inout UnsafeRawBufferPointer?, sequence: inout UInt64) throws(JournalError) -> Bool {
-        guard let record = try nextInput(into: &event) else { return false }
-        payload = record.payload
-        sequence = record.sequence
-        return true
+        return false
     }
 
     // MARK: Seeking

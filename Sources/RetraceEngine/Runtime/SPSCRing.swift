@@ -118,25 +118,24 @@ public final class SPSCRing<Element>: @unchecked Sendable {
     /// on its own thread. Returns at once when the ring is mapped, or when the kernel cannot
     /// populate (it is then not tried again).
     public func populateAhead(lead: Int = 4 << 20) {
-        let stride = MemoryLayout<Element>.stride
-        guard populated < capacity * stride else { return }
-        // From the first page boundary in the slots, in whole 1 MiB steps (the pages at the
-        // two ends are left to first touch).
-        let start = Int(bitPattern: UnsafeMutableRawPointer(slots))
-        let first = (start + 4095) & ~4095
-        let total = capacity * stride
+        let total = capacity * MemoryLayout<Element>.stride
+        guard populated < total else { return }
         // The producer's own index (its line is pulled only until the ring is mapped): the
         // consumer's cached view lags it by megabytes while the store is behind.
-        let written = Swift.min(tail.pointee.load(ordering: .relaxed) &- startIndex, capacity) * stride
+        let written = Swift.min(tail.pointee.load(ordering: .relaxed) &- startIndex, capacity) * MemoryLayout<Element>.stride
         let target = Swift.min(total, written + lead)
+        let start = Int(bitPattern: UnsafeMutableRawPointer(slots))
+        let chunk = 1 << 20
         while populated < target {
-            let from = Swift.max(first, start + populated)
-            let step = Swift.min(1 << 20, start + total - from)
-            if step <= 0 || retrace_populate(UnsafeMutableRawPointer(bitPattern: from), step, 1) != 0 {
-                populated = total  // nothing left, or not supported here: the producer maps them as before
+            // Up to the next 1 MiB boundary (page-aligned, so no page is split between two
+            // calls; `retrace_populate` leaves the partial pages at the ring's two ends).
+            let from = start + populated
+            let end = Swift.min(start + total, (from | (chunk - 1)) + 1)
+            if retrace_populate(UnsafeMutableRawPointer(bitPattern: from), end - from, 1) != 0 {
+                populated = total  // not supported here: the producer maps them as before
                 return
             }
-            populated = from + step - start
+            populated = end - start
         }
     }
 
