@@ -261,9 +261,13 @@ public final class DepthMarket {
         let side = u.side, price = u.price.raw, new = u.quantity.raw
         // The level's previous size matters only to orders resting in its queue; what the
         // update can newly cross, only our orders on the other side at or through its price.
-        var queued = false, reaches = false
-        for r in resting {
+        // An index loop: `for r in resting` retained and released the array's buffer on
+        // every update (the elements are plain values; indexing them retains nothing).
+        var queued = false, reaches = false, i = 0
+        while i < resting.count {
+            let r = resting[i]
             if r.order.side == side { queued = queued || r.price == price } else { reaches = reaches || Self.crosses(r.order.side, limit: r.price, price: price) }
+            i += 1
         }
         let old = queued ? depth(side: side, price: price) : 0
         if let l3 { l3.setLevelTotal(side: side, tick: price, total: new) } else { l2.apply(u) }

@@ -405,8 +405,8 @@ public final class SimulatedVenue {
             markets[index].quote(q)
             if !working.isEmpty { matchTouch(id, venue: v, at: x, &listener) }
         case .tradeReceived(let t):
-            if let depth = markets[index].depth {
-                onDepth(depth, index, venue: v, at: x, &listener) { d, cx in d.onTrade(t, &cx) }
+            if let ref = markets[index].depthRef {
+                ref._withUnsafeGuaranteedRef { depth in onDepth(depth, index, venue: v, at: x, &listener) { d, cx in d.onTrade(t, &cx) } }
             } else {
                 matchTrade(t, venue: v, at: x, &listener)
             }

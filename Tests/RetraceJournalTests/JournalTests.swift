@@ -31,6 +31,13 @@ struct CRC32CTests {
         var rng = SplitMix64(seed: 11)
         let data = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         data.withUnsafeBytes { b in
+            // Every short length at every alignment: each tail of the 8-byte steps (4, 2, 1).
+            for start in 0..<8 {
+                for length in 0...80 {
+                    let slice = UnsafeRawBufferPointer(rebasing: b[start..<(start + length)])
+                    #expect(CRC32C.checksum(slice) == CRC32C.tableChecksum(slice), "start \(start), length \(length)")
+                }
+            }
             for _ in 0..<300 {
                 let start = Int(rng.next(modulo: 64)), length = Int(rng.next(modulo: 3000))
                 let slice = UnsafeRawBufferPointer(rebasing: b[start..<(start + length)])
