@@ -111,7 +111,7 @@ public enum BacktestDriver {
             engine.mode = settings.mode
             engine.afterEvent = settings.afterEvent
             engine.allocationCounter = settings.allocationCounter
-            engine.profiler = LatencyProfiler(every: settings.profileEvery, timesOrders: S.placesOrders)
+            engine.profiler = LatencyProfiler(every: settings.profileEvery)
             engine.startState = settings.startState
             engine.snapshotTag = EngineSnapshot.tag(strategy: S.name, parameters: values, seed: settings.seed)
             if settings.snapshotEvery > 0 {

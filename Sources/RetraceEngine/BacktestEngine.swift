@@ -56,7 +56,7 @@ public final class BacktestEngine<S: Strategy> {
     public var allocationCounter: (@Sendable () -> UInt64)?
     public var allocationWarmup: UInt64 = 100_000
     /// Wall-clock checkpoints along tick-to-order (measured, never used by the logic).
-    public var profiler = LatencyProfiler(every: 16, timesOrders: S.placesOrders)
+    public var profiler = LatencyProfiler(every: 16)
     /// The mode recorded in the session marker.
     public var mode = RunMode.backtest
     /// Called after each input event is processed (replay breakpoints and stepping);

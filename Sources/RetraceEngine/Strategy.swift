@@ -11,9 +11,6 @@ public protocol Strategy {
     static var summary: String { get }
     /// Every parameter with its default (run with none and the defaults apply).
     static var parameters: [ParameterSpec] { get }
-    /// False for a strategy that never submits an order (pure replay): the engine then
-    /// skips the clock read per input that timing tick-to-order needs. Default true.
-    static var placesOrders: Bool { get }
     /// Builds the strategy from its parameter values.
     init(parameters: ParameterValues) throws(EngineError)
 
@@ -47,7 +44,6 @@ public protocol Strategy {
 }
 
 extension Strategy {
-    public static var placesOrders: Bool { true }
     public mutating func onStart(_ context: inout StrategyContext) throws(EngineError) {}
     public mutating func onFill(_ fill: OrderFilled, _ context: inout StrategyContext) {}
     public mutating func onRejected(_ reject: OrderRejected, _ context: inout StrategyContext) {}

@@ -8,7 +8,6 @@ public struct NoStrategy: Strategy {
     public static let name = "none"
     public static let summary = "no strategy: every event goes through the engine, nothing is traded (pure replay)"
     public static let parameters: [ParameterSpec] = []
-    public static var placesOrders: Bool { false }
 
     public init(parameters: ParameterValues) throws(EngineError) {}
     public mutating func onMarket(_ event: Event, _ context: inout StrategyContext) {}

@@ -140,6 +140,31 @@ struct BacktestEngineTests {
         #expect(m.orders == orders)
         #expect(m.fills == orders)
     }
+
+    @Test("tick-to-order: every order with profile_every 1; with 16, the orders of every 16th input only; the outputs the same")
+    func tickToOrderSampling() throws {
+        let events = Array(RetraceFeeds_peerEvents(count: 5_000))
+        var timed: [Int: UInt64] = [:], fingerprints: Set<String> = [], orders: UInt64 = 0
+        for every in [1, 16, 0] {
+            var source = ArrayInput(events)
+            let out = temporaryDirectory("t2o-\(every)")
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            var settings = BacktestDriver.Settings(overrides: [("size", "0.1"), ("close_at_end", "false")], dataset: "peer", inputs: [], out: out)
+            settings.profileEvery = every
+            let m = try BacktestDriver.run(EmaCross.self, source: &source, settings: settings)
+            timed[every] = m.latency?.first { $0.stage == "tick_to_order" && $0.venue == nil }?.count ?? 0
+            fingerprints.insert(m.fingerprint)
+            orders = m.orders
+        }
+        // ema-cross orders only on market events, so with every input sampled each is timed.
+        #expect(orders > 100)
+        #expect(timed[1] == orders)
+        // A sample: about one order in 16 (the crossings do not follow the input count).
+        let sampled = try #require(timed[16])
+        #expect(sampled > 0 && sampled * 4 < orders, "\(sampled) of \(orders)")
+        #expect(timed[0] == 0)
+        #expect(fingerprints.count == 1)
+    }
 }
 
 /// The peer workload (kept here so the engine tests do not depend on Feeds).
