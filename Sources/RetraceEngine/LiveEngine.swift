@@ -327,14 +327,18 @@ public final class LiveEngine<S: Strategy> {
     }
 
     private func deliverAnswers() throws(EngineError) {
-        try answers.deliver(from: ledger) { rejects, modifyRejects, fills, cancels throws(EngineError) in
-            for r in rejects { callStrategy { s, c in s.onRejected(r, &c) } }
-            for m in modifyRejects { callStrategy { s, c in s.onModifyRejected(m, &c) } }
-            for f in fills { callStrategy { s, c in s.onFill(f, &c) } }
-            if riskActive && !fills.isEmpty { try checkKillLoss() }
-            for x in cancels { callStrategy { s, c in s.onCanceled(x, &c) } }
+        try answers.deliver(from: ledger, each: { answer in
+            switch answer {
+            case .rejected(let r): callStrategy { s, c in s.onRejected(r, &c) }
+            case .modifyRejected(let m): callStrategy { s, c in s.onModifyRejected(m, &c) }
+            case .filled(let f): callStrategy { s, c in s.onFill(f, &c) }
+            case .canceled(let x): callStrategy { s, c in s.onCanceled(x, &c) }
+            }
+        }, afterFills: { () throws(EngineError) in
+            if riskActive { try checkKillLoss() }
+        }, end: { () throws(EngineError) in
             if !commands.isEmpty { try drain() }
-        }
+        })
     }
 
     private func fireTimers(upTo time: Timestamp) throws(EngineError) {
