@@ -289,7 +289,12 @@ public final class BacktestEngine<S: Strategy> {
     private func drainCommands() throws(EngineError) {
         while !commands.isEmpty {
             let venue = self.venue
-            for command in commands {
+            // An index loop: `for command in commands` retained and released the buffer
+            // (nothing here appends to it: the strategy is called only after the loop).
+            var k = 0
+            while k < commands.count {
+                let command = commands[k]
+                k += 1
                 switch command {
                 case .submit(let order):
                     ledger.record(.orderSubmitted(order))

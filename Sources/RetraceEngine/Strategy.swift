@@ -151,7 +151,8 @@ public struct StrategyContext: ~Copyable {
     public mutating func modify(_ id: ClientOrderID, quantity: Quantity, price: Price) { commands.append(.modify(id, quantity, price)) }
 
     private mutating func submit(_ instrument: InstrumentID, _ side: Side, _ type: OrderType, _ quantity: Quantity, _ price: Price, _ sizing: OrderSizing) -> ClientOrderID {
-        let id = ledger.allocateOrderID()
+        // Borrowed, like the reads above (`ledger` retained and released it per order).
+        let id = ledgerRef._withUnsafeGuaranteedRef { $0.allocateOrderID() }
         commands.append(.submit(OrderSubmitted(orderID: id, instrument: instrument, side: side, type: type, sizing: sizing, quantity: quantity, limitPrice: price)))
         return id
     }
