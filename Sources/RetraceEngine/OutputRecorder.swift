@@ -149,7 +149,7 @@ public final class OutputRecorder {
         } else {
             do {
                 try releaseHeldInputs()
-                sequence = try journal.append(encoded: bytes)
+                sequence = try journal.append(encoded: bytes, time: time.nanos)
             } catch { throw EngineError(.journal, error.message) }
         }
         switch body.kind {

@@ -341,8 +341,9 @@ public final class JournalWriter: @unchecked Sendable {
     }
 
     /// Appends an already-encoded payload and returns its sequence number (its commit ticket).
+    /// `time`: the payload's receive time when the caller has it (else read from the bytes).
     @discardableResult
-    public func append(encoded payload: UnsafeRawBufferPointer) throws(JournalError) -> UInt64 {
+    public func append(encoded payload: UnsafeRawBufferPointer, time: Int64? = nil) throws(JournalError) -> UInt64 {
         precondition(payload.count <= JournalFormat.payloadMax, "payload of \(payload.count) bytes exceeds the maximum")
         lock.lock(); defer { lock.unlock() }
         let at = try reserveLocked(payloadBytes: payload.count)
@@ -350,7 +351,7 @@ public final class JournalWriter: @unchecked Sendable {
             // SAFETY: as above; source and destination do not overlap.
             (active.base + at + JournalFormat.frameSize).copyMemory(from: payload.baseAddress!, byteCount: payload.count)
         }
-        return sealLocked(at: at, payloadBytes: payload.count, time: JournalFormat.payloadTime(payload))
+        return sealLocked(at: at, payloadBytes: payload.count, time: time ?? JournalFormat.payloadTime(payload))
     }
 
     /// Declares the journal that `appendReference(source:…)` points into, before the first
@@ -468,6 +469,11 @@ public final class JournalWriter: @unchecked Sendable {
             let need = size + (rotate ? JournalFormat.headerSize : 0)
             if active.used + need <= capacity || active.used == 0 {
                 if rotate { startSegmentLocked() }
+                // The record's last 8 bytes zeroed before its frame and payload are written
+                // over them: that zeroes its padding (0–7 bytes after the payload) with one
+                // store, not a `memset` call per record. (The buffer's allocation has room
+                // for a record of any size past `capacity`.)
+                (active.base + active.used + size - 8).storeBytes(of: 0 as UInt64, as: UInt64.self)
                 return active.used
             }
             if flushing { lock.wait() } else { try flushLocked(sync: false) }
@@ -501,9 +507,7 @@ public final class JournalWriter: @unchecked Sendable {
         record.storeBytes(of: sequence.littleEndian, toByteOffset: 8, as: UInt64.self)
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: record + 8, count: 8 + payloadBytes))
         record.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
-        let total = JournalFormat.recordSize(payloadBytes: payloadBytes)
-        let padding = total - JournalFormat.frameSize - payloadBytes
-        if padding > 0 { (record + JournalFormat.frameSize + payloadBytes).initializeMemory(as: UInt8.self, repeating: 0, count: padding) }
+        let total = JournalFormat.recordSize(payloadBytes: payloadBytes)  // its padding was zeroed by `reserveLocked`
         index.add(sequence: sequence, time: time, offset: segmentFill)
         segmentFill += total
         active.used = start + total

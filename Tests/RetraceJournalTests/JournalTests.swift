@@ -88,6 +88,37 @@ struct JournalTests {
         #expect(reader.runID == JournalTests.runID)
     }
 
+    @Test("padding is zero in records of every size written into reused buffers (stale bytes of earlier records under it)")
+    func paddingOverReusedBuffers() throws {
+        let dir = temporaryDirectory("journal-padding")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A 4 KiB buffer refilled about 300 times; sizes 8…71 give every amount of padding
+        // over bytes an earlier record left in the buffer.
+        let writer = try JournalWriter(directory: dir, runID: JournalTests.runID, syncMode: .none, bufferBytes: 4096)
+        let sizes = (0..<20_000).map { 8 + ($0 * 37) % 64 }
+        for n in sizes {
+            var p = SyntheticRecord.payload(bytes: n)
+            p[n - 1] = 0xFF  // the byte before any padding is never zero
+            _ = try p.withUnsafeBytes { try writer.append(encoded: $0) }
+        }
+        try writer.finish()
+        let reader = try JournalReader(directory: dir)
+        var count = 0
+        while let r = try reader.next() {
+            #expect(r.payload.count == sizes[count])
+            count += 1
+        }
+        #expect(count == sizes.count)
+        #expect(reader.tornTail == nil)
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/00000000.wal")))
+        var at = JournalFormat.headerSize
+        for n in sizes {
+            let end = at + JournalFormat.recordSize(payloadBytes: n)
+            #expect(bytes[(at + JournalFormat.frameSize + n)..<end].allSatisfy { $0 == 0 }, "record at byte \(at)")
+            at = end
+        }
+    }
+
     @Test("fsync mode syncs on every commit")
     func fsyncMode() throws {
         let dir = temporaryDirectory("journal-fsync")
