@@ -66,7 +66,10 @@ extension SimulatedVenue {
     }
 
     /// Runs `decide` over the instrument's working orders in submission order; an order
-    /// for which it returns a fill price and liquidity is filled and removed.
+    /// for which it returns a fill price and liquidity is filled and removed. Inlined, with
+    /// `decide`: a quote runs it for every working order (the call per order cost more
+    /// than the rule).
+    @inline(__always)
     func match<L: VenueListener>(_ id: InstrumentID, venue v: Int, at time: Int64, _ listener: inout L, _ decide: (OrderSubmitted) -> (Price, Liquidity)?) {
         guard !working.isEmpty else { return }
         var i = 0
