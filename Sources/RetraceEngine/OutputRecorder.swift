@@ -141,15 +141,24 @@ public final class OutputRecorder {
     @discardableResult
     public func record(_ body: borrowing EventBody, at time: Timestamp) throws(EngineError) -> UInt64 {
         if muted { return 0 }
-        // SAFETY: the scratch buffer holds `maxEncodedSize` bytes; only the core thread uses it.
-        let bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(body, eventTime: time, receiveTime: time, to: scratch))
-        let sequence: UInt64
-        if let resume, let matched = try resume.match(bytes, body) {
-            sequence = matched
+        let sequence: UInt64, bytes: UnsafeRawBufferPointer
+        if let resume {
+            // SAFETY: the scratch buffer holds `maxEncodedSize` bytes; only the core thread uses it.
+            bytes = UnsafeRawBufferPointer(start: scratch, count: EventCodec.encode(body, eventTime: time, receiveTime: time, to: scratch))
+            if let matched = try resume.match(bytes, body) {
+                sequence = matched
+            } else {
+                do {
+                    try releaseHeldInputs()
+                    sequence = try journal.append(encoded: bytes, time: time.nanos)
+                } catch { throw EngineError(.journal, error.message) }
+            }
         } else {
+            // Encoded straight into the journal's buffer; the store writer is handed those
+            // bytes (valid until the journal's next append, below this call's end).
             do {
                 try releaseHeldInputs()
-                sequence = try journal.append(encoded: bytes, time: time.nanos)
+                (sequence, bytes) = try journal.append(body: body, time: time)
             } catch { throw EngineError(.journal, error.message) }
         }
         switch body.kind {

@@ -340,6 +340,22 @@ public final class JournalWriter: @unchecked Sendable {
         return sealLocked(at: at, payloadBytes: size, time: event.receiveTime.nanos)
     }
 
+    /// Appends an event given by its body, stamped `time` (event and receive time), encoded
+    /// straight into the journal's buffer. Returns its sequence and its encoded bytes there,
+    /// which stay as they are until this writer's next append (a flush writes a buffer out
+    /// and never changes it; only appends fill it), so the caller can hand them on (the
+    /// engine's outputs go to the store writer this way, with no scratch copy).
+    public func append(body: borrowing EventBody, time: Timestamp) throws(JournalError) -> (sequence: UInt64, bytes: UnsafeRawBufferPointer) {
+        let size = EventCodec.encodedSize(body)
+        lock.lock(); defer { lock.unlock() }
+        let at = try reserveLocked(payloadBytes: size)
+        // SAFETY: `reserveLocked` guaranteed room for the frame and `size` payload bytes.
+        let payload = active.base + at + JournalFormat.frameSize
+        EventCodec.encode(body, eventTime: time, receiveTime: time, to: payload)
+        let sequence = sealLocked(at: at, payloadBytes: size, time: time.nanos)
+        return (sequence, UnsafeRawBufferPointer(start: payload, count: size))
+    }
+
     /// Appends an already-encoded payload and returns its sequence number (its commit ticket).
     /// `time`: the payload's receive time when the caller has it (else read from the bytes).
     @discardableResult
