@@ -143,6 +143,7 @@ public final class Ledger: VenueListener {
 
     /// Updates marks from a market event and records an equity point when due: every
     /// bar, and for tick feeds at most once per equity interval of event time.
+    @inline(__always)
     func mark(_ event: Event) {
         guard portfolio.mark(event.body) else { return }
         if case .barReceived = event.body { recordBalance(); return }

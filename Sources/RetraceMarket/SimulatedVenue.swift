@@ -91,7 +91,7 @@ public final class SimulatedVenue {
     /// Per venue, read on every event and answer without touching the settings' payloads.
     let zeroEntry: [Bool], zeroAck: [Bool], zeroFeed: [Bool], recordedFeed: [Bool]
     /// No venue has a feed latency: every market event reaches the venue when it is received.
-    let noFeedLatency: Bool
+    @usableFromInline let noFeedLatency: Bool
     var sequence: UInt64 = 0
     /// One depth-market context per venue, reused by every depth event (its answers are
     /// emptied after each); all-in sizing builds its own.
@@ -359,9 +359,15 @@ public final class SimulatedVenue {
     /// less the feed latency (never earlier than what the venue already processed). A
     /// random feed latency is drawn on each call: draw once per event and pass the value to
     /// `onMarket`.
+    @inlinable
     public func exchangeTime(of event: Event) -> Timestamp {
-        // The common case, decided once: no venue lookup per event.
+        // The common case, decided once, inlined into the engine: no venue lookup or call.
         if noFeedLatency { return Timestamp(nanos: max(event.receiveTime.nanos, exchangeNow.nanos)) }
+        return exchangeTimeWithFeedLatency(of: event)
+    }
+
+    @usableFromInline
+    func exchangeTimeWithFeedLatency(of event: Event) -> Timestamp {
         let v = instrumentID(of: event.body).map { Int($0.raw) < venueIndex.count ? venueIndex[Int($0.raw)] : 0 } ?? 0
         let feed: Int64
         if zeroFeed[v] { feed = 0 } else if recordedFeed[v] { feed = max(0, event.receiveTime.nanos &- event.eventTime.nanos) } else { feed = venues[v].feedLatency!.sample(&rngs[v]) }
