@@ -336,12 +336,7 @@ public final class BacktestEngine<S: Strategy> {
 
     private func deliverAnswers() throws(EngineError) {
         try answers.deliver(from: ledger, each: { answer in
-            switch answer {
-            case .rejected(let r): callStrategy { s, c in s.onRejected(r, &c) }
-            case .modifyRejected(let m): callStrategy { s, c in s.onModifyRejected(m, &c) }
-            case .filled(let f): callStrategy { s, c in s.onFill(f, &c) }
-            case .canceled(let x): callStrategy { s, c in s.onCanceled(x, &c) }
-            }
+            callStrategy { s, c in answer.show(to: &s, &c) }
         }, afterFills: { () throws(EngineError) in
             if riskActive { try checkKillSwitch() }
         }, end: { () throws(EngineError) in
@@ -431,6 +426,17 @@ public final class BacktestEngine<S: Strategy> {
 final class AnswerQueue {
     enum Answer {
         case rejected(OrderRejected), modifyRejected(OrderModifyRejected), filled(OrderFilled), canceled(OrderCanceled)
+
+        /// Hands the answer to the strategy's callback for it.
+        @inline(__always)
+        func show<S: Strategy>(to strategy: inout S, _ context: inout StrategyContext) {
+            switch self {
+            case .rejected(let r): strategy.onRejected(r, &context)
+            case .modifyRejected(let m): strategy.onModifyRejected(m, &context)
+            case .filled(let f): strategy.onFill(f, &context)
+            case .canceled(let x): strategy.onCanceled(x, &context)
+            }
+        }
     }
 
     private var fills = BufferStack<OrderFilled>()

@@ -328,12 +328,7 @@ public final class LiveEngine<S: Strategy> {
 
     private func deliverAnswers() throws(EngineError) {
         try answers.deliver(from: ledger, each: { answer in
-            switch answer {
-            case .rejected(let r): callStrategy { s, c in s.onRejected(r, &c) }
-            case .modifyRejected(let m): callStrategy { s, c in s.onModifyRejected(m, &c) }
-            case .filled(let f): callStrategy { s, c in s.onFill(f, &c) }
-            case .canceled(let x): callStrategy { s, c in s.onCanceled(x, &c) }
-            }
+            callStrategy { s, c in answer.show(to: &s, &c) }
         }, afterFills: { () throws(EngineError) in
             if riskActive { try checkKillLoss() }
         }, end: { () throws(EngineError) in
