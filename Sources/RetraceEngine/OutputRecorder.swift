@@ -158,7 +158,7 @@ public final class OutputRecorder {
             // bytes (valid until the journal's next append, below this call's end).
             do {
                 try releaseHeldInputs()
-                (sequence, bytes) = try journal.append(body: body, time: time)
+                (sequence, bytes) = try journal.append(body: body, eventTime: time, receiveTime: time)
             } catch { throw EngineError(.journal, error.message) }
         }
         switch body.kind {

@@ -332,27 +332,22 @@ public final class JournalWriter: @unchecked Sendable {
     /// Appends one event and returns its sequence number (its commit ticket).
     @discardableResult
     public func append(_ event: Event) throws(JournalError) -> UInt64 {
-        let size = EventCodec.encodedSize(event.body)
-        lock.lock(); defer { lock.unlock() }
-        let at = try reserveLocked(payloadBytes: size)
-        // SAFETY: `reserveLocked` guaranteed room for the frame and `size` payload bytes.
-        EventCodec.encode(event, to: active.base + at + JournalFormat.frameSize)
-        return sealLocked(at: at, payloadBytes: size, time: event.receiveTime.nanos)
+        try append(body: event.body, eventTime: event.eventTime, receiveTime: event.receiveTime).sequence
     }
 
-    /// Appends an event given by its body, stamped `time` (event and receive time), encoded
-    /// straight into the journal's buffer. Returns its sequence and its encoded bytes there,
-    /// which stay as they are until this writer's next append (a flush writes a buffer out
-    /// and never changes it; only appends fill it), so the caller can hand them on (the
-    /// engine's outputs go to the store writer this way, with no scratch copy).
-    public func append(body: borrowing EventBody, time: Timestamp) throws(JournalError) -> (sequence: UInt64, bytes: UnsafeRawBufferPointer) {
+    /// Appends an event given by its body and times, encoded straight into the journal's
+    /// buffer. Returns its sequence and its encoded bytes there, which stay as they are
+    /// until this writer's next append (a flush writes a buffer out and never changes it;
+    /// only appends fill it), so the caller can hand them on (the engine's outputs go to
+    /// the store writer this way, with no scratch copy).
+    public func append(body: borrowing EventBody, eventTime: Timestamp, receiveTime: Timestamp) throws(JournalError) -> (sequence: UInt64, bytes: UnsafeRawBufferPointer) {
         let size = EventCodec.encodedSize(body)
         lock.lock(); defer { lock.unlock() }
         let at = try reserveLocked(payloadBytes: size)
         // SAFETY: `reserveLocked` guaranteed room for the frame and `size` payload bytes.
         let payload = active.base + at + JournalFormat.frameSize
-        EventCodec.encode(body, eventTime: time, receiveTime: time, to: payload)
-        let sequence = sealLocked(at: at, payloadBytes: size, time: time.nanos)
+        EventCodec.encode(body, eventTime: eventTime, receiveTime: receiveTime, to: payload)
+        let sequence = sealLocked(at: at, payloadBytes: size, time: receiveTime.nanos)
         return (sequence, UnsafeRawBufferPointer(start: payload, count: size))
     }
 
