@@ -4,10 +4,6 @@
 #include "retrace_shims.h"
 #include <string.h>
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
-
 static uint32_t table[8][256];
 static int table_ready = 0;
 
@@ -72,26 +68,18 @@ static uint32_t crc32c_sse42(uint32_t crc, const void *data, size_t length) {
     return ~c32;
 }
 
-static int hardware_state = -1;
-
-int retrace_crc32c_hardware_available(void) {
-    int s = __atomic_load_n(&hardware_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        unsigned a, b, c, d;
-        s = (__get_cpuid(1, &a, &b, &c, &d) && (c & bit_SSE4_2)) ? 1 : 0;
-        __atomic_store_n(&hardware_state, s, __ATOMIC_RELAXED);
-    }
-    return s;
-}
-
 // The implementation is chosen once, when the program is loaded (a GNU indirect function):
 // each call goes straight to it, with no check of the CPU per call (that dispatch was a
 // fifth of the checksum's instructions on the journal's small records).
-typedef uint32_t (*crc32c_fn)(uint32_t, const void *, size_t);
-static crc32c_fn resolve_crc32c(void) {
+static int sse42(void) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("sse4.2") ? crc32c_sse42 : retrace_crc32c_table;
+    return __builtin_cpu_supports("sse4.2");
 }
+
+int retrace_crc32c_hardware_available(void) { return sse42() ? 1 : 0; }
+
+typedef uint32_t (*crc32c_fn)(uint32_t, const void *, size_t);
+static crc32c_fn resolve_crc32c(void) { return sse42() ? crc32c_sse42 : retrace_crc32c_table; }
 uint32_t retrace_crc32c(uint32_t crc, const void *data, size_t length) __attribute__((ifunc("resolve_crc32c")));
 #else
 int retrace_crc32c_hardware_available(void) { return 0; }

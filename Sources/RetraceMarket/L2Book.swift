@@ -79,7 +79,7 @@ public struct L2Book: Sendable {
     /// Sets the level at `price` on `side` to `quantity` (0 removes it).
     public mutating func set(side: Side, price: Price, quantity: Quantity) {
         precondition(quantity.raw >= 0, "negative level quantity \(quantity.raw)")
-        precondition(tickSize == 1 || price.raw % tickSize == 0, "price \(price.raw) is not a multiple of the tick size \(tickSize)")
+        precondition(onTick(price.raw), "price \(price.raw) is not a multiple of the tick size \(tickSize)")
         if quoted != nil { quoted = nil }  // level data replaces a quote feed's touch
         if side == .buy { bidLadder.set(tick(price.raw), quantity.raw) } else { askLadder.set(tick(price.raw), quantity.raw) }
     }
@@ -89,6 +89,10 @@ public struct L2Book: Sendable {
     /// 10–20 cycles of latency, and every level update made two.
     @inline(__always)
     func tick(_ raw: Int64) -> Int64 { tickSize == 1 ? raw : raw / tickSize }
+
+    /// Whether a raw price is a multiple of the tick size (without a division for a tick of one).
+    @inline(__always)
+    func onTick(_ raw: Int64) -> Bool { tickSize == 1 || raw % tickSize == 0 }
 
     /// Replaces the top of book with a quote (BBO feeds carry no depth). A side with a
     /// price but size 0 is kept: feeds without sizes (FX ticks) still set the touch.
@@ -108,7 +112,7 @@ public struct L2Book: Sendable {
             let l = side == .buy ? quoted.bid : quoted.ask
             return l?.price == price ? l!.quantity : .zero
         }
-        guard tickSize == 1 || price.raw % tickSize == 0 else { return .zero }
+        guard onTick(price.raw) else { return .zero }
         return Quantity(raw: side == .buy ? bidLadder.quantity(tick(price.raw)) : askLadder.quantity(tick(price.raw)))
     }
 
