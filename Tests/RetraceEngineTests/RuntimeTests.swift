@@ -186,13 +186,18 @@ struct TimerWheelTests {
             var handles: [TimerWheel.Handle] = []
             var now = start
             var fired: [String] = [], expected: [String] = []
+            var deadlines: [Int64] = []
             for step in 0..<3_000 {
                 switch rng.next(modulo: 10) {
                 case 0...4:
-                    // Spans from the same nanosecond to years ahead; some exact ties.
+                    // Spans from the same nanosecond to years ahead; some exact ties, and
+                    // some at the deadline of an earlier timer (scheduled when the wheel's
+                    // time was further from it, so it may sit at a higher level).
                     let span: Int64 = [0, 1, 63, 64, 4_096, 1_000_000, 3_600_000_000_000, 1 << 52][Int(rng.next(modulo: 8))]
-                    let deadline = span == 0 ? now : now &+ Int64(rng.next(modulo: UInt64(span)))
+                    var deadline = span == 0 ? now : now &+ Int64(rng.next(modulo: UInt64(span)))
+                    if !deadlines.isEmpty && rng.next(modulo: 4) == 0 { deadline = deadlines[Int(rng.next(modulo: UInt64(deadlines.count)))] }
                     let clamped = deadline < now ? now : deadline  // overflow guard
+                    deadlines.append(clamped)
                     handles.append(wheel.schedule(at: clamped, id: UInt64(step)))
                     heap.schedule(at: clamped, id: UInt64(step))
                 case 5:
@@ -243,6 +248,29 @@ struct TimerWheelTests {
         var ids: [UInt64] = []
         while let f = wheel.popDue(upTo: 20_000) { ids.append(f.id) }
         #expect(ids == [1, 2, 3])
+    }
+
+    @Test("a far timer cascades once, when it is due: looking earlier changes nothing, and then it lands in level 0")
+    func cascadeWhenDue() {
+        let start: Int64 = 1_700_000_000_123_456_789
+        var wheel = TimerWheel(now: start)
+        wheel.schedule(at: start + 100_000_000, id: 7)  // 100 ms ahead: level 4
+        wheel.schedule(at: start + 100_000_000 + 5, id: 8)
+        var before = StateWriter()
+        wheel.saveState(&before)
+        for ms in Int64(1)...99 {
+            #expect(wheel.nextDeadline(upTo: start + ms * 1_000_000) == nil)
+        }
+        var after = StateWriter()
+        wheel.saveState(&after)
+        let unchanged = before.bytes == after.bytes
+        #expect(unchanged, "a look before the deadline moved the wheel")
+        #expect(wheel.nextDeadline(upTo: start + 100_000_000) == start + 100_000_000)
+        #expect(wheel.now == start + 100_000_000)
+        #expect(wheel.popDue(upTo: start + 100_000_000)?.id == 7)
+        #expect(wheel.popDue(upTo: start + 100_000_004) == nil)
+        #expect(wheel.popDue(upTo: start + 100_000_005)?.id == 8)
+        #expect(wheel.count == 0)
     }
 
     @Test("a cancelled or already fired handle cancels nothing, even after its record is reused")

@@ -8,9 +8,11 @@ import RetraceCore
 /// single nanoseconds and the wheel spans all of `Int64`. A timer sits at the level of the
 /// highest 6-bit group in which its deadline differs from the wheel's current time, in the
 /// slot that group names; each level keeps a 64-bit occupancy word, so finding the next
-/// timer is a count-trailing-zeros per level. When time reaches a slot of level L > 0, its
-/// timers move down (cascade) relative to the new time. A level-0 slot holds timers of one
-/// exact deadline, kept in scheduling order, so ties fire in the order they were scheduled.
+/// timer is a count-trailing-zeros per level. When the earliest deadline of a slot of level
+/// L > 0 comes due, the wheel's time moves to it and the slot's timers move down (cascade)
+/// relative to it: that deadline's timers straight into level 0. A level-0 slot holds
+/// timers of one exact deadline, kept in scheduling order, so ties fire in the order they
+/// were scheduled.
 ///
 /// Timers live in a pool of records with a free list (no allocation once the pool has grown
 /// to the peak number of pending timers). A handle carries the slot and a generation number,
@@ -54,10 +56,10 @@ public struct TimerWheel {
     public private(set) var now: Int64
     var counter: UInt64 = 0
     public private(set) var count = 0
-    /// No slot holding a timer starts before this time: at most the start of the first
-    /// occupied slot. Until time reaches it, `nextDeadline(upTo:)` would find nothing and
-    /// change nothing, so it returns at once (most events of a run with one timer pending).
-    /// Not saved: a restored wheel starts from `Int64.min` and finds it again.
+    /// No pending timer is due before this time: at most the earliest deadline. Until time
+    /// reaches it, `nextDeadline(upTo:)` would find nothing and change nothing, so it returns
+    /// at once (most events of a run with one timer pending). Not saved: a restored wheel
+    /// starts from `Int64.min` and finds it again.
     var occupiedFrom: Int64 = .min
 
     public init(now: Int64 = .min, expectedTimers: Int = 64) {
@@ -96,8 +98,7 @@ public struct TimerWheel {
         counter += 1
         count += 1
         insert(index)
-        let b = Int(nodes[Int(index)].bucket)
-        occupiedFrom = min(occupiedFrom, slotStart(level: b >> 6, slot: b & 63))
+        occupiedFrom = min(occupiedFrom, nodes[Int(index)].deadline)
         return Handle(index: index, generation: nodes[Int(index)].generation)
     }
 
@@ -187,18 +188,28 @@ public struct TimerWheel {
         return best
     }
 
-    /// The earliest pending deadline if it is at or before `time`, else nil. Slots of
-    /// higher levels that start by `time` cascade on the way (amortized O(1)); the wheel's
-    /// time moves at most to the start of a slot that begins by `time`, so a caller that
-    /// passes the earliest time anything else can happen may still schedule from then on.
+    /// The earliest pending deadline if it is at or before `time`, else nil. The earliest
+    /// timers sit in the first occupied slot of the lowest occupied level (a lower level's
+    /// deadlines are all earlier). When that slot is of a higher level and its earliest
+    /// deadline is due, the wheel's time moves to that deadline and the slot cascades once:
+    /// its earliest timers land in level 0 at once, not one level per call (a 100 ms timer
+    /// cascaded four or five times). The wheel's time moves at most to a deadline at or
+    /// before `time`, so a caller that passes the earliest time anything else can happen
+    /// may still schedule from then on.
     public mutating func nextDeadline(upTo time: Int64) -> Int64? {
         if levelsInUse == 0 || time < occupiedFrom { return nil }
         while let (level, slot) = firstOccupied() {
-            let start = slotStart(level: level, slot: slot)
-            occupiedFrom = start
-            guard start <= time else { return nil }
-            if level == 0 { return start }
-            now = max(now, start)
+            if level == 0 {
+                let deadline = slotStart(level: 0, slot: slot)  // a level-0 slot is one deadline
+                occupiedFrom = deadline
+                return deadline <= time ? deadline : nil
+            }
+            var earliest = Int64.max
+            var i = heads[level * Self.slotsPerLevel + slot]
+            while i >= 0 { earliest = min(earliest, nodes[Int(i)].deadline); i = nodes[Int(i)].next }
+            occupiedFrom = earliest
+            guard earliest <= time else { return nil }
+            now = max(now, earliest)
             cascade(level: level, slot: slot)
         }
         return nil
@@ -220,11 +231,15 @@ public struct TimerWheel {
 
     /// Removes and returns the earliest timer due at or before `time` (ties: the one
     /// scheduled first), advancing the wheel's time to its deadline; nil when none is due,
-    /// and then the wheel's time moves to `time`.
+    /// and then the wheel's time moves toward `time`, but not into the first occupied slot
+    /// of a higher level (that slot cascades only when one of its deadlines is due, and a
+    /// timer scheduled later with the same deadline must land in the same slot, behind it).
     public mutating func popDue(upTo time: Int64) -> Fired? {
         // After `nextDeadline` the earliest timer sits first in a level-0 slot.
         guard let deadline = nextDeadline(upTo: time) else {
-            if time > now { now = time }
+            var limit = time
+            if let (level, slot) = firstOccupied(), level > 0 { limit = min(limit, slotStart(level: level, slot: slot) - 1) }
+            if limit > now { now = limit }
             return nil
         }
         now = max(now, deadline)
