@@ -212,7 +212,7 @@ struct TimerWheelTests {
                     // search finds nothing and leaves the wheel exactly as it was.
                     if !wheel.mayFire(by: to) {
                         var slow = wheel
-                        slow.occupiedFrom = .min
+                        slow.noneDueBefore = .min
                         #expect(slow.nextDeadline(upTo: to) == nil && (heap.nextTime().map { $0 > to } ?? true))
                         if skipped % 16 == 0 {  // the whole state, now and then (it is 12 KB)
                             var a = StateWriter(), b = StateWriter()

@@ -60,7 +60,7 @@ public struct TimerWheel {
     /// reaches it, `nextDeadline(upTo:)` would find nothing and change nothing, so it returns
     /// at once (most events of a run with one timer pending). Not saved: a restored wheel
     /// starts from `Int64.min` and finds it again.
-    var occupiedFrom: Int64 = .min
+    var noneDueBefore: Int64 = .min
 
     public init(now: Int64 = .min, expectedTimers: Int = 64) {
         self.now = now
@@ -98,7 +98,7 @@ public struct TimerWheel {
         counter += 1
         count += 1
         insert(index)
-        occupiedFrom = min(occupiedFrom, nodes[Int(index)].deadline)
+        noneDueBefore = min(noneDueBefore, nodes[Int(index)].deadline)
         return Handle(index: index, generation: nodes[Int(index)].generation)
     }
 
@@ -175,13 +175,19 @@ public struct TimerWheel {
     /// Whether a timer may be due at or before `time` (false: `nextDeadline(upTo: time)`
     /// is nil and would change nothing).
     @inline(__always)
-    public func mayFire(by time: Int64) -> Bool { count > 0 && time >= occupiedFrom }
+    public func mayFire(by time: Int64) -> Bool { count > 0 && time >= noneDueBefore }
 
     /// The earliest pending deadline, or nil when no timer is pending.
     public var nextDeadline: Int64? {
         guard let (level, slot) = firstOccupied() else { return nil }
         let b = level * Self.slotsPerLevel + slot
         if level == 0 { return nodes[Int(heads[b])].deadline }
+        return earliestDeadline(inBucket: b)
+    }
+
+    /// The earliest deadline of the timers in bucket `b` (a higher level's slot holds
+    /// several deadlines, in no order).
+    func earliestDeadline(inBucket b: Int) -> Int64 {
         var best = Int64.max
         var i = heads[b]
         while i >= 0 { best = min(best, nodes[Int(i)].deadline); i = nodes[Int(i)].next }
@@ -197,17 +203,15 @@ public struct TimerWheel {
     /// before `time`, so a caller that passes the earliest time anything else can happen
     /// may still schedule from then on.
     public mutating func nextDeadline(upTo time: Int64) -> Int64? {
-        if levelsInUse == 0 || time < occupiedFrom { return nil }
+        if levelsInUse == 0 || time < noneDueBefore { return nil }
         while let (level, slot) = firstOccupied() {
             if level == 0 {
                 let deadline = slotStart(level: 0, slot: slot)  // a level-0 slot is one deadline
-                occupiedFrom = deadline
+                noneDueBefore = deadline
                 return deadline <= time ? deadline : nil
             }
-            var earliest = Int64.max
-            var i = heads[level * Self.slotsPerLevel + slot]
-            while i >= 0 { earliest = min(earliest, nodes[Int(i)].deadline); i = nodes[Int(i)].next }
-            occupiedFrom = earliest
+            let earliest = earliestDeadline(inBucket: level * Self.slotsPerLevel + slot)
+            noneDueBefore = earliest
             guard earliest <= time else { return nil }
             now = max(now, earliest)
             cascade(level: level, slot: slot)
@@ -284,7 +288,7 @@ extension TimerWheel {
         now = try r.word()
         counter = try r.word()
         count = try r.get()
-        occupiedFrom = .min
+        noneDueBefore = .min
         guard heads.count == Self.levels * Self.slotsPerLevel, tails.count == heads.count, occupied.count == Self.levels else {
             throw CoreError(.invalidState, "engine state: timer wheel tables of the wrong size")
         }
