@@ -69,7 +69,8 @@ public enum BenchCommand {
         let baseline = try a.value("compare").map { try BenchComparison.load($0) }
         if let path = a.value("results") {
             guard let baseline else { throw UsageError("--results FILE needs --compare BASELINE") }
-            return BenchComparison(baseline: baseline, current: try BenchComparison.load(path)).print()
+            let current = try BenchComparison.load(path)
+            return BenchComparison(baseline: baseline.figures, current: current.figures, baselineContext: baseline.context, currentContext: current.context).print()
         }
         for g in a.positionals where !groups.contains(g) { throw UsageError("unknown group '\(g)'; groups: \(groups.joined(separator: ", "))") }
         let quick = mode == "quick"
@@ -101,7 +102,8 @@ public enum BenchCommand {
         printFigures(figures, mode: mode, json: a.has("json"), decimals: 1)
         if let baseline {
             // The comparison goes to stderr when stdout holds the JSON.
-            return BenchComparison(baseline: baseline, current: figures, toStderr: a.has("json")).print()
+            return BenchComparison(baseline: baseline.figures, current: figures, baselineContext: baseline.context,
+                                   currentContext: BenchComparison.Context(cpu: MachineInfo.cpuModel(), mode: mode), toStderr: a.has("json")).print()
         }
         return 0
     }

@@ -14,10 +14,26 @@ struct BenchComparison {
     struct Row { let name: String; let unit: String; let baseline: Double; let current: Double }
     var rows: [Row] = []
     var missing: [String] = []
+    /// What differs between the two results besides the code (printed before the table).
+    var notes: [String] = []
     let toStderr: Bool
 
-    init(baseline: [BenchCommand.Figure], current: [BenchCommand.Figure], toStderr: Bool = false) {
+    /// Where a result was measured: the CPU model and the mode (nil when the file does not
+    /// say, as in results written before the mode was recorded).
+    struct Context: Equatable {
+        var cpu: String?
+        var mode: String?
+    }
+
+    init(baseline: [BenchCommand.Figure], current: [BenchCommand.Figure], baselineContext: Context = Context(), currentContext: Context = Context(),
+         toStderr: Bool = false) {
         self.toStderr = toStderr
+        if let a = baselineContext.cpu, let b = currentContext.cpu, a != b {
+            notes.append("note: the baseline was measured on \(a), these figures on \(b): the ratios compare the machines as well as the code")
+        }
+        if let a = baselineContext.mode, let b = currentContext.mode, a != b {
+            notes.append("note: the baseline ran --mode \(a), these figures --mode \(b): the workloads differ in size, so counts such as fills show CHANGED")
+        }
         let base = Dictionary(baseline.map { ($0.name, $0) }) { a, _ in a }
         for f in current {
             if let b = base[f.name] { rows.append(Row(name: f.name, unit: f.unit, baseline: b.value, current: f.value)) }
@@ -26,16 +42,17 @@ struct BenchComparison {
         missing = baseline.map(\.name).filter { !names.contains($0) }
     }
 
-    /// A `retrace bench --json` file's figures.
-    static func load(_ path: String) throws -> [BenchCommand.Figure] {
+    /// A `retrace bench --json` file's figures, and the machine and mode it names.
+    static func load(_ path: String) throws -> (figures: [BenchCommand.Figure], context: Context) {
         guard let data = FileManager.default.contents(atPath: path),
               let o = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], let list = o["figures"] as? [[String: Any]] else {
             throw UsageError("\(path): not a 'retrace bench --json' result (an object with a figures list)")
         }
-        return list.compactMap { f in
+        let figures = list.compactMap { f -> BenchCommand.Figure? in
             guard let name = f["name"] as? String, let value = (f["value"] as? NSNumber)?.doubleValue else { return nil }
             return BenchCommand.Figure(name: name, value: value, unit: f["unit"] as? String ?? "")
         }
+        return (figures, Context(cpu: (o["machine"] as? [String: Any])?["cpu"] as? String, mode: o["mode"] as? String))
     }
 
     enum Direction { case higher, lower, exact }
@@ -60,7 +77,8 @@ struct BenchComparison {
 
     /// Prints the table; 1 when a figure regressed beyond its band, else 0.
     func print() -> Int32 {
-        var out = "figure".padding(toLength: 56, withPad: " ", startingAt: 0) + "      baseline        current   ratio  band  verdict\n"
+        var out = notes.map { $0 + "\n" }.joined()
+        out += "figure".padding(toLength: 56, withPad: " ", startingAt: 0) + "      baseline        current   ratio  band  verdict\n"
         var regressions = 0
         for r in rows {
             let ratio = r.baseline == 0 ? (r.current == 0 ? 1 : .infinity) : r.current / r.baseline

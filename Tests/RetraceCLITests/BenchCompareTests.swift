@@ -10,6 +10,25 @@ struct BenchCompareTests {
         try Data("{\"machine\":{},\"figures\":[\(list)]}".utf8).write(to: URL(fileURLWithPath: path))
     }
 
+    @Test("a baseline from another CPU or another mode is named before the table; the same CPU and mode print no note")
+    func context() throws {
+        let dir = scratch("bench-compare-context")
+        defer { removeScratch(dir) }
+        func write(_ name: String, cpu: String, mode: String) throws {
+            let figure = "{\"name\":\"engine.backtest.ema_cross.fills\",\"value\":46274,\"unit\":\"fills\"}"
+            try Data("{\"machine\":{\"cpu\":\"\(cpu)\"},\"mode\":\"\(mode)\",\"figures\":[\(figure)]}".utf8).write(to: URL(fileURLWithPath: dir + "/" + name))
+        }
+        try write("base.json", cpu: "AMD EPYC", mode: "full")
+        try write("other.json", cpu: "Intel Xeon", mode: "quick")
+        try write("same.json", cpu: "AMD EPYC", mode: "full")
+        let other = try retrace(["bench", "--compare", dir + "/base.json", "--results", dir + "/other.json"])
+        #expect(other.status == 0, "\(other.stdout)")
+        #expect(other.stdout.contains("the baseline was measured on AMD EPYC, these figures on Intel Xeon"), "\(other.stdout)")
+        #expect(other.stdout.contains("the baseline ran --mode full, these figures --mode quick"), "\(other.stdout)")
+        let same = try retrace(["bench", "--compare", dir + "/base.json", "--results", dir + "/same.json"])
+        #expect(same.status == 0 && !same.stdout.contains("note:"), "\(same.stdout)")
+    }
+
     @Test("a rate down 10 % is noise, down 30 % a regression; a p99 up 30 % is noise; a fill count that changes is flagged; an allocation rate near zero moves by an absolute slack; exit 1 on any")
     func bands() throws {
         let dir = scratch("bench-compare")
