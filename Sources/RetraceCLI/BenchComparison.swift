@@ -20,7 +20,7 @@ struct BenchComparison {
 
     /// Where a result was measured: the CPU model and the mode (nil when the file does not
     /// say, as in results written before the mode was recorded).
-    struct Context: Equatable {
+    struct Context {
         var cpu: String?
         var mode: String?
     }
