@@ -28,7 +28,9 @@ struct BenchComparison {
     init(baseline: [BenchCommand.Figure], current: [BenchCommand.Figure], baselineContext: Context = Context(), currentContext: Context = Context(),
          toStderr: Bool = false) {
         self.toStderr = toStderr
-        if let a = baselineContext.cpu, let b = currentContext.cpu, a != b {
+        // A baseline may name the model shortly ("AMD EPYC" for "AMD EPYC 9R45 …"): the
+        // same model when one name begins with the other.
+        if let a = baselineContext.cpu, let b = currentContext.cpu, !a.hasPrefix(b), !b.hasPrefix(a) {
             notes.append("note: the baseline was measured on \(a), these figures on \(b): the ratios compare the machines as well as the code")
         }
         if let a = baselineContext.mode, let b = currentContext.mode, a != b {
