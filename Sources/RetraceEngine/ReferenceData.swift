@@ -54,9 +54,9 @@ public struct ReferenceTable: Sendable, Equatable {
         self.capacity = capacity
         let root: Any
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-            throw EngineError(.invalidParameter, "\(path): not valid JSON (\(detail))")
+            throw EngineError(.invalidParameter, "\(path): \(JSONSyntax.error(in: data) ?? "not valid JSON (\(error.localizedDescription))")")
         }
+        if let twice = JSONSyntax.duplicateKey(in: data) { throw EngineError(.invalidParameter, "\(path): \(twice)") }
         guard let object = root as? [String: Any] else { throw EngineError(.invalidParameter, "\(path): the top level must be a JSON object") }
         for key in object.keys.sorted() where key != "instruments" && key != "description" {
             throw EngineError(.invalidParameter, "\(path): unknown key '\(key)' (expected 'instruments' and optionally 'description')")

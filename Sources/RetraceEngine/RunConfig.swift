@@ -222,12 +222,9 @@ public struct RunConfig: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { throw EngineError(.invalidParameter, "--config \(path): cannot read the file") }
         let root: JSONValue
         do { root = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-            let detail = (error as? DecodingError).map { e -> String in
-                if case .dataCorrupted(let c) = e { return String(describing: c.underlyingError ?? e) }
-                return String(describing: e)
-            } ?? error.localizedDescription
-            throw EngineError(.invalidParameter, "\(path): not valid JSON (\(detail))")
+            throw EngineError(.invalidParameter, "\(path): \(JSONSyntax.error(in: data) ?? "not valid JSON (\(error))")")
         }
+        if let twice = JSONSyntax.duplicateKey(in: data) { throw EngineError(.invalidParameter, "\(path): \(twice)") }
         guard case .object(let object) = root else { throw EngineError(.invalidParameter, "\(path): the top level must be a JSON object") }
         if let base = object["extends"] {
             guard case .value(.text(let name)) = base else { throw EngineError(.invalidParameter, "\(path): key 'extends' must be a profile name") }

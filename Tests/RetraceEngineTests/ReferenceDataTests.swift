@@ -217,7 +217,8 @@ struct ReferenceDataTests {
         #expect(message(#"{"instruments": [{"symbol": "A"}, {"symbol": "A"}]}"#).contains("instrument entry 2 (A): a second entry for the same 'from'"))
         #expect(message(#"{"instruments": [{"symbol": "A", "min_quantity": "5", "max_quantity": "4"}]}"#).contains("min_quantity is above max_quantity"))
         #expect(message(#"{"rules": []}"#).contains("rules.json: unknown key 'rules'"))
-        #expect(message("{").contains("rules.json: not valid JSON"))
+        #expect(message("{").contains("rules.json: not valid JSON at line 1, column 2"))
+        #expect(message("{\"instruments\": [\n  {\"symbol\": \"Ä\", \"tick_size\": 0.5,}\n  {\"symbol\": \"B\"}\n]}").contains("not valid JSON at line 3, column 3"))
         #expect(message(#"{"instruments": [{"tick_size": "1"}]}"#).contains("'symbol' must be a symbol"))
     }
 }

@@ -55,7 +55,12 @@ struct RunConfigTests {
         let notObject = failure(try file("section", #"{"store": 5}"#))
         #expect(notObject.contains("key 'store' must be an object"))
         let broken = failure(try file("broken", #"{"store": "#))
-        #expect(broken.contains("broken.json: not valid JSON"))
+        #expect(broken.contains("broken.json: not valid JSON at line 1, column 11 (unexpected end of file"), "\(broken)")
+        // A syntax error is placed by line and column (an editor's), not by byte offset.
+        let twice = failure(try file("twice", "{\"store\": {\"ring_slots\": 64},\n \"store\": {\"ring_slots\": 128}}"))
+        #expect(twice.contains("twice.json: key 'store' appears twice (again at line 2, column 2)"), "\(twice)")
+        let typo = failure(try file("typo", "{\n  \"journal\": {\n    \"segment_bytes\": 4096,\n    \"sync_mode\" \"none\"\n  }\n}\n"))
+        #expect(typo.contains("typo.json: not valid JSON at line 4, column 17"), "\(typo)")
         _ = try file("a", #"{"extends": "b"}"#)
         let loop = failure(try file("b", #"{"extends": "a"}"#))
         #expect(loop.contains("loops back"))
@@ -72,5 +77,30 @@ struct RunConfigTests {
         #expect(try !RunConfig.load(nil, sets: ["engine.read_ahead=off"]).readAhead.enabled)
         #expect(failure(nil, ["nodots"]).contains("--set expects key.path=value"))
         #expect(failure(dir + "/missing.json").contains("cannot read"))
+    }
+}
+
+@Suite("JSON syntax errors")
+struct JSONSyntaxTests {
+    @Test("line and column of a byte offset: columns count characters, lines start after each newline")
+    func position() {
+        let data = Data("{\n \"é\": 1,\n x}".utf8)
+        #expect(JSONSyntax.position(of: 0, in: data) == (1, 1))
+        #expect(JSONSyntax.position(of: 2, in: data) == (2, 1))
+        // "é" is two bytes and one column.
+        #expect(JSONSyntax.position(of: 7, in: data) == (2, 5))
+        #expect(JSONSyntax.position(of: data.count, in: data) == (3, 4))
+        #expect(JSONSyntax.error(in: Data("{\"a\": [1, 2]}".utf8)) == nil)
+    }
+
+    @Test("a key twice in one object is named with its path and where it repeats; the same key in different objects is not")
+    func duplicates() {
+        func twice(_ s: String) -> String? { JSONSyntax.duplicateKey(in: Data(s.utf8)) }
+        #expect(twice(#"{"journal": {"sync_mode": "fsync", "segment_bytes": 4096}, "store": {"sync_mode": 1}}"#) == nil)
+        #expect(twice("{\"journal\": {\"sync_mode\": \"fsync\",\n  \"sync_mode\": \"none\"}}") == "key 'journal.sync_mode' appears twice (again at line 2, column 3)")
+        #expect(twice(#"{"a": 1, "b": {"c": 2}, "a": 3}"#) == "key 'a' appears twice (again at line 1, column 25)")
+        // Strings that are values, escaped quotes and keys of entries in a list.
+        #expect(twice(#"{"d": "d", "e": "x"d"", "l": [{"s": 1}, {"s": 2}]}"#) == nil)
+        #expect(twice(#"{"l": [{"s": 1, "t": [1, {"s": 0}], "s": 2}]}"#) == "key 'l.s' appears twice (again at line 1, column 37)")
     }
 }
