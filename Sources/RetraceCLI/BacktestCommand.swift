@@ -77,7 +77,10 @@ enum BacktestCommand {
     /// then the config's `params.*`, then `--param` (the last one wins).
     static func configAndParameters(_ a: Arguments, after base: [(String, String)]) throws -> (RunConfig, [(String, String)]) {
         var sets = a.values("set")
-        if let pin = a.value("pin") { sets.append("engine.pin=" + pin) }
+        if let pin = a.value("pin") {
+            guard let cpu = Int(pin), cpu >= -1 else { throw UsageError("--pin must be a CPU number, or -1 for none, got '\(pin)'") }
+            sets.append("engine.pin=\(cpu)")
+        }
         let config = try RunConfig.load(a.value("config"), sets: sets)
         var overrides = base + config.params
         for p in a.values("param") { overrides.append(try Arguments.keyValue(p, option: "param")) }

@@ -29,10 +29,12 @@ struct CommandLineTests {
         #expect(r.stderr.contains("\(csv):4:") && r.stderr.contains("earlier"), "\(r.stderr)")
     }
 
-    @Test("unknown strategy parameters and strategies are refused by name", arguments: [
+    @Test("unknown strategy parameters and strategies, and a CPU that is not one, are refused by name", arguments: [
         (["--strategy", "ema-cross", "--param", "fats=3"], "unknown parameter 'fats'"),
         (["--strategy", "nope"], "unknown strategy 'nope'"),
         (["--strategy", "ema-cross", "--param", "slow=abc"], "slow=abc"),
+        (["--strategy", "ema-cross", "--pin", "one"], "--pin must be a CPU number, or -1 for none, got 'one'"),
+        (["--strategy", "ema-cross", "--pin", "100000"], "--pin 100000: this machine has"),
     ])
     func badParameters(extra: [String], message: String) throws {
         let dir = scratch("param")
