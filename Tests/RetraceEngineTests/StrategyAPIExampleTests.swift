@@ -93,4 +93,20 @@ struct StrategyAPIExampleTests {
             #expect(same, "outputs after snapshot \(info.sequence)")
         }
     }
+
+    @Test("the README's worked example is this file's strategy, line for line (the README cannot drift from what compiles)")
+    func readmeMatches() throws {
+        let readme = try String(contentsOfFile: "README.md", encoding: .utf8)
+        let here = try String(contentsOfFile: #filePath, encoding: .utf8)
+        func strategy(_ text: String) -> String? {
+            guard let start = text.range(of: "public struct WideSpreadFlip: Strategy {") else { return nil }
+            // The struct ends at the first line that is a lone closing brace.
+            guard let end = text.range(of: "\n}\n", range: start.upperBound..<text.endIndex) else { return nil }
+            return String(text[start.lowerBound..<end.upperBound])
+        }
+        let documented = try #require(strategy(readme), "README.md has the worked example")
+        let compiled = try #require(strategy(here))
+        #expect(documented == compiled)
+        #expect(readme.contains("```swift\nimport RetraceCore\nimport RetraceEngine\n\n" + documented + "```"), "the README's block is the imports and the struct")
+    }
 }
