@@ -24,6 +24,10 @@ enum TimeSyncCommand {
             guard let n = Timestamp.parseDurationNanos(w), n > 0 else { throw UsageError("--window must be a positive duration such as 10s") }
             window = n
         }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: RunFolder.journalPath(run), isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw EngineError(.badInput, "\(run) is not a run folder (no journal/ in it)")
+        }
         let reader = try JournalReader(directory: RunFolder.journalPath(run))
         var symbols: [InstrumentID: String] = [:]
         var order: [InstrumentID] = []
@@ -36,7 +40,7 @@ enum TimeSyncCommand {
             syncs[instrument]!.add(TimeSync.Sample(venueTime: e.eventTime.nanos, localReceive: e.receiveTime.nanos))
         }
         guard !order.isEmpty else {
-            throw UsageError("\(run): no market event carries both an exchange time and a receive time, so there is nothing to estimate")
+            throw EngineError(.badInput, "\(run): no market event carries both an exchange time and a receive time, so there is nothing to estimate")
         }
         var list: [String] = []
         for id in order {

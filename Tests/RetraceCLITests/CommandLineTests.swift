@@ -45,6 +45,17 @@ struct CommandLineTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
     }
 
+    @Test("timesync: a folder that is not a run, and a run whose events carry no exchange time, are errors (exit 1) without the usage text")
+    func timesyncErrors() throws {
+        let dir = scratch("timesync")
+        defer { removeScratch(dir) }
+        let missing = try retrace(["timesync", dir + "/nothing"])
+        #expect(missing.status == 1 && missing.stderr.contains("\(dir)/nothing is not a run folder"), "\(missing.stderr)")
+        #expect(try retrace(["backtest", "--data", packageRoot + "/Datasets/demo/quotes.csv", "--strategy", "ema-cross", "--out", dir + "/run", "--quiet"]).status == 0)
+        let none = try retrace(["timesync", dir + "/run"])
+        #expect(none.status == 1 && none.stderr.contains("nothing to estimate") && !none.stderr.contains("usage:"), "\(none.stderr)")
+    }
+
     @Test("the same backtest in two processes gives the same fingerprint; the journal verifies")
     func crossProcessDeterminism() throws {
         let dir = scratch("det")
