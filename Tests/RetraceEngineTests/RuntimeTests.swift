@@ -92,6 +92,41 @@ struct RingTests {
         #expect(wrong == 0 && ring.pop() == nil)
     }
 
+    /// A 64-byte plain-data message with eight different words (the ring writes such an
+    /// element as four 16-byte stores).
+    struct Line: Equatable {
+        var w0, w1, w2, w3, w4, w5, w6, w7: UInt64
+        init(_ i: UInt64) { (w0, w1, w2, w3, w4, w5, w6, w7) = (i, ~i, i &* 3, i << 7, i ^ 0x5555, i &+ 11, i >> 1, 0xA5A5_0000_0000_0000 | i) }
+    }
+
+    @Test("SPSC of 64-byte messages: every word of every message arrives, in order, single-threaded over each shape and across two threads")
+    func spscLines() {
+        #expect(MemoryLayout<Line>.size == 64 && _isPOD(Line.self))
+        for (capacity, start) in ringShapes {
+            let ring = SPSCRing<Line>(capacity: capacity, startIndex: start)
+            var (pushed, popped): (UInt64, UInt64) = (0, 0)
+            var wrong = 0
+            for round in 0..<200 {
+                while ring.push(Line(pushed)) { pushed += 1 }
+                _ = ring.popBatch(max: 1 + round % capacity) { if $0 != Line(popped) { wrong += 1 }; popped += 1 }
+            }
+            while let v = ring.pop() { if v != Line(popped) { wrong += 1 }; popped += 1 }
+            #expect(wrong == 0 && popped == pushed && pushed >= 200, "capacity \(capacity) start \(start)")
+        }
+        let ring = SPSCRing<Line>(capacity: 16, startIndex: Int.max - 40)
+        let n: UInt64 = 50_000
+        let producer = Thread {
+            var i: UInt64 = 0
+            while i < n { if ring.push(Line(i)) { i += 1 } }
+        }
+        producer.start()
+        var (expected, wrong): (UInt64, Int) = (0, 0)
+        while expected < n {
+            _ = ring.popBatch(max: 7) { if $0 != Line(expected) { wrong += 1 }; expected += 1 }
+        }
+        #expect(wrong == 0 && ring.pop() == nil)
+    }
+
     @Test("SPSC populateAhead maps the slots ahead of the producer, and only those, and leaves what they hold alone")
     func spscPopulateAhead() throws {
         // 16 MiB of slots: the part past the producer plus the lead must not be mapped yet.

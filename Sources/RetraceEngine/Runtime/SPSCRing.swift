@@ -67,9 +67,23 @@ public final class SPSCRing<Element>: @unchecked Sendable {
             cachedHead.pointee = head.pointee.load(ordering: .acquiring)
             if t &- cachedHead.pointee == capacity { return false }
         }
-        (slots + (t & mask)).initialize(to: value)
+        Self.write(value, to: slots + (t & mask))
         tail.pointee.store(t &+ 1, ordering: .releasing)
         return true
+    }
+
+    /// Writes `value` into its slot. A 64-byte plain-data element goes in as four 16-byte
+    /// stores rather than field by field (eight 8-byte stores for eight words): the slot's
+    /// line is usually in the consumer's cache, each store waits in the store buffer until
+    /// the line comes back, and half as many stores keep twice as many messages in flight.
+    @inlinable @inline(__always)
+    static func write(_ value: Element, to slot: UnsafeMutablePointer<Element>) {
+        if _isPOD(Element.self) && MemoryLayout<Element>.size == 64 {
+            typealias Line = (SIMD2<UInt64>, SIMD2<UInt64>, SIMD2<UInt64>, SIMD2<UInt64>)
+            UnsafeMutableRawPointer(slot).storeBytes(of: unsafeBitCast(value, to: Line.self), as: Line.self)
+        } else {
+            slot.initialize(to: value)
+        }
     }
 
     /// Consumer: removes the oldest element, or nil when the ring is empty.
