@@ -17,14 +17,14 @@ enum JSONSyntax {
         }
         let detail = failure.userInfo[NSDebugDescriptionErrorKey] as? String ?? failure.localizedDescription
         let offset: Int
-        if let range = detail.range(of: #"around (character|line \d+, column) \d+"#, options: .regularExpression),
+        if let range = detail.range(of: #"around character \d+"#, options: .regularExpression),
            let number = Int(detail[range].split(separator: " ").last ?? "") {
             offset = number
         } else {
             offset = data.count
         }
         let (line, column) = position(of: min(max(offset, 0), data.count), in: data)
-        var what = detail.replacingOccurrences(of: #"\s*around (character|line \d+, column) \d+"#, with: "", options: .regularExpression)
+        var what = detail.replacingOccurrences(of: #"\s*around character \d+"#, with: "", options: .regularExpression)
         while what.hasSuffix(".") { what.removeLast() }
         if let first = what.first { what = first.lowercased() + what.dropFirst() }
         return "not valid JSON at line \(line), column \(column) (\(what))"
@@ -32,8 +32,9 @@ enum JSONSyntax {
 
     /// "key 'a.b' appears twice (again at line L, column C)" for the first key that repeats
     /// within one object of `data` (valid JSON), nil when none does. Foundation keeps one of
-    /// the two values without a word (the first, unlike most parsers), so a key added again
-    /// lower in a file would be silently ignored. The path names the enclosing objects' keys.
+    /// the two values without a word (`JSONDecoder` the first, `JSONSerialization` the
+    /// last), so one of two edits to a key is silently lost. The path names the enclosing
+    /// objects' keys.
     static func duplicateKey(in data: Data) -> String? {
         let bytes = [UInt8](data)
         // One entry per open object or array: the keys seen in it (membership only, never
