@@ -26,7 +26,7 @@ enum TimeSyncCommand {
         }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: RunFolder.journalPath(run), isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw EngineError(.badInput, "\(run) is not a run folder (no journal/ in it)")
+            throw EngineError(.runFolder, "\(run) is not a run folder (no journal/ in it)")
         }
         let reader = try JournalReader(directory: RunFolder.journalPath(run))
         var symbols: [InstrumentID: String] = [:]
